@@ -1,0 +1,114 @@
+/**
+ * Hugging Face Llama-family config handling, shared by the converter, the worker, the
+ * reference forward pass and the tests. Pure: no DOM, no Node APIs.
+ */
+
+/** rope_scaling as found in Hugging Face config.json (both `type` and `rope_type` spellings occur). */
+export interface RopeScalingConfig {
+  type?: string;
+  rope_type?: string;
+  factor?: number;
+  original_max_position_embeddings?: number;
+  beta_fast?: number;
+  beta_slow?: number;
+  attention_factor?: number;
+  mscale?: number;
+  mscale_all_dim?: number;
+  truncate?: boolean;
+  [key: string]: unknown;
+}
+
+/** The subset of a Hugging Face `config.json` for `model_type: llama` that Hanmadi reads. */
+export interface HfLlamaConfig {
+  model_type: string;
+  architectures?: string[];
+  hidden_size: number;
+  intermediate_size: number;
+  num_hidden_layers: number;
+  num_attention_heads: number;
+  num_key_value_heads?: number;
+  head_dim?: number;
+  vocab_size: number;
+  rms_norm_eps: number;
+  rope_theta?: number;
+  rope_scaling?: RopeScalingConfig | null;
+  max_position_embeddings: number;
+  tie_word_embeddings?: boolean;
+  hidden_act?: string;
+  attention_bias?: boolean;
+  mlp_bias?: boolean;
+  bos_token_id?: number | null;
+  eos_token_id?: number | number[] | null;
+  pad_token_id?: number | null;
+  torch_dtype?: string;
+  [key: string]: unknown;
+}
+
+/** A config with every default resolved: what the graph builder and the reference use. */
+export interface LlamaShape {
+  hiddenSize: number;
+  intermediateSize: number;
+  numLayers: number;
+  numHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  vocabSize: number;
+  rmsNormEps: number;
+  ropeTheta: number;
+  maxPositionEmbeddings: number;
+  tieWordEmbeddings: boolean;
+}
+
+export class UnsupportedModelError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UnsupportedModelError';
+  }
+}
+
+/** Validates a Hugging Face config and resolves Llama defaults (as `LlamaConfig.__init__` does). */
+export function resolveLlamaShape(config: HfLlamaConfig): LlamaShape {
+  if (config.model_type !== 'llama') {
+    throw new UnsupportedModelError(
+      `Unsupported model_type "${String(config.model_type)}": only Llama-architecture checkpoints (model_type "llama") can be converted.`,
+    );
+  }
+  if (config.hidden_act !== undefined && config.hidden_act !== 'silu') {
+    throw new UnsupportedModelError(`Unsupported hidden_act "${config.hidden_act}": only "silu" is supported.`);
+  }
+  if (config.attention_bias || config.mlp_bias) {
+    throw new UnsupportedModelError('Checkpoints with attention_bias or mlp_bias are not supported.');
+  }
+  const numHeads = config.num_attention_heads;
+  const numKvHeads = config.num_key_value_heads ?? numHeads;
+  if (numHeads % numKvHeads !== 0) {
+    throw new UnsupportedModelError(
+      `num_attention_heads (${numHeads}) must be a multiple of num_key_value_heads (${numKvHeads}).`,
+    );
+  }
+  const headDim = config.head_dim ?? config.hidden_size / numHeads;
+  if (!Number.isInteger(headDim) || headDim % 2 !== 0) {
+    throw new UnsupportedModelError(`head_dim ${headDim} must be an even integer.`);
+  }
+  return {
+    hiddenSize: config.hidden_size,
+    intermediateSize: config.intermediate_size,
+    numLayers: config.num_hidden_layers,
+    numHeads,
+    numKvHeads,
+    headDim,
+    vocabSize: config.vocab_size,
+    rmsNormEps: config.rms_norm_eps,
+    ropeTheta: config.rope_theta ?? 10000,
+    maxPositionEmbeddings: config.max_position_embeddings,
+    // Hugging Face's PretrainedConfig defaults tie_word_embeddings to true.
+    tieWordEmbeddings: config.tie_word_embeddings ?? true,
+  };
+}
+
+/** eos_token_id may be a number or a list in Hugging Face configs; always a list here. */
+export function eosTokenIds(config: { eos_token_id?: number | number[] | null }): number[] {
+  const eos = config.eos_token_id;
+  if (eos === undefined || eos === null) return [];
+  return Array.isArray(eos) ? eos : [eos];
+}
