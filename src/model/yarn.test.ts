@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import type { HfLlamaConfig } from './config.ts';
+import {
+  computeDefaultInvFreq,
+  computeRopeParameters,
+  computeYarnInvFreq,
+  patchConfigForContext,
+  yarnCorrectionDim,
+  yarnCorrectionRange,
+} from './yarn.ts';
+
+function kananaConfig(ropeTheta: number, scaling: HfLlamaConfig['rope_scaling'] = null): HfLlamaConfig {
+  return {
+    model_type: 'llama', hidden_size: 1792, intermediate_size: 8064, num_hidden_layers: 32,
+    num_attention_heads: 24, num_key_value_heads: 8, head_dim: 128, vocab_size: 128256,
+    rms_norm_eps: 1e-5, rope_theta: ropeTheta, max_position_embeddings: 32768, rope_scaling: scaling,
+  };
+}
+const recipe = { type: 'yarn', factor: 4.4, original_max_position_embeddings: 32768, beta_fast: 64, beta_slow: 2 };
+
+describe('default RoPE', () => {
+  it('is theta^(-2i/d), using head_dim rather than hidden/heads', () => {
+    const inv = computeRopeParameters(kananaConfig(500000)).invFreq;
+    expect(inv.length).toBe(64); // 128 / 2, not (1792 / 24) / 2
+    expect(inv[0]).toBe(1);
+    // i = 32: 500000^(-64/128) = 1/sqrt(500000)
+    expect(inv[32]).toBeCloseTo(1 / Math.sqrt(500000), 9);
+  });
+});
+
+describe('YaRN (Kanana recipe)', () => {
+  it('correction dims are where the original window holds beta rotations', () => {
+    for (const [beta, base] of [[64, 500000], [2, 1e6]] as const) {
+      const d = yarnCorrectionDim(beta, 128, base, 32768);
+      // wavelength of the (fractional) dimension d: 2π · base^(2d/128)
+      const wavelength = 2 * Math.PI * Math.pow(base, (2 * d) / 128);
+      expect(32768 / wavelength).toBeCloseTo(beta, 9);
+    }
+  });
+
+  it('truncated range matches a hand computation', () => {
+    // by hand: 128·ln(32768/(2π·64)) / (2·ln 500000) = 21.46…, 128·ln(32768/(2π·2)) / (2·ln 500000) = 38.37…
+    expect(yarnCorrectionRange(64, 2, 128, 500000, 32768, true)).toEqual([21, 39]);
+    // theta 1e6: 20.38… and 36.44…
+    expect(yarnCorrectionRange(64, 2, 128, 1e6, 32768, true)).toEqual([20, 37]);
+    const [low, high] = yarnCorrectionRange(64, 2, 128, 500000, 32768, false);
+    expect(low).toBeGreaterThan(21);
+    expect(high).toBeLessThan(39);
+  });
+
+  for (const theta of [500000, 1e6]) {
+    it(`keeps high frequencies, interpolates low ones, ramps between (theta ${theta})`, () => {
+      const { invFreq, attentionFactor } = computeYarnInvFreq(kananaConfig(theta, recipe));
+      const plain = computeDefaultInvFreq(theta, 128);
+      const [low, high] = yarnCorrectionRange(64, 2, 128, theta, 32768, true);
+      expect(attentionFactor).toBeCloseTo(1 + 0.1 * Math.log(4.4), 12);
+      expect(attentionFactor).toBeCloseTo(1.1481604541, 9);
+      for (let i = 0; i < 64; i++) {
+        if (i <= low) expect(invFreq[i]).toBeCloseTo(plain[i], 12);
+        else if (i >= high) expect(invFreq[i] / (plain[i] / 4.4)).toBeCloseTo(1, 6);
+        else {
+          const ramp = (i - low) / (high - low);
+          const expected = (plain[i] / 4.4) * ramp + plain[i] * (1 - ramp);
+          expect(invFreq[i] / expected).toBeCloseTo(1, 6);
+        }
+      }
+    });
+  }
+
+  it('accepts rope_type, mscale pairs, explicit attention_factor and max/original', () => {
+    const byRopeType = computeYarnInvFreq(kananaConfig(500000, { ...recipe, type: undefined, rope_type: 'yarn' }));
+    expect(byRopeType.attentionFactor).toBeCloseTo(1 + 0.1 * Math.log(4.4), 12);
+    const mscale = computeYarnInvFreq(kananaConfig(500000, { ...recipe, mscale: 2, mscale_all_dim: 1 }));
+    expect(mscale.attentionFactor).toBeCloseTo((0.2 * Math.log(4.4) + 1) / (0.1 * Math.log(4.4) + 1), 12);
+    expect(computeYarnInvFreq(kananaConfig(500000, { ...recipe, attention_factor: 0.5 })).attentionFactor).toBe(0.5);
+    const derived = { ...kananaConfig(500000, { type: 'yarn', original_max_position_embeddings: 8192 }) };
+    expect(computeYarnInvFreq(derived).attentionFactor).toBeCloseTo(1 + 0.1 * Math.log(4), 12);
+  });
+
+  it('refuses unknown rope types clearly', () => {
+    expect(() => computeRopeParameters(kananaConfig(500000, { type: 'dynamic', factor: 2 }))).toThrow(/Unsupported rope_scaling type "dynamic"/);
+  });
+});
+
+describe('patchConfigForContext', () => {
+  it('leaves native lengths alone and extends with YaRN beyond them', () => {
+    const config = kananaConfig(500000);
+    expect(patchConfigForContext(config, 8192)).toBe(config);
+    const patched = patchConfigForContext(config, 131072);
+    expect(patched.max_position_embeddings).toBe(131072);
+    expect(patched.rope_scaling).toMatchObject({ type: 'yarn', factor: 4, original_max_position_embeddings: 32768, beta_fast: 64, beta_slow: 2 });
+    expect(config.rope_scaling).toBeNull();
+  });
+});

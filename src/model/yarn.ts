@@ -1,0 +1,168 @@
+/**
+ * RoPE inverse frequencies with Hugging Face transformers' semantics (`modeling_rope_utils.py`):
+ * default, linear, llama3 and yarn. Shared by the converter (graph initializers), the worker
+ * (context-length patch at load) and the reference forward pass.
+ *
+ * Precision: HF computes in float32 torch (`base ** (arange(0, dim, 2).float() / dim)`), so every
+ * intermediate here is rounded with Math.fround at the same points; results agree with torch to
+ * about one float32 ulp (torch's pow may round differently in the last bit).
+ */
+import { UnsupportedModelError, type HfLlamaConfig, type RopeScalingConfig } from './config.ts';
+
+export interface RopeParameters {
+  invFreq: Float32Array;
+  /** Multiplies cos and sin (YaRN's "mscale"); 1 without scaling. */
+  attentionFactor: number;
+}
+
+/** Kanana's published long-context recipe (32K native → 128K). */
+export const KANANA_YARN_RECIPE = { type: 'yarn', factor: 4.4, original_max_position_embeddings: 32768, beta_fast: 64, beta_slow: 2 } as const;
+
+function headDimOf(config: HfLlamaConfig): number {
+  return config.head_dim ?? config.hidden_size / config.num_attention_heads;
+}
+
+function ropeTypeOf(scaling: RopeScalingConfig | null | undefined): string {
+  if (!scaling) return 'default';
+  return String(scaling.rope_type ?? scaling.type ?? 'default');
+}
+
+/** `base ** (2i / dim)` for i in [0, dim/2), in float32 like torch. */
+function positionFrequencies(base: number, dim: number): Float32Array {
+  const out = new Float32Array(dim / 2);
+  for (let i = 0; i < out.length; i++) out[i] = Math.fround(Math.pow(base, Math.fround((2 * i) / dim)));
+  return out;
+}
+
+export function computeDefaultInvFreq(base: number, dim: number): Float32Array {
+  const pos = positionFrequencies(base, dim);
+  return pos.map((p) => Math.fround(1 / p));
+}
+
+/** YaRN's attention scaling: 0.1·mscale·ln(scale) + 1, or 1 for scale ≤ 1. */
+export function yarnMscale(scale: number, mscale = 1): number {
+  if (scale <= 1) return 1;
+  return 0.1 * mscale * Math.log(scale) + 1;
+}
+
+/** The dimension index whose wavelength completes `numRotations` turns over the original window. */
+export function yarnCorrectionDim(numRotations: number, dim: number, base: number, originalMax: number): number {
+  return (dim * Math.log(originalMax / (numRotations * 2 * Math.PI))) / (2 * Math.log(base));
+}
+
+export function yarnCorrectionRange(
+  betaFast: number,
+  betaSlow: number,
+  dim: number,
+  base: number,
+  originalMax: number,
+  truncate: boolean,
+): [number, number] {
+  let low = yarnCorrectionDim(betaFast, dim, base, originalMax);
+  let high = yarnCorrectionDim(betaSlow, dim, base, originalMax);
+  if (truncate) {
+    low = Math.floor(low);
+    high = Math.ceil(high);
+  }
+  return [Math.max(low, 0), Math.min(high, dim - 1)];
+}
+
+/** Factor and original window of a yarn rope_scaling: an explicit factor wins over max/original. */
+function yarnFactorAndWindow(config: HfLlamaConfig, scaling: RopeScalingConfig): { factor: number; originalMax: number } {
+  const originalMax = scaling.original_max_position_embeddings ?? config.max_position_embeddings;
+  const factor = scaling.factor ?? config.max_position_embeddings / originalMax;
+  if (!(factor > 0)) throw new UnsupportedModelError(`rope_scaling.factor must be positive, got ${String(factor)}.`);
+  return { factor, originalMax };
+}
+
+export function computeYarnInvFreq(config: HfLlamaConfig): RopeParameters {
+  const scaling = config.rope_scaling;
+  if (!scaling || ropeTypeOf(scaling) !== 'yarn') throw new UnsupportedModelError('computeYarnInvFreq needs rope_scaling of type "yarn".');
+  const base = config.rope_theta ?? 10000;
+  const dim = headDimOf(config);
+  const { factor, originalMax } = yarnFactorAndWindow(config, scaling);
+
+  let attentionFactor = scaling.attention_factor;
+  if (attentionFactor === undefined || attentionFactor === null) {
+    attentionFactor =
+      scaling.mscale && scaling.mscale_all_dim
+        ? yarnMscale(factor, scaling.mscale) / yarnMscale(factor, scaling.mscale_all_dim)
+        : yarnMscale(factor);
+  }
+  const betaFast = scaling.beta_fast || 32;
+  const betaSlow = scaling.beta_slow || 1;
+  const [low, high] = yarnCorrectionRange(betaFast, betaSlow, dim, base, originalMax, scaling.truncate ?? true);
+  const rampMax = low === high ? high + 0.001 : high;
+
+  const pos = positionFrequencies(base, dim);
+  const invFreq = new Float32Array(dim / 2);
+  for (let i = 0; i < invFreq.length; i++) {
+    const extrapolation = Math.fround(1 / pos[i]);
+    const interpolation = Math.fround(1 / Math.fround(factor * pos[i]));
+    const ramp = Math.min(1, Math.max(0, Math.fround(Math.fround(i - low) / Math.fround(rampMax - low))));
+    const extrapolationFactor = Math.fround(1 - ramp);
+    invFreq[i] = Math.fround(
+      Math.fround(interpolation * Math.fround(1 - extrapolationFactor)) + Math.fround(extrapolation * extrapolationFactor),
+    );
+  }
+  return { invFreq, attentionFactor };
+}
+
+function computeLlama3InvFreq(config: HfLlamaConfig, scaling: RopeScalingConfig): Float32Array {
+  const invFreq = computeDefaultInvFreq(config.rope_theta ?? 10000, headDimOf(config));
+  const factor = Number(scaling.factor);
+  const lowFreqFactor = Number(scaling.low_freq_factor ?? 1);
+  const highFreqFactor = Number(scaling.high_freq_factor ?? 4);
+  const oldContext = Number(scaling.original_max_position_embeddings ?? 8192);
+  const lowFreqWavelen = oldContext / lowFreqFactor;
+  const highFreqWavelen = oldContext / highFreqFactor;
+  return invFreq.map((f) => {
+    const wavelen = (2 * Math.PI) / f;
+    if (wavelen < highFreqWavelen) return f;
+    if (wavelen > lowFreqWavelen) return Math.fround(f / factor);
+    const smooth = (oldContext / wavelen - lowFreqFactor) / (highFreqFactor - lowFreqFactor);
+    return Math.fround(((1 - smooth) * f) / factor + smooth * f);
+  });
+}
+
+/** RoPE parameters for any rope_scaling Hanmadi supports; other types are refused clearly. */
+export function computeRopeParameters(config: HfLlamaConfig): RopeParameters {
+  const scaling = config.rope_scaling;
+  const type = ropeTypeOf(scaling);
+  const base = config.rope_theta ?? 10000;
+  switch (type) {
+    case 'default':
+      return { invFreq: computeDefaultInvFreq(base, headDimOf(config)), attentionFactor: 1 };
+    case 'linear':
+      return {
+        invFreq: computeDefaultInvFreq(base, headDimOf(config)).map((f) => Math.fround(f / Number(scaling?.factor))),
+        attentionFactor: 1,
+      };
+    case 'llama3':
+      return { invFreq: computeLlama3InvFreq(config, scaling as RopeScalingConfig), attentionFactor: 1 };
+    case 'yarn':
+      return computeYarnInvFreq(config);
+    default:
+      throw new UnsupportedModelError(`Unsupported rope_scaling type "${type}" (supported: default, linear, llama3, yarn).`);
+  }
+}
+
+/**
+ * A config extended to `contextLength` tokens with YaRN (Kanana's betas), leaving the original
+ * untouched. Lengths within the native window return the config unchanged.
+ */
+export function patchConfigForContext(config: HfLlamaConfig, contextLength: number): HfLlamaConfig {
+  const native = config.max_position_embeddings;
+  if (contextLength <= native) return config;
+  return {
+    ...config,
+    max_position_embeddings: contextLength,
+    rope_scaling: {
+      type: 'yarn',
+      factor: contextLength / native,
+      original_max_position_embeddings: native,
+      beta_fast: KANANA_YARN_RECIPE.beta_fast,
+      beta_slow: KANANA_YARN_RECIPE.beta_slow,
+    },
+  };
+}
