@@ -1,9 +1,10 @@
 /**
  * `npm test`: every check the project has, in order, stopping at the first failure:
  * fixtures (generated when missing) → typecheck → lint → Vitest → Playwright e2e in Chromium.
+ * Stages whose entry point does not exist yet (fixtures tool, e2e specs) say so and are skipped.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -26,8 +27,11 @@ if (!existsSync(CHROMIUM)) {
   process.exit(1);
 }
 
-run('fixtures', 'npx', ['tsx', 'tools/fixtures.ts']);
+if (existsSync('tools/fixtures.ts')) run('fixtures', 'npx', ['tsx', 'tools/fixtures.ts']);
+else console.log('\n(no fixtures tool yet: skipped)');
 run('typecheck', 'npx', ['tsc', '--noEmit', '-p', 'tsconfig.json']);
 run('lint', 'npx', ['eslint', '.', '--max-warnings', '0']);
 run('unit tests', 'npx', ['vitest', 'run']);
-run('e2e tests', 'npx', ['playwright', 'test']);
+const hasE2e = existsSync('e2e') && readdirSync('e2e').some((name) => name.endsWith('.spec.ts'));
+if (hasE2e) run('e2e tests', 'npx', ['playwright', 'test']);
+else console.log('\n(no e2e specs yet: skipped)');
