@@ -1,0 +1,114 @@
+/**
+ * safetensors reading (and a small writer for fixtures) over random-access byte sources, so the
+ * same code reads a local file in Node, an HTTP Range source in a worker, or memory in tests.
+ * Format: u64 little-endian header length, a JSON header { name: { dtype, shape, data_offsets } },
+ * then the tensor bytes (offsets relative to the end of the header).
+ */
+import { bfloat16ToFloat32, float16ToFloat32 } from './quantize.ts';
+
+export interface ByteSource {
+  size: number;
+  read(offset: number, length: number): Promise<Uint8Array>;
+}
+
+export type SafetensorsDtype = 'BF16' | 'F16' | 'F32';
+const BYTES_PER_ELEMENT: Record<SafetensorsDtype, number> = { BF16: 2, F16: 2, F32: 4 };
+
+export interface TensorInfo {
+  name: string;
+  dtype: SafetensorsDtype;
+  shape: number[];
+  /** Absolute byte range inside the file. */
+  begin: number;
+  end: number;
+}
+
+export class SafetensorsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SafetensorsError';
+  }
+}
+
+/** Headers above this are not real checkpoints (HF caps them at 100 MB). */
+const MAX_HEADER_BYTES = 100 * 1024 * 1024;
+
+export async function readSafetensorsHeader(source: ByteSource): Promise<Map<string, TensorInfo>> {
+  if (source.size < 8) throw new SafetensorsError('File too small to be safetensors.');
+  const lengthBytes = await source.read(0, 8);
+  const headerLength = Number(new DataView(lengthBytes.buffer, lengthBytes.byteOffset, 8).getBigUint64(0, true));
+  if (headerLength > MAX_HEADER_BYTES || 8 + headerLength > source.size) {
+    throw new SafetensorsError(`Invalid safetensors header length ${headerLength}.`);
+  }
+  let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
+  try {
+    header = JSON.parse(new TextDecoder().decode(await source.read(8, headerLength)));
+  } catch {
+    throw new SafetensorsError('The safetensors header is not valid JSON.');
+  }
+  const dataStart = 8 + headerLength;
+  const tensors = new Map<string, TensorInfo>();
+  for (const [name, entry] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    if (!(entry.dtype in BYTES_PER_ELEMENT)) {
+      throw new SafetensorsError(`Tensor "${name}" has dtype ${entry.dtype}; only BF16, F16 and F32 are supported.`);
+    }
+    const dtype = entry.dtype as SafetensorsDtype;
+    const [from, to] = entry.data_offsets;
+    const elements = entry.shape.reduce((a, b) => a * b, 1);
+    if (to - from !== elements * BYTES_PER_ELEMENT[dtype] || dataStart + to > source.size) {
+      throw new SafetensorsError(`Tensor "${name}" has inconsistent offsets (file truncated?).`);
+    }
+    tensors.set(name, { name, dtype, shape: entry.shape, begin: dataStart + from, end: dataStart + to });
+  }
+  return tensors;
+}
+
+/** Reads one tensor and decodes it to float32. */
+export async function readTensorAsFloat32(source: ByteSource, info: TensorInfo): Promise<Float32Array> {
+  const bytes = await source.read(info.begin, info.end - info.begin);
+  // Copy into an aligned buffer: tensor offsets in a file need not be 2- or 4-byte aligned.
+  const aligned = bytes.slice().buffer;
+  switch (info.dtype) {
+    case 'F32':
+      return new Float32Array(aligned);
+    case 'F16':
+      return float16ToFloat32(new Uint16Array(aligned));
+    case 'BF16':
+      return bfloat16ToFloat32(new Uint16Array(aligned));
+  }
+}
+
+export function memorySource(bytes: Uint8Array): ByteSource {
+  return { size: bytes.length, read: async (offset, length) => bytes.subarray(offset, offset + length) };
+}
+
+export interface TensorToWrite {
+  name: string;
+  dtype: SafetensorsDtype;
+  shape: number[];
+  /** Raw little-endian element bytes. */
+  data: Uint8Array;
+}
+
+/** Encodes tensors as one safetensors file (header padded to 8 bytes, as HF's writer does). */
+export function encodeSafetensors(tensors: TensorToWrite[], metadata: Record<string, string> = { format: 'pt' }): Uint8Array {
+  const header: Record<string, unknown> = { __metadata__: metadata };
+  let offset = 0;
+  for (const t of tensors) {
+    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.data.length] };
+    offset += t.data.length;
+  }
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - (json.length % 8)) % 8);
+  const headerBytes = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + headerBytes.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
+  out.set(headerBytes, 8);
+  let position = 8 + headerBytes.length;
+  for (const t of tensors) {
+    out.set(t.data, position);
+    position += t.data.length;
+  }
+  return out;
+}
