@@ -1,0 +1,203 @@
+/**
+ * Builds the decoder-with-past ONNX graph of a Llama-family model in the I/O layout transformers.js
+ * expects (docs/model-format.md). Plain ONNX ops everywhere (ORT fuses RMSNorm and friends) except
+ * com.microsoft MatMulNBits for 4-bit weights, so every graph runs on onnxruntime-web's WebGPU and
+ * WASM EPs and on onnxruntime-node.
+ */
+import type { LlamaShape } from '../model/config.ts';
+import type { RopeParameters } from '../model/yarn.ts';
+import { DataType, type Graph, type Node, type Tensor, type ValueInfo } from './onnx-proto.ts';
+import { quantizeQ4, toFloat16 } from './quantize.ts';
+
+export type GraphDtype = 'fp32' | 'q4';
+
+/** Where a weight's bytes go (inline or external data); returns the initializer to reference. */
+export type StoreWeight = (name: string, dataType: DataType, dims: number[], bytes: Uint8Array) => Promise<Tensor>;
+/** A Hugging Face tensor by name, decoded to float32. */
+export type LoadWeight = (hfName: string) => Promise<Float32Array>;
+
+/** Names of the RoPE initializers that are patched at load time (never external). */
+export const ROPE_INV_FREQ = 'rope.inv_freq';
+export const ROPE_ATTENTION_SCALE = 'rope.attention_scale';
+
+const bytesOf = (a: Float32Array | Uint16Array | BigInt64Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+const int64s = (values: number[]) => bytesOf(BigInt64Array.from(values.map(BigInt)));
+
+class GraphBuilder {
+  nodes: Node[] = [];
+  initializers: Tensor[] = [];
+  private counter = 0;
+
+  op(opType: string, inputs: string[], attributes?: Node['attributes'], domain?: string): string {
+    const output = `${opType.toLowerCase()}_${this.counter++}`;
+    this.nodes.push({ opType, inputs, outputs: [output], attributes, domain });
+    return output;
+  }
+
+  /** Same as op() but with a chosen output name (graph outputs). */
+  named(output: string, opType: string, inputs: string[], attributes?: Node['attributes']): string {
+    this.nodes.push({ opType, inputs, outputs: [output], attributes });
+    return output;
+  }
+
+  constInt64(name: string, values: number[], dims = [values.length]): string {
+    this.initializers.push({ name, dataType: DataType.INT64, dims, data: int64s(values) });
+    return name;
+  }
+
+  constFloat(name: string, values: Float32Array | number[], dims: number[]): string {
+    this.initializers.push({ name, dataType: DataType.FLOAT, dims, data: bytesOf(Float32Array.from(values)) });
+    return name;
+  }
+}
+
+/** Transposes a row-major [rows, cols] matrix. */
+function transpose(w: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(w.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = w[r * cols + c];
+  return out;
+}
+
+export async function buildLlamaGraph(
+  shape: LlamaShape,
+  rope: RopeParameters,
+  dtype: GraphDtype,
+  loadWeight: LoadWeight,
+  storeWeight: StoreWeight,
+): Promise<Graph> {
+  const { hiddenSize: d, numHeads: H, numKvHeads: KV, headDim: HD, intermediateSize: I, numLayers, vocabSize: V } = shape;
+  const g = new GraphBuilder();
+  const store = async (name: string, dataType: DataType, dims: number[], bytes: Uint8Array) => {
+    g.initializers.push(await storeWeight(name, dataType, dims, bytes));
+    return name;
+  };
+
+  /** y = x Wᵀ for a Hugging Face Linear weight [out, in]. */
+  const linear = async (x: string, hfName: string, out: number, inFeatures: number, weight?: Float32Array): Promise<string> => {
+    const w = weight ?? (await loadWeight(hfName));
+    if (dtype === 'fp32') {
+      const t = await store(hfName, DataType.FLOAT, [inFeatures, out], bytesOf(transpose(w, out, inFeatures)));
+      return g.op('MatMul', [x, t]);
+    }
+    const q = quantizeQ4(w, out, inFeatures);
+    const b = await store(`${hfName}.q4`, DataType.UINT8, [out, inFeatures / 32, 16], q.data);
+    const s = await store(`${hfName}.scales`, DataType.FLOAT, [q.scales.length], bytesOf(q.scales));
+    const z = await store(`${hfName}.zero_points`, DataType.UINT8, [q.zeroPoints.length], q.zeroPoints);
+    return g.op('MatMulNBits', [x, b, s, z], { K: inFeatures, N: out, bits: 4, block_size: 32 }, 'com.microsoft');
+  };
+
+  const eps = g.constFloat('rms_norm_eps', [shape.rmsNormEps], []);
+  const rmsNorm = async (x: string, hfName: string): Promise<string> => {
+    const w = await store(hfName, DataType.FLOAT, [d], bytesOf(await loadWeight(hfName)));
+    const meanSquare = g.op('ReduceMean', [g.op('Mul', [x, x])], { axes: [-1], keepdims: 1 });
+    return g.op('Mul', [g.op('Div', [x, g.op('Sqrt', [g.op('Add', [meanSquare, eps])])]), w]);
+  };
+
+  // Embedding. q4 keeps the table in fp16 (half the bytes) and widens after the gather.
+  const embed = await loadWeight('model.embed_tokens.weight');
+  let hidden: string;
+  if (dtype === 'fp32') {
+    hidden = g.op('Gather', [await store('model.embed_tokens.weight', DataType.FLOAT, [V, d], bytesOf(embed)), 'input_ids']);
+  } else {
+    const table = await store('model.embed_tokens.weight', DataType.FLOAT16, [V, d], bytesOf(toFloat16(embed)));
+    hidden = g.op('Cast', [g.op('Gather', [table, 'input_ids'])], { to: DataType.FLOAT });
+  }
+
+  // RoPE tables from position_ids, in float32 like Hugging Face: [B, 1, S, HD].
+  const invFreq = g.constFloat(ROPE_INV_FREQ, rope.invFreq, [HD / 2]);
+  const attentionScale = g.constFloat(ROPE_ATTENTION_SCALE, [rope.attentionFactor], []);
+  const axesLast = g.constInt64('axes_last', [-1]);
+  const axes1 = g.constInt64('axes_1', [1]);
+  const positions = g.op('Unsqueeze', [g.op('Cast', ['position_ids'], { to: DataType.FLOAT }), axesLast]);
+  const freqs = g.op('Mul', [positions, invFreq]);
+  const angles = g.op('Concat', [freqs, freqs], { axis: -1 });
+  const cos = g.op('Unsqueeze', [g.op('Mul', [g.op('Cos', [angles]), attentionScale]), axes1]);
+  const sin = g.op('Unsqueeze', [g.op('Mul', [g.op('Sin', [angles]), attentionScale]), axes1]);
+  const half = g.constInt64('rope_half', [HD / 2]);
+  const zero = g.constInt64('zero_1d', [0]);
+  const full = g.constInt64('head_dim_1d', [HD]);
+  const axis3 = g.constInt64('axes_3', [3]);
+  const applyRope = (x: string): string => {
+    const x1 = g.op('Slice', [x, zero, half, axis3]);
+    const x2 = g.op('Slice', [x, half, full, axis3]);
+    const rotated = g.op('Concat', [g.op('Neg', [x2]), x1], { axis: 3 });
+    return g.op('Add', [g.op('Mul', [x, cos]), g.op('Mul', [rotated, sin])]);
+  };
+
+  // Additive attention mask [B, 1, S, T]: causal over absolute positions, and padding.
+  const dim1 = g.constInt64('dim_1', [1]);
+  const scalar0 = g.constInt64('scalar_0', [0], []);
+  const scalar1 = g.constInt64('scalar_1', [1], []);
+  const total = g.op('Squeeze', [g.op('Slice', [g.op('Shape', ['attention_mask']), dim1, g.constInt64('dim_2', [2])])]);
+  const seq = g.op('Squeeze', [g.op('Slice', [g.op('Shape', ['input_ids']), dim1, g.constInt64('dim_2b', [2])])]);
+  const past = g.op('Sub', [total, seq]);
+  const keyIndex = g.op('Unsqueeze', [g.op('Range', [scalar0, total, scalar1]), zero]);
+  const queryIndex = g.op('Unsqueeze', [g.op('Add', [g.op('Range', [scalar0, seq, scalar1]), past]), dim1]);
+  const causal = g.op('LessOrEqual', [keyIndex, queryIndex]);
+  const padding = g.op('Unsqueeze', [g.op('Cast', ['attention_mask'], { to: DataType.BOOL }), g.constInt64('axes_12', [1, 2])]);
+  const maskAdd = g.op('Where', [
+    g.op('And', [causal, padding]),
+    g.constFloat('mask_keep', [0], []),
+    g.constFloat('mask_drop', [-3.4028234663852886e38], []),
+  ]);
+
+  const toHeads = (x: string, heads: number, name: string) =>
+    g.op('Transpose', [g.op('Reshape', [x, g.constInt64(name, [0, 0, heads, HD])])], { perm: [0, 2, 1, 3] });
+  const groups = H / KV;
+  const repeatKv = (x: string): string =>
+    groups === 1
+      ? x
+      : g.op('Reshape', [
+          g.op('Expand', [g.op('Unsqueeze', [x, g.constInt64(`axes_2_${x}`, [2])]), g.constInt64(`expand_${x}`, [1, 1, groups, 1, 1])]),
+          g.constInt64(`reshape_${x}`, [0, H, -1, HD]),
+        ]);
+  const scale = g.constFloat('attention_scale_qk', [1 / Math.sqrt(HD)], []);
+
+  const pastType = DataType.FLOAT;
+  const inputs: ValueInfo[] = [
+    { name: 'input_ids', elemType: DataType.INT64, shape: ['batch_size', 'sequence_length'] },
+    { name: 'attention_mask', elemType: DataType.INT64, shape: ['batch_size', 'total_sequence_length'] },
+    { name: 'position_ids', elemType: DataType.INT64, shape: ['batch_size', 'sequence_length'] },
+  ];
+  const outputs: ValueInfo[] = [{ name: 'logits', elemType: DataType.FLOAT, shape: ['batch_size', 'logits_length', V] }];
+
+  for (let l = 0; l < numLayers; l++) {
+    const p = `model.layers.${l}.`;
+    const normed = await rmsNorm(hidden, `${p}input_layernorm.weight`);
+    const q = applyRope(toHeads(await linear(normed, `${p}self_attn.q_proj.weight`, H * HD, d), H, `q_shape_${l}`));
+    const k = applyRope(toHeads(await linear(normed, `${p}self_attn.k_proj.weight`, KV * HD, d), KV, `k_shape_${l}`));
+    const v = toHeads(await linear(normed, `${p}self_attn.v_proj.weight`, KV * HD, d), KV, `v_shape_${l}`);
+    for (const kind of ['key', 'value']) {
+      inputs.push({ name: `past_key_values.${l}.${kind}`, elemType: pastType, shape: ['batch_size', KV, 'past_sequence_length', HD] });
+      outputs.push({ name: `present.${l}.${kind}`, elemType: pastType, shape: ['batch_size', KV, 'total_sequence_length', HD] });
+    }
+    const presentK = g.named(`present.${l}.key`, 'Concat', [`past_key_values.${l}.key`, k], { axis: 2 });
+    const presentV = g.named(`present.${l}.value`, 'Concat', [`past_key_values.${l}.value`, v], { axis: 2 });
+    const keysT = g.op('Transpose', [repeatKv(presentK)], { perm: [0, 1, 3, 2] });
+    const scores = g.op('Add', [g.op('Mul', [g.op('MatMul', [q, keysT]), scale]), maskAdd]);
+    const context = g.op('MatMul', [g.op('Softmax', [scores], { axis: -1 }), repeatKv(presentV)]);
+    const merged = g.op('Reshape', [g.op('Transpose', [context], { perm: [0, 2, 1, 3] }), g.constInt64(`o_shape_${l}`, [0, 0, H * HD])]);
+    hidden = g.op('Add', [hidden, await linear(merged, `${p}self_attn.o_proj.weight`, d, H * HD)]);
+
+    const normed2 = await rmsNorm(hidden, `${p}post_attention_layernorm.weight`);
+    const gate = await linear(normed2, `${p}mlp.gate_proj.weight`, I, d);
+    const up = await linear(normed2, `${p}mlp.up_proj.weight`, I, d);
+    const activated = g.op('Mul', [g.op('Mul', [gate, g.op('Sigmoid', [gate])]), up]);
+    hidden = g.op('Add', [hidden, await linear(activated, `${p}mlp.down_proj.weight`, d, I)]);
+  }
+
+  // num_logits_to_keep: 0 keeps every position, k > 0 the last k (sliced before the big head).
+  inputs.push({ name: 'num_logits_to_keep', elemType: DataType.INT64, shape: [] });
+  const keep = 'num_logits_to_keep';
+  const start = g.op('Reshape', [
+    g.op('Where', [g.op('Equal', [keep, scalar0]), scalar0, g.op('Neg', [keep])]),
+    g.constInt64('shape_1', [1]),
+  ]);
+  const kept = g.op('Slice', [hidden, start, g.constInt64('int64_max', [Number.MAX_SAFE_INTEGER]), dim1]);
+  const finalNormed = await rmsNorm(kept, 'model.norm.weight');
+  const headWeight = shape.tieWordEmbeddings ? embed : await loadWeight('lm_head.weight');
+  const logits = await linear(finalNormed, shape.tieWordEmbeddings ? 'lm_head.tied' : 'lm_head.weight', V, d, headWeight);
+  g.named('logits', 'Identity', [logits]);
+
+  return { name: 'llama', nodes: g.nodes, inputs, outputs, initializers: g.initializers };
+}
