@@ -1,0 +1,90 @@
+/**
+ * End to end in Node: a synthetic Hugging Face checkpoint (bf16, real Llama-3 tokenizer, GQA,
+ * head_dim ≠ hidden/heads) → the converter CLI's core → transformers.js `from_pretrained` with
+ * local files → greedy generation equal, token for token, to the TypeScript reference.
+ */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AutoModelForCausalLM, AutoTokenizer, env, Tensor } from '@huggingface/transformers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { convertCheckpoint } from '../src/converter/convert.ts';
+import { readSafetensorsHeader, readTensorAsFloat32 } from '../src/converter/safetensors.ts';
+import { eosTokenIds, type HfLlamaConfig } from '../src/model/config.ts';
+import { ReferenceLlama } from '../src/model/reference.ts';
+import { writeSyntheticCheckpoint } from './lib/checkpoint.ts';
+import { FIXTURES } from './lib/fixture-specs.ts';
+import { directoryReader, directoryWriter } from './lib/node-io.ts';
+
+const root = mkdtempSync(join(tmpdir(), 'hanmadi-convert-'));
+const messages = [
+  { role: 'system', content: 'You are Hanmadi, a helpful bilingual assistant.' },
+  { role: 'user', content: '안녕하세요! 오늘 서울 날씨 어때요? And what should I wear?' },
+];
+
+async function loadReference(checkpointDir: string, config: HfLlamaConfig): Promise<ReferenceLlama> {
+  const reader = directoryReader(checkpointDir);
+  const weights = new Map<string, Float32Array>();
+  const index = (await reader.readFile('model.safetensors.index.json')) ?? null;
+  const shards = index ? [...new Set(Object.values(JSON.parse(new TextDecoder().decode(index)).weight_map as Record<string, string>))] : ['model.safetensors'];
+  for (const shard of shards) {
+    const source = (await reader.openFile(shard))!;
+    for (const [name, info] of await readSafetensorsHeader(source)) weights.set(name, await readTensorAsFloat32(source, info));
+  }
+  await reader.close?.();
+  return new ReferenceLlama(config, (name) => weights.get(name)!);
+}
+
+describe.each(Object.keys(FIXTURES))('%s through transformers.js in Node', (name) => {
+  const spec = FIXTURES[name];
+  const checkpointDir = join(root, 'checkpoints', name);
+  const modelDir = join(root, 'models', name);
+
+  beforeAll(async () => {
+    writeSyntheticCheckpoint(checkpointDir, spec);
+    await convertCheckpoint(directoryReader(checkpointDir), directoryWriter(modelDir), { dtypes: ['fp32', 'q4'] });
+    env.allowRemoteModels = false;
+    env.allowLocalModels = true;
+    env.localModelPath = join(root, 'models') + '/';
+  });
+
+  it('fp32 greedy tokens equal the reference for 24 new tokens on a Korean+English chat prompt', async () => {
+    const tokenizer = await AutoTokenizer.from_pretrained(name);
+    // The yarn fixture's original window is 64 tokens: give it a prompt that runs past it.
+    const chat = spec.config.rope_scaling
+      ? [...messages, { role: 'assistant', content: '서울은 맑고 포근해요. Light layers are perfect today.' }, { role: 'user', content: '그럼 내일 부산은요? Will it rain there, and should I pack an umbrella for the weekend trip?' }]
+      : messages;
+    const encoded = tokenizer.apply_chat_template(chat, { add_generation_prompt: true, return_tensor: false }) as unknown as { input_ids: number[] };
+    const promptIds = encoded.input_ids;
+    expect(promptIds.slice(0, 2)).toEqual([128000, 128006]); // <|begin_of_text|><|start_header_id|>
+    if (spec.config.rope_scaling) expect(promptIds.length).toBeGreaterThan(64);
+
+    const model = await AutoModelForCausalLM.from_pretrained(name, { dtype: 'fp32' });
+    const input = new Tensor('int64', BigInt64Array.from(promptIds.map(BigInt)), [1, promptIds.length]);
+    const output = (await model.generate({ input_ids: input, max_new_tokens: 24, min_new_tokens: 24, do_sample: false })) as Tensor;
+    const generated = Array.from(output.data as BigInt64Array, Number).slice(promptIds.length);
+    await model.dispose();
+
+    const reference = await loadReference(checkpointDir, spec.config);
+    const expected = reference.greedy(promptIds, 24, []);
+    expect(generated).toEqual(expected);
+    expect(new Set(expected).size).toBeGreaterThan(3); // a real continuation, not one repeated token
+    expect(eosTokenIds(spec.config)).toContain(128009);
+  });
+
+  it('q4 loads through transformers.js and generates', async () => {
+    const model = await AutoModelForCausalLM.from_pretrained(name, { dtype: 'q4' });
+    const ids = [128000, 9906, 11, 220, 101193, 0];
+    const input = new Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, ids.length]);
+    const output = (await model.generate({ input_ids: input, max_new_tokens: 8, min_new_tokens: 8, do_sample: false })) as Tensor;
+    expect(output.dims).toEqual([1, ids.length + 8]);
+    await model.dispose();
+  });
+
+  it('writes a manifest that lists every file with its size', () => {
+    const manifest = JSON.parse(readFileSync(join(modelDir, 'hanmadi-manifest.json'), 'utf8')) as { files: { path: string; size: number }[] };
+    const paths = manifest.files.map((f) => f.path).sort();
+    expect(paths).toEqual(['config.json', 'generation_config.json', 'onnx/model.onnx', 'onnx/model.onnx_data', 'onnx/model_q4.onnx', 'onnx/model_q4.onnx_data', 'tokenizer.json', 'tokenizer_config.json']);
+    for (const f of manifest.files) expect(readFileSync(join(modelDir, f.path)).length).toBe(f.size);
+  });
+});

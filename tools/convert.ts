@@ -1,0 +1,41 @@
+/**
+ * `npm run convert -- --input <hf-dir> --output <dir> --dtype fp32,q4`
+ * Converts a Hugging Face Llama-family checkpoint into a folder transformers.js loads.
+ */
+import { parseArgs } from 'node:util';
+import { convertCheckpoint, SUPPORTED_DTYPES, type ConvertDtype } from '../src/converter/convert.ts';
+import { directoryReader, directoryWriter } from './lib/node-io.ts';
+
+const usage = `usage: npm run convert -- --input <hf-checkpoint-dir> --output <dir> [--dtype ${SUPPORTED_DTYPES.join(',')}]`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { input: { type: 'string' }, output: { type: 'string' }, dtype: { type: 'string', default: 'q4' }, help: { type: 'boolean' } },
+  });
+  if (values.help || !values.input || !values.output) {
+    console.error(usage);
+    process.exit(values.help ? 0 : 1);
+  }
+  const dtypes = values.dtype.split(',').map((d) => d.trim()) as ConvertDtype[];
+  const started = Date.now();
+  await convertCheckpoint(directoryReader(values.input), directoryWriter(values.output), {
+    dtypes,
+    onProgress(event) {
+      if (event.kind === 'tensor') {
+        const width = 30;
+        const filled = Math.round((event.done / event.total) * width);
+        process.stderr.write(
+          `\r${event.dtype.padEnd(5)} [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${event.done}/${event.total} tensors, ${(event.bytesWritten / 2 ** 20).toFixed(0)} MiB written`,
+        );
+      } else if (event.kind === 'dtype-start') {
+        process.stderr.write('\n');
+      }
+    },
+  });
+  process.stderr.write(`\nConverted ${values.input} → ${values.output} (${dtypes.join(', ')}) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+}
+
+main().catch((error: unknown) => {
+  console.error(`\nConversion failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});
