@@ -42,7 +42,7 @@ describe.each(Object.keys(FIXTURES))('%s through transformers.js in Node', (name
 
   beforeAll(async () => {
     writeSyntheticCheckpoint(checkpointDir, spec);
-    await convertCheckpoint(directoryReader(checkpointDir), directoryWriter(modelDir), { dtypes: ['fp32', 'q4'] });
+    await convertCheckpoint(directoryReader(checkpointDir), directoryWriter(modelDir), { dtypes: ['fp32', 'fp16', 'q4', 'q4f16'] });
     env.allowRemoteModels = false;
     env.allowLocalModels = true;
     env.localModelPath = join(root, 'models') + '/';
@@ -72,8 +72,8 @@ describe.each(Object.keys(FIXTURES))('%s through transformers.js in Node', (name
     expect(eosTokenIds(spec.config)).toContain(128009);
   });
 
-  it('q4 loads through transformers.js and generates', async () => {
-    const model = await AutoModelForCausalLM.from_pretrained(name, { dtype: 'q4' });
+  it.each(['fp16', 'q4', 'q4f16'] as const)('%s loads through transformers.js and generates', async (dtype) => {
+    const model = await AutoModelForCausalLM.from_pretrained(name, { dtype });
     const ids = [128000, 9906, 11, 220, 101193, 0];
     const input = new Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, ids.length]);
     const output = (await model.generate({ input_ids: input, max_new_tokens: 8, min_new_tokens: 8, do_sample: false })) as Tensor;
@@ -84,7 +84,8 @@ describe.each(Object.keys(FIXTURES))('%s through transformers.js in Node', (name
   it('writes a manifest that lists every file with its size', () => {
     const manifest = JSON.parse(readFileSync(join(modelDir, 'hanmadi-manifest.json'), 'utf8')) as { files: { path: string; size: number }[] };
     const paths = manifest.files.map((f) => f.path).sort();
-    expect(paths).toEqual(['config.json', 'generation_config.json', 'onnx/model.onnx', 'onnx/model.onnx_data', 'onnx/model_q4.onnx', 'onnx/model_q4.onnx_data', 'tokenizer.json', 'tokenizer_config.json']);
+    const graphs = ['model', 'model_fp16', 'model_q4', 'model_q4f16'].flatMap((g) => [`onnx/${g}.onnx`, `onnx/${g}.onnx_data`]);
+    expect(paths).toEqual(['config.json', 'generation_config.json', ...graphs, 'tokenizer.json', 'tokenizer_config.json'].sort());
     for (const f of manifest.files) expect(readFileSync(join(modelDir, f.path)).length).toBe(f.size);
   });
 });

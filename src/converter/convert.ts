@@ -13,8 +13,8 @@ import { encodeModel, type Tensor } from './onnx-proto.ts';
 import { readSafetensorsHeader, readTensorAsFloat32, type ByteSource, type TensorInfo } from './safetensors.ts';
 
 export type ConvertDtype = GraphDtype;
-export const SUPPORTED_DTYPES: readonly ConvertDtype[] = ['fp32', 'q4'];
-const FILE_SUFFIX: Record<ConvertDtype, string> = { fp32: '', q4: '_q4' };
+export const SUPPORTED_DTYPES: readonly ConvertDtype[] = ['fp32', 'fp16', 'q4', 'q4f16'];
+const FILE_SUFFIX: Record<ConvertDtype, string> = { fp32: '', fp16: '_fp16', q4: '_q4', q4f16: '_q4f16' };
 
 export interface CheckpointReader {
   /** A small file's bytes, or null when absent. */

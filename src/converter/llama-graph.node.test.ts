@@ -185,3 +185,49 @@ describe('Llama graph (q4, MatMulNBits)', () => {
   });
 });
 
+
+/** Top-1 token after every position of one full-sequence pass (num_logits_to_keep = 0). */
+async function teacherForcedTop1(s: ort.InferenceSession, config: HfLlamaConfig, sequence: number[], half: boolean): Promise<number[]> {
+  const { numKvHeads: kv, headDim: hd, vocabSize: v } = resolveLlamaShape(config);
+  const feeds: Record<string, ort.Tensor> = {
+    input_ids: i64(sequence, [1, sequence.length]),
+    attention_mask: i64(new Array(sequence.length).fill(1), [1, sequence.length]),
+    position_ids: i64(sequence.map((_, i) => i), [1, sequence.length]),
+    num_logits_to_keep: i64([0], []),
+  };
+  for (let l = 0; l < config.num_hidden_layers; l++) {
+    for (const kind of ['key', 'value']) {
+      feeds[`past_key_values.${l}.${kind}`] = half
+        ? new ort.Tensor('float16', new Uint16Array(0), [1, kv, 0, hd])
+        : new ort.Tensor('float32', new Float32Array(0), [1, kv, 0, hd]);
+    }
+  }
+  const out = await s.run(feeds);
+  expect(out.logits.type).toBe('float32');
+  if (half) expect(out['present.0.key'].type).toBe('float16');
+  const all = out.logits.data as Float32Array;
+  return sequence.map((_, t) => argmax(all.subarray(t * v, (t + 1) * v)));
+}
+
+describe('Llama graph in half precision (fp16, q4f16)', () => {
+  const sequence = Array.from({ length: 48 }, (_, i) => (i * 37 + 11) % base.vocab_size);
+  const weights = randomWeights(base, 9);
+
+  it('fp16 agrees with the fp32 reference at nearly every teacher-forced position', async () => {
+    const top1 = await teacherForcedTop1(await session(base, weights, 'fp16'), base, sequence, true);
+    const expected = new ReferenceLlama(base, lookup(weights)).teacherForcedArgmax(sequence);
+    const agree = expected.filter((id, t) => top1[t] === id).length;
+    console.log(`fp16 vs fp32 reference top-1 agreement: ${agree}/${expected.length}`);
+    // fp16 rounding (≈1e-3 relative) only flips exact near-ties.
+    expect(agree / expected.length).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it('q4f16 agrees with q4 (same 4-bit weights) at nearly every position', async () => {
+    const q4 = await teacherForcedTop1(await session(base, weights, 'q4'), base, sequence, false);
+    const q4f16 = await teacherForcedTop1(await session(base, weights, 'q4f16'), base, sequence, true);
+    const agree = q4.filter((id, t) => q4f16[t] === id).length;
+    console.log(`q4f16 vs q4 top-1 agreement: ${agree}/${q4.length}`);
+    // Same quantized weights; only fp16 activations and scales differ.
+    expect(agree / q4.length).toBeGreaterThanOrEqual(0.9);
+  });
+});

@@ -9,7 +9,7 @@ import type { RopeParameters } from '../model/yarn.ts';
 import { DataType, type Graph, type Node, type Tensor, type ValueInfo } from './onnx-proto.ts';
 import { quantizeQ4, toFloat16 } from './quantize.ts';
 
-export type GraphDtype = 'fp32' | 'q4';
+export type GraphDtype = 'fp32' | 'fp16' | 'q4' | 'q4f16';
 
 /** Where a weight's bytes go (inline or external data); returns the initializer to reference. */
 export type StoreWeight = (name: string, dataType: DataType, dims: number[], bytes: Uint8Array) => Promise<Tensor>;
@@ -67,6 +67,13 @@ export async function buildLlamaGraph(
 ): Promise<Graph> {
   const { hiddenSize: d, numHeads: H, numKvHeads: KV, headDim: HD, intermediateSize: I, numLayers, vocabSize: V } = shape;
   const g = new GraphBuilder();
+  // fp16 graphs keep activations, weights and the KV cache in half precision; RMSNorm, the RoPE
+  // tables, softmax and the logits stay float32 (fp16 would overflow or lose the positions).
+  const half = dtype === 'fp16' || dtype === 'q4f16';
+  const quantized = dtype === 'q4' || dtype === 'q4f16';
+  const act = half ? DataType.FLOAT16 : DataType.FLOAT;
+  const toAct = (x: string) => (half ? g.op('Cast', [x], { to: DataType.FLOAT16 }) : x);
+  const toFloat32 = (x: string) => (half ? g.op('Cast', [x], { to: DataType.FLOAT }) : x);
   const store = async (name: string, dataType: DataType, dims: number[], bytes: Uint8Array) => {
     g.initializers.push(await storeWeight(name, dataType, dims, bytes));
     return name;
@@ -75,13 +82,14 @@ export async function buildLlamaGraph(
   /** y = x Wᵀ for a Hugging Face Linear weight [out, in]. */
   const linear = async (x: string, hfName: string, out: number, inFeatures: number, weight?: Float32Array): Promise<string> => {
     const w = weight ?? (await loadWeight(hfName));
-    if (dtype === 'fp32') {
-      const t = await store(hfName, DataType.FLOAT, [inFeatures, out], bytesOf(transpose(w, out, inFeatures)));
+    if (!quantized) {
+      const transposed = transpose(w, out, inFeatures);
+      const t = await store(hfName, act, [inFeatures, out], bytesOf(half ? toFloat16(transposed) : transposed));
       return g.op('MatMul', [x, t]);
     }
     const q = quantizeQ4(w, out, inFeatures);
     const b = await store(`${hfName}.q4`, DataType.UINT8, [out, inFeatures / 32, 16], q.data);
-    const s = await store(`${hfName}.scales`, DataType.FLOAT, [q.scales.length], bytesOf(q.scales));
+    const s = await store(`${hfName}.scales`, act, [q.scales.length], bytesOf(half ? toFloat16(q.scales) : q.scales));
     const z = await store(`${hfName}.zero_points`, DataType.UINT8, [q.zeroPoints.length], q.zeroPoints);
     return g.op('MatMulNBits', [x, b, s, z], { K: inFeatures, N: out, bits: 4, block_size: 32 }, 'com.microsoft');
   };
@@ -89,18 +97,20 @@ export async function buildLlamaGraph(
   const eps = g.constFloat('rms_norm_eps', [shape.rmsNormEps], []);
   const rmsNorm = async (x: string, hfName: string): Promise<string> => {
     const w = await store(hfName, DataType.FLOAT, [d], bytesOf(await loadWeight(hfName)));
-    const meanSquare = g.op('ReduceMean', [g.op('Mul', [x, x])], { axes: [-1], keepdims: 1 });
-    return g.op('Mul', [g.op('Div', [x, g.op('Sqrt', [g.op('Add', [meanSquare, eps])])]), w]);
+    const x32 = toFloat32(x);
+    const meanSquare = g.op('ReduceMean', [g.op('Mul', [x32, x32])], { axes: [-1], keepdims: 1 });
+    return toAct(g.op('Mul', [g.op('Div', [x32, g.op('Sqrt', [g.op('Add', [meanSquare, eps])])]), w]));
   };
 
-  // Embedding. q4 keeps the table in fp16 (half the bytes) and widens after the gather.
+  // Embedding. Every graph but fp32 keeps the table in fp16 (half the bytes); q4 widens after the gather.
   const embed = await loadWeight('model.embed_tokens.weight');
   let hidden: string;
   if (dtype === 'fp32') {
     hidden = g.op('Gather', [await store('model.embed_tokens.weight', DataType.FLOAT, [V, d], bytesOf(embed)), 'input_ids']);
   } else {
     const table = await store('model.embed_tokens.weight', DataType.FLOAT16, [V, d], bytesOf(toFloat16(embed)));
-    hidden = g.op('Cast', [g.op('Gather', [table, 'input_ids'])], { to: DataType.FLOAT });
+    hidden = g.op('Gather', [table, 'input_ids']);
+    if (!half) hidden = g.op('Cast', [hidden], { to: DataType.FLOAT });
   }
 
   // RoPE tables from position_ids, in float32 like Hugging Face: [B, 1, S, HD].
@@ -111,15 +121,15 @@ export async function buildLlamaGraph(
   const positions = g.op('Unsqueeze', [g.op('Cast', ['position_ids'], { to: DataType.FLOAT }), axesLast]);
   const freqs = g.op('Mul', [positions, invFreq]);
   const angles = g.op('Concat', [freqs, freqs], { axis: -1 });
-  const cos = g.op('Unsqueeze', [g.op('Mul', [g.op('Cos', [angles]), attentionScale]), axes1]);
-  const sin = g.op('Unsqueeze', [g.op('Mul', [g.op('Sin', [angles]), attentionScale]), axes1]);
-  const half = g.constInt64('rope_half', [HD / 2]);
+  const cos = toAct(g.op('Unsqueeze', [g.op('Mul', [g.op('Cos', [angles]), attentionScale]), axes1]));
+  const sin = toAct(g.op('Unsqueeze', [g.op('Mul', [g.op('Sin', [angles]), attentionScale]), axes1]));
+  const halfDim = g.constInt64('rope_half', [HD / 2]);
   const zero = g.constInt64('zero_1d', [0]);
   const full = g.constInt64('head_dim_1d', [HD]);
   const axis3 = g.constInt64('axes_3', [3]);
   const applyRope = (x: string): string => {
-    const x1 = g.op('Slice', [x, zero, half, axis3]);
-    const x2 = g.op('Slice', [x, half, full, axis3]);
+    const x1 = g.op('Slice', [x, zero, halfDim, axis3]);
+    const x2 = g.op('Slice', [x, halfDim, full, axis3]);
     const rotated = g.op('Concat', [g.op('Neg', [x2]), x1], { axis: 3 });
     return g.op('Add', [g.op('Mul', [x, cos]), g.op('Mul', [rotated, sin])]);
   };
@@ -153,7 +163,7 @@ export async function buildLlamaGraph(
         ]);
   const scale = g.constFloat('attention_scale_qk', [1 / Math.sqrt(HD)], []);
 
-  const pastType = DataType.FLOAT;
+  const pastType = act;
   const inputs: ValueInfo[] = [
     { name: 'input_ids', elemType: DataType.INT64, shape: ['batch_size', 'sequence_length'] },
     { name: 'attention_mask', elemType: DataType.INT64, shape: ['batch_size', 'total_sequence_length'] },
@@ -174,8 +184,8 @@ export async function buildLlamaGraph(
     const presentK = g.named(`present.${l}.key`, 'Concat', [`past_key_values.${l}.key`, k], { axis: 2 });
     const presentV = g.named(`present.${l}.value`, 'Concat', [`past_key_values.${l}.value`, v], { axis: 2 });
     const keysT = g.op('Transpose', [repeatKv(presentK)], { perm: [0, 1, 3, 2] });
-    const scores = g.op('Add', [g.op('Mul', [g.op('MatMul', [q, keysT]), scale]), maskAdd]);
-    const context = g.op('MatMul', [g.op('Softmax', [scores], { axis: -1 }), repeatKv(presentV)]);
+    const scores = g.op('Add', [g.op('Mul', [toFloat32(g.op('MatMul', [q, keysT])), scale]), maskAdd]);
+    const context = g.op('MatMul', [toAct(g.op('Softmax', [scores], { axis: -1 })), repeatKv(presentV)]);
     const merged = g.op('Reshape', [g.op('Transpose', [context], { perm: [0, 2, 1, 3] }), g.constInt64(`o_shape_${l}`, [0, 0, H * HD])]);
     hidden = g.op('Add', [hidden, await linear(merged, `${p}self_attn.o_proj.weight`, d, H * HD)]);
 
@@ -197,7 +207,7 @@ export async function buildLlamaGraph(
   const finalNormed = await rmsNorm(kept, 'model.norm.weight');
   const headWeight = shape.tieWordEmbeddings ? embed : await loadWeight('lm_head.weight');
   const logits = await linear(finalNormed, shape.tieWordEmbeddings ? 'lm_head.tied' : 'lm_head.weight', V, d, headWeight);
-  g.named('logits', 'Identity', [logits]);
+  g.named('logits', half ? 'Cast' : 'Identity', [logits], half ? { to: DataType.FLOAT } : undefined);
 
   return { name: 'llama', nodes: g.nodes, inputs, outputs, initializers: g.initializers };
 }
