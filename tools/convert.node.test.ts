@@ -9,31 +9,17 @@ import { join } from 'node:path';
 import { AutoModelForCausalLM, AutoTokenizer, env, Tensor } from '@huggingface/transformers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { convertCheckpoint } from '../src/converter/convert.ts';
-import { readSafetensorsHeader, readTensorAsFloat32 } from '../src/converter/safetensors.ts';
-import { eosTokenIds, type HfLlamaConfig } from '../src/model/config.ts';
-import { ReferenceLlama } from '../src/model/reference.ts';
+import { eosTokenIds } from '../src/model/config.ts';
 import { writeSyntheticCheckpoint } from './lib/checkpoint.ts';
 import { FIXTURES } from './lib/fixture-specs.ts';
 import { directoryReader, directoryWriter } from './lib/node-io.ts';
+import { loadReferenceModel } from './lib/reference-loader.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'hanmadi-convert-'));
 const messages = [
   { role: 'system', content: 'You are Hanmadi, a helpful bilingual assistant.' },
   { role: 'user', content: '안녕하세요! 오늘 서울 날씨 어때요? And what should I wear?' },
 ];
-
-async function loadReference(checkpointDir: string, config: HfLlamaConfig): Promise<ReferenceLlama> {
-  const reader = directoryReader(checkpointDir);
-  const weights = new Map<string, Float32Array>();
-  const index = (await reader.readFile('model.safetensors.index.json')) ?? null;
-  const shards = index ? [...new Set(Object.values(JSON.parse(new TextDecoder().decode(index)).weight_map as Record<string, string>))] : ['model.safetensors'];
-  for (const shard of shards) {
-    const source = (await reader.openFile(shard))!;
-    for (const [name, info] of await readSafetensorsHeader(source)) weights.set(name, await readTensorAsFloat32(source, info));
-  }
-  await reader.close?.();
-  return new ReferenceLlama(config, (name) => weights.get(name)!);
-}
 
 describe.each(Object.keys(FIXTURES))('%s through transformers.js in Node', (name) => {
   const spec = FIXTURES[name];
@@ -65,7 +51,7 @@ describe.each(Object.keys(FIXTURES))('%s through transformers.js in Node', (name
     const generated = Array.from(output.data as BigInt64Array, Number).slice(promptIds.length);
     await model.dispose();
 
-    const reference = await loadReference(checkpointDir, spec.config);
+    const reference = await loadReferenceModel(checkpointDir, spec.config);
     const expected = reference.greedy(promptIds, 24, []);
     expect(generated).toEqual(expected);
     expect(new Set(expected).size).toBeGreaterThan(3); // a real continuation, not one repeated token

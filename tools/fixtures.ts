@@ -12,7 +12,7 @@ import { FIXTURES } from './lib/fixture-specs.ts';
 import { directoryReader, directoryWriter } from './lib/node-io.ts';
 
 /** Bump when the generator or converter output changes, so stale fixtures are rebuilt. */
-const GENERATOR_VERSION = 1;
+const GENERATOR_VERSION = 2;
 
 const { values } = parseArgs({ options: { force: { type: 'boolean' }, only: { type: 'string' } } });
 const root = join(import.meta.dirname, '..', 'fixtures');

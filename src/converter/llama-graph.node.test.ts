@@ -11,7 +11,7 @@ import { createRng } from '../model/rng.ts';
 import { computeRopeParameters } from '../model/yarn.ts';
 import { buildLlamaGraph, type GraphDtype } from './llama-graph.ts';
 import { encodeModel } from './onnx-proto.ts';
-import { dequantizeQ4, float16ToFloat32, quantizeQ4, toFloat16 } from './quantize.ts';
+import { dequantizeQ4, quantizeQ4 } from './quantize.ts';
 
 const base: HfLlamaConfig = {
   model_type: 'llama', hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2,
@@ -140,13 +140,12 @@ describe('Llama graph (fp32) equals the TypeScript reference', () => {
   });
 });
 
-/** The weights a q4 graph really computes with: dequantized linears, fp16 embedding table. */
+/** The weights a q4 graph really computes with: dequantized linears (the embedding stays float32). */
 function q4EffectiveWeights(config: HfLlamaConfig, weights: Map<string, Float32Array>): Map<string, Float32Array> {
   const shape = resolveLlamaShape(config);
   const out = new Map<string, Float32Array>();
   for (const [name, w] of weights) {
-    if (name === 'model.embed_tokens.weight') out.set(name, float16ToFloat32(toFloat16(w)));
-    else if (name.endsWith('_proj.weight') || name === 'lm_head.weight') {
+    if (name.endsWith('_proj.weight') || name === 'lm_head.weight') {
       const inFeatures = name.endsWith('down_proj.weight') ? shape.intermediateSize : name.endsWith('o_proj.weight') ? shape.numHeads * shape.headDim : shape.hiddenSize;
       out.set(name, dequantizeQ4(quantizeQ4(w, w.length / inFeatures, inFeatures)));
     } else out.set(name, w);

@@ -102,16 +102,11 @@ export async function buildLlamaGraph(
     return toAct(g.op('Mul', [g.op('Div', [x32, g.op('Sqrt', [g.op('Add', [meanSquare, eps])])]), w]));
   };
 
-  // Embedding. Every graph but fp32 keeps the table in fp16 (half the bytes); q4 widens after the gather.
+  // Embedding table in the activation type. q4 targets adapters without shader-f16, where even a
+  // Gather over an fp16 table fails on onnxruntime-web's WebGPU EP, so its table stays float32.
   const embed = await loadWeight('model.embed_tokens.weight');
-  let hidden: string;
-  if (dtype === 'fp32') {
-    hidden = g.op('Gather', [await store('model.embed_tokens.weight', DataType.FLOAT, [V, d], bytesOf(embed)), 'input_ids']);
-  } else {
-    const table = await store('model.embed_tokens.weight', DataType.FLOAT16, [V, d], bytesOf(toFloat16(embed)));
-    hidden = g.op('Gather', [table, 'input_ids']);
-    if (!half) hidden = g.op('Cast', [hidden], { to: DataType.FLOAT });
-  }
+  const table = await store('model.embed_tokens.weight', act, [V, d], bytesOf(half ? toFloat16(embed) : embed));
+  let hidden = g.op('Gather', [table, 'input_ids']);
 
   // RoPE tables from position_ids, in float32 like Hugging Face: [B, 1, S, HD].
   const invFreq = g.constFloat(ROPE_INV_FREQ, rope.invFreq, [HD / 2]);

@@ -1,0 +1,72 @@
+/**
+ * The converted fixtures in real Chromium with WebGPU (SwiftShader: no shader-f16, so fp32 and
+ * q4): transformers.js loads them and greedy-generates exactly the reference's tokens (fp32),
+ * and exactly the tokens the same q4 graph gives in onnxruntime-node.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, test } from '@playwright/test';
+import { AutoModelForCausalLM, AutoTokenizer, env, Tensor } from '@huggingface/transformers';
+import type { HfLlamaConfig } from '../src/model/config.ts';
+import { loadReferenceModel } from '../tools/lib/reference-loader.ts';
+import { startStaticServer, type StaticServer } from './harness/static-server.ts';
+
+const root = join(import.meta.dirname, '..');
+const fixtures = join(root, 'fixtures');
+let server: StaticServer;
+
+test.beforeAll(async () => {
+  server = await startStaticServer({
+    '/nm/': join(root, 'node_modules'),
+    '/models/': join(fixtures, 'models'),
+    '/harness/': join(root, 'e2e', 'harness'),
+  });
+  env.allowRemoteModels = false;
+  env.localModelPath = join(fixtures, 'models') + '/';
+});
+test.afterAll(() => server.close());
+
+async function chatPromptIds(model: string, turns: number): Promise<number[]> {
+  const tokenizer = await AutoTokenizer.from_pretrained(model);
+  const messages = [{ role: 'user', content: '안녕하세요! 오늘 서울 날씨 어때요? What should I wear?' }];
+  for (let i = 1; i < turns; i++) {
+    messages.push({ role: 'assistant', content: '서울은 맑고 포근해요. Light layers are perfect.' }, { role: 'user', content: `그럼 내일은요? And the day after, number ${i}?` });
+  }
+  const encoded = tokenizer.apply_chat_template(messages, { add_generation_prompt: true, return_tensor: false }) as unknown as { input_ids: number[] };
+  return encoded.input_ids;
+}
+
+async function generateInBrowser(page: import('@playwright/test').Page, args: { model: string; device: string; dtype: string; promptIds: number[]; maxNewTokens: number }) {
+  await page.goto(`${server.url}/harness/generate.html`);
+  await page.waitForFunction(() => (window as unknown as { harnessReady?: boolean }).harnessReady === true);
+  // A real WebGPU adapter (SwiftShader here), not a silent WASM fallback.
+  const hasAdapter = await page.evaluate(async () => {
+    const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
+    return !!(await gpu?.requestAdapter());
+  });
+  expect(hasAdapter).toBe(true);
+  return page.evaluate((a) => (window as unknown as { generateTokens(x: typeof a): Promise<number[]> }).generateTokens(a), args);
+}
+
+for (const [model, turns] of [['tiny-llama', 1], ['tiny-llama-yarn', 3]] as const) {
+  test(`${model} fp32 on WebGPU generates the reference's greedy tokens`, async ({ page }) => {
+    const promptIds = await chatPromptIds(model, turns);
+    const config = JSON.parse(readFileSync(join(fixtures, 'checkpoints', model, 'config.json'), 'utf8')) as HfLlamaConfig;
+    if (config.rope_scaling) expect(promptIds.length).toBeGreaterThan(64); // past the original window
+    const reference = await loadReferenceModel(join(fixtures, 'checkpoints', model), config);
+    const expected = reference.greedy(promptIds, 24);
+    const tokens = await generateInBrowser(page, { model, device: 'webgpu', dtype: 'fp32', promptIds, maxNewTokens: 24 });
+    expect(tokens).toEqual(expected);
+  });
+}
+
+test('tiny-llama q4 (MatMulNBits) on WebGPU matches the same graph in onnxruntime-node', async ({ page }) => {
+  const promptIds = await chatPromptIds('tiny-llama', 1);
+  const nodeModel = await AutoModelForCausalLM.from_pretrained('tiny-llama', { dtype: 'q4' });
+  const input = new Tensor('int64', BigInt64Array.from(promptIds.map(BigInt)), [1, promptIds.length]);
+  const output = (await nodeModel.generate({ input_ids: input, max_new_tokens: 24, min_new_tokens: 24, do_sample: false })) as Tensor;
+  const expected = Array.from(output.data as BigInt64Array, Number).slice(promptIds.length);
+  await nodeModel.dispose();
+  const tokens = await generateInBrowser(page, { model: 'tiny-llama', device: 'webgpu', dtype: 'q4', promptIds, maxNewTokens: 24 });
+  expect(tokens).toEqual(expected);
+});
