@@ -32,6 +32,8 @@ export interface HfLlamaConfig {
   rms_norm_eps: number;
   rope_theta?: number;
   rope_scaling?: RopeScalingConfig | null;
+  /** Hugging Face transformers v5 writes RoPE settings here instead of rope_theta/rope_scaling. */
+  rope_parameters?: (RopeScalingConfig & { rope_theta?: number }) | null;
   max_position_embeddings: number;
   tie_word_embeddings?: boolean;
   hidden_act?: string;
@@ -66,8 +68,21 @@ export class UnsupportedModelError extends Error {
   }
 }
 
+/**
+ * Maps transformers v5's `rope_parameters` onto the v4 fields (`rope_theta`, `rope_scaling`) the
+ * rest of Hanmadi reads; configs that already have them are returned unchanged.
+ */
+export function normalizeRopeFields(config: HfLlamaConfig): HfLlamaConfig {
+  const params = config.rope_parameters;
+  if (!params || config.rope_theta !== undefined || config.rope_scaling) return config;
+  const { rope_theta, ...scaling } = params;
+  const type = scaling.rope_type ?? scaling.type ?? 'default';
+  return { ...config, rope_theta: rope_theta ?? 10000, rope_scaling: type === 'default' ? null : scaling };
+}
+
 /** Validates a Hugging Face config and resolves Llama defaults (as `LlamaConfig.__init__` does). */
-export function resolveLlamaShape(config: HfLlamaConfig): LlamaShape {
+export function resolveLlamaShape(hfConfig: HfLlamaConfig): LlamaShape {
+  const config = normalizeRopeFields(hfConfig);
   if (config.model_type !== 'llama') {
     throw new UnsupportedModelError(
       `Unsupported model_type "${String(config.model_type)}": only Llama-architecture checkpoints (model_type "llama") can be converted.`,

@@ -77,6 +77,16 @@ describe('YaRN (Kanana recipe)', () => {
     expect(computeYarnInvFreq(derived).attentionFactor).toBeCloseTo(1 + 0.1 * Math.log(4), 12);
   });
 
+  it('reads transformers v5 rope_parameters like rope_theta + rope_scaling', () => {
+    const v5 = { ...kananaConfig(1e6), rope_theta: undefined, rope_parameters: { rope_theta: 1e6, ...recipe, type: undefined, rope_type: 'yarn' } };
+    const v4 = computeYarnInvFreq(kananaConfig(1e6, recipe));
+    const fromV5 = computeRopeParameters(v5);
+    expect(Array.from(fromV5.invFreq)).toEqual(Array.from(v4.invFreq));
+    expect(fromV5.attentionFactor).toBe(v4.attentionFactor);
+    const plain = computeRopeParameters({ ...kananaConfig(1e6), rope_theta: undefined, rope_parameters: { rope_theta: 1e6, rope_type: 'default' } });
+    expect(Array.from(plain.invFreq)).toEqual(Array.from(computeDefaultInvFreq(1e6, 128)));
+  });
+
   it('refuses unknown rope types clearly', () => {
     expect(() => computeRopeParameters(kananaConfig(500000, { type: 'dynamic', factor: 2 }))).toThrow(/Unsupported rope_scaling type "dynamic"/);
   });

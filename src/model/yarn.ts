@@ -7,7 +7,7 @@
  * intermediate here is rounded with Math.fround at the same points; results agree with torch to
  * about one float32 ulp (torch's pow may round differently in the last bit).
  */
-import { UnsupportedModelError, type HfLlamaConfig, type RopeScalingConfig } from './config.ts';
+import { normalizeRopeFields, UnsupportedModelError, type HfLlamaConfig, type RopeScalingConfig } from './config.ts';
 
 export interface RopeParameters {
   invFreq: Float32Array;
@@ -75,7 +75,8 @@ function yarnFactorAndWindow(config: HfLlamaConfig, scaling: RopeScalingConfig):
   return { factor, originalMax };
 }
 
-export function computeYarnInvFreq(config: HfLlamaConfig): RopeParameters {
+export function computeYarnInvFreq(hfConfig: HfLlamaConfig): RopeParameters {
+  const config = normalizeRopeFields(hfConfig);
   const scaling = config.rope_scaling;
   if (!scaling || ropeTypeOf(scaling) !== 'yarn') throw new UnsupportedModelError('computeYarnInvFreq needs rope_scaling of type "yarn".');
   const base = config.rope_theta ?? 10000;
@@ -95,11 +96,13 @@ export function computeYarnInvFreq(config: HfLlamaConfig): RopeParameters {
   const rampMax = low === high ? high + 0.001 : high;
 
   const pos = positionFrequencies(base, dim);
+  // torch multiplies the float32 pos_freqs by the Python float factor cast to float32.
+  const factor32 = Math.fround(factor);
   const invFreq = new Float32Array(dim / 2);
   for (let i = 0; i < invFreq.length; i++) {
     const extrapolation = Math.fround(1 / pos[i]);
-    const interpolation = Math.fround(1 / Math.fround(factor * pos[i]));
-    const ramp = Math.min(1, Math.max(0, Math.fround(Math.fround(i - low) / Math.fround(rampMax - low))));
+    const interpolation = Math.fround(1 / Math.fround(factor32 * pos[i]));
+    const ramp = Math.min(1, Math.max(0, Math.fround(Math.fround(i - Math.fround(low)) / Math.fround(rampMax - low))));
     const extrapolationFactor = Math.fround(1 - ramp);
     invFreq[i] = Math.fround(
       Math.fround(interpolation * Math.fround(1 - extrapolationFactor)) + Math.fround(extrapolation * extrapolationFactor),
@@ -126,7 +129,8 @@ function computeLlama3InvFreq(config: HfLlamaConfig, scaling: RopeScalingConfig)
 }
 
 /** RoPE parameters for any rope_scaling Hanmadi supports; other types are refused clearly. */
-export function computeRopeParameters(config: HfLlamaConfig): RopeParameters {
+export function computeRopeParameters(hfConfig: HfLlamaConfig): RopeParameters {
+  const config = normalizeRopeFields(hfConfig);
   const scaling = config.rope_scaling;
   const type = ropeTypeOf(scaling);
   const base = config.rope_theta ?? 10000;
@@ -147,22 +151,29 @@ export function computeRopeParameters(config: HfLlamaConfig): RopeParameters {
   }
 }
 
+/** The YaRN knobs a context extension takes from a published recipe (factor and window are derived). */
+export type YarnRecipe = Pick<RopeScalingConfig, 'beta_fast' | 'beta_slow' | 'mscale' | 'mscale_all_dim' | 'attention_factor' | 'truncate'>;
+
 /**
- * A config extended to `contextLength` tokens with YaRN (Kanana's betas), leaving the original
- * untouched. Lengths within the native window return the config unchanged.
+ * A config extended to `contextLength` tokens with YaRN (Kanana's betas unless `recipe` says
+ * otherwise): factor = contextLength / the native window, original window = the native
+ * max_position_embeddings. Returns the config itself (not a copy) when the length fits the native
+ * window; never mutates it. A checkpoint that already carries YaRN keeps its original window and
+ * betas and only gets a larger factor; other rope types cannot be stacked with YaRN and are refused.
  */
-export function patchConfigForContext(config: HfLlamaConfig, contextLength: number): HfLlamaConfig {
-  const native = config.max_position_embeddings;
-  if (contextLength <= native) return config;
-  return {
-    ...config,
-    max_position_embeddings: contextLength,
-    rope_scaling: {
-      type: 'yarn',
-      factor: contextLength / native,
-      original_max_position_embeddings: native,
-      beta_fast: KANANA_YARN_RECIPE.beta_fast,
-      beta_slow: KANANA_YARN_RECIPE.beta_slow,
-    },
-  };
+export function patchConfigForContext(config: HfLlamaConfig, contextLength: number, recipe: YarnRecipe = KANANA_YARN_RECIPE): HfLlamaConfig {
+  if (contextLength <= config.max_position_embeddings) return config;
+  const type = ropeTypeOf(config.rope_scaling);
+  if (type !== 'default' && type !== 'yarn') {
+    throw new UnsupportedModelError(`Cannot extend a model with rope_scaling type "${type}" past its ${config.max_position_embeddings} positions.`);
+  }
+  const existing = type === 'yarn' ? (config.rope_scaling as RopeScalingConfig) : null;
+  const original = existing?.original_max_position_embeddings ?? config.max_position_embeddings;
+  const { beta_fast, beta_slow, mscale, mscale_all_dim, attention_factor, truncate } = existing ?? recipe;
+  const rope_scaling: RopeScalingConfig = { type: 'yarn', factor: Math.max(1, contextLength / original), original_max_position_embeddings: original };
+  // Only the recipe's own keys: an absent key must stay absent (HF's defaults then apply).
+  for (const [key, value] of Object.entries({ beta_fast, beta_slow, mscale, mscale_all_dim, attention_factor, truncate })) {
+    if (value !== undefined && value !== null) rope_scaling[key] = value;
+  }
+  return { ...config, max_position_embeddings: contextLength, rope_scaling };
 }
