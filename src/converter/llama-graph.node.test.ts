@@ -7,7 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { resolveLlamaShape, type HfLlamaConfig } from '../model/config.ts';
 import { argmax, ReferenceLlama } from '../model/reference.ts';
-import { createRng } from '../model/rng.ts';
+import { syntheticLlamaTensors } from '../model/synthetic.ts';
 import { computeRopeParameters } from '../model/yarn.ts';
 import { buildLlamaGraph, type GraphDtype } from './llama-graph.ts';
 import { encodeModel } from './onnx-proto.ts';
@@ -19,29 +19,9 @@ const base: HfLlamaConfig = {
   rms_norm_eps: 1e-5, rope_theta: 500000, max_position_embeddings: 4096, tie_word_embeddings: true,
 };
 
-function randomWeights(config: HfLlamaConfig, seed: number): Map<string, Float32Array> {
-  const rng = createRng(seed);
-  const { hiddenSize: d, headDim: hd, numKvHeads: kv, numHeads: h, intermediateSize: inter, vocabSize: v } = resolveLlamaShape(config);
-  const weights = new Map<string, Float32Array>();
-  const add = (name: string, size: number, std: number, mean = 0) =>
-    weights.set(name, Float32Array.from({ length: size }, () => mean + std * rng.normal()));
-  add('model.embed_tokens.weight', v * d, 1);
-  if (config.tie_word_embeddings === false) add('lm_head.weight', v * d, 1);
-  add('model.norm.weight', d, 0.1, 1);
-  for (let l = 0; l < config.num_hidden_layers; l++) {
-    const p = `model.layers.${l}.`;
-    add(`${p}input_layernorm.weight`, d, 0.1, 1);
-    add(`${p}post_attention_layernorm.weight`, d, 0.1, 1);
-    add(`${p}self_attn.q_proj.weight`, h * hd * d, 0.25);
-    add(`${p}self_attn.k_proj.weight`, kv * hd * d, 0.25);
-    add(`${p}self_attn.v_proj.weight`, kv * hd * d, 0.25);
-    add(`${p}self_attn.o_proj.weight`, d * h * hd, 0.15);
-    add(`${p}mlp.gate_proj.weight`, inter * d, 0.15);
-    add(`${p}mlp.up_proj.weight`, inter * d, 0.15);
-    add(`${p}mlp.down_proj.weight`, d * inter, 0.15);
-  }
-  return weights;
-}
+/** Seeded weights, the same generator the fixtures use. */
+const randomWeights = (config: HfLlamaConfig, seed: number) =>
+  new Map([...syntheticLlamaTensors(config, seed)].map((t): [string, Float32Array] => [t.name, t.values]));
 
 async function session(config: HfLlamaConfig, weights: Map<string, Float32Array>, dtype: GraphDtype) {
   const graph = await buildLlamaGraph(
@@ -160,18 +140,8 @@ function q4EffectiveWeights(config: HfLlamaConfig, weights: Map<string, Float32A
 describe('Llama graph (q4, MatMulNBits)', () => {
   it('equals the reference run on the dequantized weights, and mostly agrees with full precision', async () => {
     const weights = randomWeights(base, 9);
-    const s = await session(base, weights, 'q4');
     const sequence = Array.from({ length: 48 }, (_, i) => (i * 37 + 11) % base.vocab_size);
-    const { numKvHeads: kv, headDim: hd } = resolveLlamaShape(base);
-    const feeds: Record<string, ort.Tensor> = {
-      input_ids: i64(sequence, [1, sequence.length]),
-      attention_mask: i64(new Array(sequence.length).fill(1), [1, sequence.length]),
-      position_ids: i64(sequence.map((_, i) => i), [1, sequence.length]),
-      num_logits_to_keep: i64([0], []),
-    };
-    for (let l = 0; l < 2; l++) for (const kind of ['key', 'value']) feeds[`past_key_values.${l}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [1, kv, 0, hd]);
-    const all = (await s.run(feeds)).logits.data as Float32Array;
-    const graphTop1 = sequence.map((_, t) => argmax(all.subarray(t * base.vocab_size, (t + 1) * base.vocab_size)));
+    const graphTop1 = await teacherForcedTop1(await session(base, weights, 'q4'), base, sequence, false);
     // Exact check: the graph computes what the reference computes on the effective q4 weights.
     const effective = q4EffectiveWeights(base, weights); // tied: adds the q4 copy of the table as lm_head
     const dequantized = new ReferenceLlama({ ...base, tie_word_embeddings: false }, lookup(effective)).teacherForcedArgmax(sequence);

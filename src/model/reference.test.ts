@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { HfLlamaConfig } from './config.ts';
 import { applyRope, argmax, ReferenceLlama, rmsNorm } from './reference.ts';
-import { createRng } from './rng.ts';
+import { syntheticLlamaTensors } from './synthetic.ts';
 import { computeRopeParameters } from './yarn.ts';
 
 const base: HfLlamaConfig = {
@@ -10,31 +10,8 @@ const base: HfLlamaConfig = {
   rms_norm_eps: 1e-5, rope_theta: 10000, max_position_embeddings: 128, tie_word_embeddings: false,
 };
 
-function randomWeights(config: HfLlamaConfig, seed: number): Map<string, Float32Array> {
-  const rng = createRng(seed);
-  const d = config.hidden_size;
-  const hd = config.head_dim!;
-  const kv = config.num_key_value_heads!;
-  const weights = new Map<string, Float32Array>();
-  const add = (name: string, size: number, std: number, mean = 0) =>
-    weights.set(name, Float32Array.from({ length: size }, () => mean + std * rng.normal()));
-  add('model.embed_tokens.weight', config.vocab_size * d, 1);
-  add('lm_head.weight', config.vocab_size * d, 0.5);
-  add('model.norm.weight', d, 0.1, 1);
-  for (let l = 0; l < config.num_hidden_layers; l++) {
-    const p = `model.layers.${l}.`;
-    add(`${p}input_layernorm.weight`, d, 0.1, 1);
-    add(`${p}post_attention_layernorm.weight`, d, 0.1, 1);
-    add(`${p}self_attn.q_proj.weight`, config.num_attention_heads * hd * d, 0.4);
-    add(`${p}self_attn.k_proj.weight`, kv * hd * d, 0.4);
-    add(`${p}self_attn.v_proj.weight`, kv * hd * d, 0.4);
-    add(`${p}self_attn.o_proj.weight`, d * config.num_attention_heads * hd, 0.3);
-    add(`${p}mlp.gate_proj.weight`, config.intermediate_size * d, 0.3);
-    add(`${p}mlp.up_proj.weight`, config.intermediate_size * d, 0.3);
-    add(`${p}mlp.down_proj.weight`, d * config.intermediate_size, 0.3);
-  }
-  return weights;
-}
+const randomWeights = (config: HfLlamaConfig, seed: number) =>
+  new Map([...syntheticLlamaTensors(config, seed)].map((t): [string, Float32Array] => [t.name, t.values]));
 
 const lookup = (weights: Map<string, Float32Array>) => (name: string) => {
   const w = weights.get(name);
