@@ -10,7 +10,7 @@ export default defineConfig({
   testDir: 'e2e',
   workers: 1,
   // Model loads and WebGPU shader compilation on SwiftShader (a CPU) are slow on 2 cores.
-  timeout: 180_000,
+  timeout: 600_000,
   reporter: [['list']],
   use: {
     headless: true,
