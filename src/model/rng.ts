@@ -1,4 +1,10 @@
-/** A small seeded PRNG (mulberry32) with normal samples: identical on every platform. */
+/**
+ * A small seeded PRNG (mulberry32) with normal samples. The uniforms are pure 32-bit integer
+ * arithmetic, identical everywhere. Box–Muller adds Math.log and Math.cos, which ECMAScript leaves
+ * implementation-approximated; V8 (Node and Chromium) computes them with its fdlibm port, so the
+ * values are identical on every OS and CPU we run on. Fixtures store bf16/fp16, which hides
+ * last-bit differences in almost every element anyway.
+ */
 export function createRng(seed: number): { uniform(): number; normal(): number } {
   let state = seed >>> 0;
   const uniform = (): number => {

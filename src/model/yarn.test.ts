@@ -92,13 +92,70 @@ describe('YaRN (Kanana recipe)', () => {
   });
 });
 
+describe('linear and llama3 scaling', () => {
+  it('linear divides every frequency by the factor', () => {
+    const linear = computeRopeParameters(kananaConfig(500000, { type: 'linear', factor: 2 }));
+    const plain = computeDefaultInvFreq(500000, 128);
+    for (let i = 0; i < 64; i++) expect(linear.invFreq[i]).toBeCloseTo(plain[i] / 2, 12);
+    expect(linear.attentionFactor).toBe(1);
+  });
+
+  it('llama3 keeps short wavelengths, divides long ones, blends between (Llama-3.2-1B values)', () => {
+    const config: HfLlamaConfig = {
+      ...kananaConfig(500000, { rope_type: 'llama3', factor: 32, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 8192 }),
+      head_dim: 64,
+    };
+    const { invFreq } = computeRopeParameters(config);
+    let kept = 0;
+    let divided = 0;
+    let blended = 0;
+    for (let i = 0; i < 32; i++) {
+      const plain = Math.pow(500000, -(2 * i) / 64);
+      const wavelength = (2 * Math.PI) / plain;
+      if (wavelength < 8192 / 4) {
+        kept++;
+        expect(invFreq[i] / plain).toBeCloseTo(1, 6);
+      } else if (wavelength > 8192) {
+        divided++;
+        expect(invFreq[i] / (plain / 32)).toBeCloseTo(1, 6);
+      } else {
+        blended++;
+        const smooth = (8192 / wavelength - 1) / 3; // 0 at the long end, 1 at the short end
+        expect(invFreq[i] / (plain / 32 + smooth * (plain - plain / 32))).toBeCloseTo(1, 6);
+      }
+    }
+    expect([kept > 0, divided > 0, blended > 0]).toEqual([true, true, true]);
+  });
+});
+
 describe('patchConfigForContext', () => {
   it('leaves native lengths alone and extends with YaRN beyond them', () => {
     const config = kananaConfig(500000);
     expect(patchConfigForContext(config, 8192)).toBe(config);
+    expect(patchConfigForContext(config, 32768)).toBe(config);
     const patched = patchConfigForContext(config, 131072);
     expect(patched.max_position_embeddings).toBe(131072);
-    expect(patched.rope_scaling).toMatchObject({ type: 'yarn', factor: 4, original_max_position_embeddings: 32768, beta_fast: 64, beta_slow: 2 });
+    expect(patched.rope_scaling).toEqual({ type: 'yarn', factor: 4, original_max_position_embeddings: 32768, beta_fast: 64, beta_slow: 2 });
     expect(config.rope_scaling).toBeNull();
+    expect(config.max_position_embeddings).toBe(32768);
+    // The patched config computes: high frequencies untouched, lowest divided by 4.
+    const { invFreq } = computeRopeParameters(patched);
+    const plain = computeDefaultInvFreq(500000, 128);
+    expect(invFreq[0]).toBe(plain[0]);
+    expect(invFreq[63] / (plain[63] / 4)).toBeCloseTo(1, 6);
+  });
+
+  it('takes another recipe, and re-scales a checkpoint that already uses YaRN from its original window', () => {
+    const custom = patchConfigForContext(kananaConfig(500000), 65536, { beta_fast: 32, beta_slow: 1, mscale: 1, mscale_all_dim: 1 });
+    expect(custom.rope_scaling).toEqual({ type: 'yarn', factor: 2, original_max_position_embeddings: 32768, beta_fast: 32, beta_slow: 1, mscale: 1, mscale_all_dim: 1 });
+    const shipped = { ...kananaConfig(500000, recipe), max_position_embeddings: 144179 };
+    const longer = patchConfigForContext(shipped, 32768 * 8);
+    expect(longer.rope_scaling).toEqual({ type: 'yarn', factor: 8, original_max_position_embeddings: 32768, beta_fast: 64, beta_slow: 2 });
+    expect(patchConfigForContext(shipped, 100000)).toBe(shipped);
+  });
+
+  it('refuses to stack YaRN on another rope type', () => {
+    const llama3 = kananaConfig(500000, { rope_type: 'llama3', factor: 8, original_max_position_embeddings: 8192 });
+    expect(() => patchConfigForContext(llama3, 65536)).toThrow(/llama3/);
   });
 });

@@ -2,9 +2,10 @@
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HfLlamaConfig } from '../../src/model/config.ts';
-import { syntheticLlamaTensors } from '../../src/model/synthetic.ts';
-import { encodeSafetensors, type SafetensorsDtype, type TensorToWrite } from '../../src/converter/safetensors.ts';
+import { llamaTensorShapes, syntheticTensorValues } from '../../src/model/synthetic.ts';
+import type { SafetensorsDtype } from '../../src/converter/safetensors.ts';
 import { toFloat16 } from '../../src/converter/quantize.ts';
+import { writeSafetensorsStreaming } from '../fixtures/safetensors-stream.ts';
 
 /** The real Llama-3 tokenizer (Kanana's), shipped in an npm package. */
 export const LLAMA3_TOKENIZER_DIR = join(import.meta.dirname, '..', '..', 'node_modules', '@lenml', 'tokenizer-llama3', 'models');
@@ -39,12 +40,11 @@ export function writeSyntheticCheckpoint(dir: string, spec: CheckpointSpec): voi
   const tokenizerConfig = JSON.parse(readFileSync(join(LLAMA3_TOKENIZER_DIR, 'tokenizer_config.json'), 'utf8'));
   writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify({ ...tokenizerConfig, eos_token: '<|eot_id|>' }, null, 2));
 
-  const tensors: TensorToWrite[] = [];
-  for (const t of syntheticLlamaTensors(spec.config, spec.seed)) {
-    tensors.push({ name: t.name, dtype: spec.dtype, shape: t.shape, data: encodeValues(t.values, spec.dtype) });
-  }
+  // Streamed tensor by tensor: the kanana-2.1b-shape fixture is 4.2 GB and never held at once.
+  const tensors = llamaTensorShapes(spec.config).map((t, index) => ({ name: t.name, shape: t.shape, dtype: spec.dtype, spec: t, index }));
+  const produce = (t: (typeof tensors)[number]) => encodeValues(syntheticTensorValues(t.spec, t.index, spec.seed), spec.dtype);
   if (spec.shards <= 1) {
-    writeFileSync(join(dir, 'model.safetensors'), encodeSafetensors(tensors));
+    writeSafetensorsStreaming(join(dir, 'model.safetensors'), tensors, (_, i) => produce(tensors[i]));
     return;
   }
   const perShard = Math.ceil(tensors.length / spec.shards);
@@ -53,7 +53,7 @@ export function writeSyntheticCheckpoint(dir: string, spec: CheckpointSpec): voi
     const file = `model-${String(s + 1).padStart(5, '0')}-of-${String(spec.shards).padStart(5, '0')}.safetensors`;
     const part = tensors.slice(s * perShard, (s + 1) * perShard);
     for (const t of part) weightMap[t.name] = file;
-    writeFileSync(join(dir, file), encodeSafetensors(part));
+    writeSafetensorsStreaming(join(dir, file), part, (_, i) => produce(part[i]));
   }
   writeFileSync(join(dir, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }, null, 2));
 }
