@@ -1,0 +1,57 @@
+/**
+ * Status banners above the conversation: the WASM fallback notice, a lost GPU (with Reload), and
+ * load or generation errors, each translated from its typed error code.
+ */
+import { useTranslation } from 'react-i18next';
+import type { EngineErrorValue } from '../worker/protocol.ts';
+import { useAppStore } from './store.ts';
+
+function ErrorNotice({ error, onDismiss }: { error: EngineErrorValue; onDismiss(): void }) {
+  const { t } = useTranslation();
+  return (
+    <div className="notice notice-error" role="alert">
+      <p>
+        <strong>{t(`errors.${error.code}`, error.params ?? {})}</strong>
+      </p>
+      {error.detail && (
+        <details>
+          <summary>{t('errors.details')}</summary>
+          <code>{error.detail}</code>
+        </details>
+      )}
+      <button type="button" className="ghost" onClick={onDismiss}>
+        {t('errors.dismiss')}
+      </button>
+    </div>
+  );
+}
+
+export function Notices() {
+  const { t } = useTranslation();
+  const loaded = useAppStore((s) => s.loaded);
+  const deviceLost = useAppStore((s) => s.deviceLost);
+  const loadError = useAppStore((s) => s.loadError);
+  const chatError = useAppStore((s) => s.chatError);
+
+  return (
+    <div className="notices">
+      {loaded?.device === 'wasm' && (
+        <div className="notice notice-warning" role="status" data-testid="wasm-notice">
+          <p>{loaded.fallbackReason === 'chosen' ? t('models.wasmChosen') : t('models.wasmFallback')}</p>
+        </div>
+      )}
+      {deviceLost !== null && (
+        <div className="notice notice-error" role="alert">
+          <p>
+            <strong>{t('errors.device-lost')}</strong>
+          </p>
+          <button type="button" onClick={() => location.reload()}>
+            {t('app.reload')}
+          </button>
+        </div>
+      )}
+      {loadError && deviceLost === null && <ErrorNotice error={loadError} onDismiss={() => useAppStore.setState({ loadError: null, loadStatus: 'idle' })} />}
+      {chatError && deviceLost === null && <ErrorNotice error={chatError} onDismiss={() => useAppStore.setState({ chatError: null })} />}
+    </div>
+  );
+}

@@ -1,0 +1,59 @@
+/**
+ * The visible conversation: the path from the active leaf to the root, read live from IndexedDB.
+ * The reply being generated shows the store's streaming text (updated per token) rather than the
+ * throttled copy in the database.
+ */
+import { useLiveQuery } from 'dexie-react-hooks';
+import { useEffect, useRef } from 'react';
+import { useTranslation } from 'react-i18next';
+import { useAppStore } from '../../app/store.ts';
+import { db } from '../../db/app-db.ts';
+import { messagesOf, pathTo } from '../../db/conversations.ts';
+import { MessageItem } from './MessageItem.tsx';
+
+export function ChatView() {
+  const { t } = useTranslation();
+  const conversationId = useAppStore((s) => s.activeConversationId);
+  const generation = useAppStore((s) => s.generation);
+  const data = useLiveQuery(async () => {
+    if (!conversationId) return null;
+    const [conversation, messages] = await Promise.all([db.conversations.get(conversationId), messagesOf(conversationId)]);
+    return conversation ? { conversation, messages } : null;
+  }, [conversationId]);
+  const thread = data ? pathTo(data.messages, data.conversation.activeLeafId) : [];
+  const streamingText = generation?.text;
+  const log = useRef<HTMLDivElement>(null);
+  const pinned = useRef(true);
+
+  // Follow the reply while it streams, unless the user scrolled up to read.
+  useEffect(() => {
+    const element = log.current;
+    if (element && pinned.current) element.scrollTop = element.scrollHeight;
+  }, [thread.length, streamingText]);
+
+  return (
+    <div
+      ref={log}
+      className="chat-log"
+      role="log"
+      aria-label={t('chat.conversation')}
+      aria-busy={generation !== null}
+      tabIndex={0}
+      onScroll={(event) => {
+        const el = event.currentTarget;
+        pinned.current = el.scrollHeight - el.scrollTop - el.clientHeight < 48;
+      }}
+    >
+      {thread.length === 0 && <p className="chat-empty">{t('chat.empty')}</p>}
+      {data &&
+        thread.map((message) => (
+          <MessageItem
+            key={message.id}
+            message={message}
+            allMessages={data.messages}
+            streamingText={generation?.messageId === message.id ? generation.text : undefined}
+          />
+        ))}
+    </div>
+  );
+}

@@ -1,0 +1,72 @@
+/**
+ * The message box. Enter sends, Shift+Enter adds a line, and a Korean IME's composition never
+ * sends a half-typed syllable (see ime.ts). While a reply streams, the button is Stop.
+ */
+import { useRef, useState, type KeyboardEvent } from 'react';
+import { useTranslation } from 'react-i18next';
+import { useAppStore } from '../../app/store.ts';
+import { sendMessage, stopGeneration } from './chat-actions.ts';
+import { shouldSendOnKeyDown } from './ime.ts';
+
+export function Composer() {
+  const { t } = useTranslation();
+  const [text, setText] = useState('');
+  const ime = useRef<{ composing: boolean; endedAtMs: number | null }>({ composing: false, endedAtMs: null });
+  const modelReady = useAppStore((s) => s.loaded !== null && s.deviceLost === null);
+  const generating = useAppStore((s) => s.generation !== null);
+
+  const send = () => {
+    if (!modelReady || generating || !text.trim()) return;
+    void sendMessage(text);
+    setText('');
+  };
+
+  const onKeyDown = (event: KeyboardEvent<HTMLTextAreaElement>) => {
+    const native = event.nativeEvent;
+    if (event.key === 'Escape' && generating) {
+      event.preventDefault();
+      void stopGeneration();
+      return;
+    }
+    if (event.key !== 'Enter') return;
+    if (shouldSendOnKeyDown({ key: event.key, shiftKey: event.shiftKey, isComposing: native.isComposing, keyCode: native.keyCode }, ime.current, performance.now())) {
+      event.preventDefault();
+      send();
+    } else if (!event.shiftKey) {
+      // Enter that commits a composition (or arrives right after it) must not add a newline either.
+      if (native.isComposing || ime.current.composing || native.keyCode === 229) return;
+      event.preventDefault();
+    }
+  };
+
+  return (
+    <form
+      className="composer"
+      onSubmit={(event) => {
+        event.preventDefault();
+        send();
+      }}
+    >
+      <textarea
+        id="composer-input"
+        aria-label={t('chat.message')}
+        placeholder={modelReady ? t('chat.placeholder') : t('chat.placeholderNoModel')}
+        value={text}
+        rows={2}
+        onChange={(event) => setText(event.target.value)}
+        onKeyDown={onKeyDown}
+        onCompositionStart={() => (ime.current = { composing: true, endedAtMs: null })}
+        onCompositionEnd={() => (ime.current = { composing: false, endedAtMs: performance.now() })}
+      />
+      {generating ? (
+        <button type="button" className="stop" onClick={() => void stopGeneration()}>
+          {t('chat.stop')}
+        </button>
+      ) : (
+        <button type="submit" disabled={!modelReady || !text.trim()}>
+          {t('chat.send')}
+        </button>
+      )}
+    </form>
+  );
+}

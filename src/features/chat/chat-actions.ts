@@ -1,0 +1,150 @@
+/**
+ * Chat actions: send, stop, edit, regenerate, continue. The reply streams into the store (per
+ * token) and into IndexedDB (throttled), so a killed tab leaves the partial reply behind, marked
+ * interrupted at the next start. KV reuse is the engine's business: it compares token prefixes, so
+ * any edit, regeneration or conversation switch resets the cache on its own.
+ */
+import { useAppStore } from '../../app/store.ts';
+import { db, ROOT, type MessageRecord } from '../../db/app-db.ts';
+import {
+  addMessage,
+  createConversation,
+  lastConversation,
+  markInterruptedReplies,
+  messagesOf,
+  pathTo,
+  updateConversation,
+  updateMessage,
+} from '../../db/conversations.ts';
+import { engineClient, EngineRequestError } from '../../worker/engine-client.ts';
+import type { ChatMessage, EngineErrorValue } from '../../worker/protocol.ts';
+import { clampSampling, samplingFromGenerationConfig } from '../settings/sampling-defaults.ts';
+
+/** How often the streaming reply is written to IndexedDB. */
+export const SAVE_INTERVAL_MS = 400;
+
+/** Opens the last conversation (or a new one) and marks replies cut off by a closed tab. */
+export async function initChat(): Promise<void> {
+  await markInterruptedReplies();
+  const conversation = (await lastConversation()) ?? (await createConversation());
+  useAppStore.setState({ activeConversationId: conversation.id });
+}
+
+async function activeConversationId(): Promise<string> {
+  const id = useAppStore.getState().activeConversationId;
+  if (id && (await db.conversations.get(id))) return id;
+  const conversation = await createConversation();
+  useAppStore.setState({ activeConversationId: conversation.id });
+  return conversation.id;
+}
+
+/** The chat messages the model sees for a thread ending at `leafId`. */
+async function promptMessages(conversationId: string, leafId: string): Promise<ChatMessage[]> {
+  const conversation = await db.conversations.get(conversationId);
+  const thread = pathTo(await messagesOf(conversationId), leafId);
+  const messages: ChatMessage[] = [];
+  if (conversation?.systemPrompt.trim()) messages.push({ role: 'system', content: conversation.systemPrompt });
+  // A failed reply with nothing in it is not part of what the model said.
+  for (const m of thread) if (m.content || m.role === 'user') messages.push({ role: m.role, content: m.content });
+  return messages;
+}
+
+function toErrorValue(error: unknown): EngineErrorValue {
+  return error instanceof EngineRequestError ? error.value : { code: 'generation-failed', detail: String(error) };
+}
+
+/** Streams a reply to the thread ending at `parentId` (a user message, or a reply being continued). */
+async function generateReply(conversationId: string, parentId: string, continueMessage?: MessageRecord): Promise<void> {
+  const state = useAppStore.getState();
+  const loaded = state.loaded;
+  if (!loaded || state.generation) return;
+  const conversation = await db.conversations.get(conversationId);
+  const sampling = clampSampling({ ...samplingFromGenerationConfig(loaded.generationConfig), ...conversation?.sampling });
+
+  const messages = await promptMessages(conversationId, continueMessage ? continueMessage.id : parentId);
+  let reply: MessageRecord;
+  let prefix = '';
+  if (continueMessage) {
+    // Continue: the partial reply is the open final turn the model writes on from (the chat
+    // template trims message content, so the kept prefix is trimmed too).
+    prefix = continueMessage.content.trim();
+    reply = continueMessage;
+    await updateMessage(reply.id, { content: prefix, status: 'streaming', error: undefined });
+  } else {
+    reply = await addMessage({ conversationId, parentId, role: 'assistant', content: '', status: 'streaming', modelId: loaded.modelId });
+  }
+
+  let lastSave = 0;
+  const client = engineClient();
+  const { id, result } = client.generate(messages, sampling, (delta, generatedTokens) => {
+    const generation = useAppStore.getState().generation;
+    if (!generation || generation.requestId !== id) return;
+    const text = generation.text + delta;
+    useAppStore.setState({ generation: { ...generation, text, generatedTokens } });
+    const now = performance.now();
+    if (now - lastSave >= SAVE_INTERVAL_MS) {
+      lastSave = now;
+      void updateMessage(reply.id, { content: text });
+    }
+  }, { continueFinal: Boolean(continueMessage) });
+  useAppStore.setState({ generation: { requestId: id, conversationId, messageId: reply.id, text: prefix, generatedTokens: 0 }, chatError: null });
+  try {
+    const done = await result;
+    await updateMessage(reply.id, { content: prefix + done.text, status: done.finishReason === 'stop' ? 'stopped' : 'complete', stats: done.stats });
+    useAppStore.setState({ lastStats: done.stats });
+  } catch (error) {
+    const value = toErrorValue(error);
+    const partial = useAppStore.getState().generation?.text ?? prefix;
+    await updateMessage(reply.id, { content: partial, status: 'error', error: value });
+    useAppStore.setState({ chatError: value });
+  } finally {
+    await updateConversation(conversationId, { updatedAt: Date.now() });
+    useAppStore.setState({ generation: null });
+  }
+}
+
+export async function sendMessage(text: string): Promise<void> {
+  const content = text.trim();
+  const state = useAppStore.getState();
+  if (!content || !state.loaded || state.generation) return;
+  const conversationId = await activeConversationId();
+  const conversation = await db.conversations.get(conversationId);
+  const user = await addMessage({ conversationId, parentId: conversation?.activeLeafId ?? ROOT, role: 'user', content, status: 'complete' });
+  if (!conversation?.title) await updateConversation(conversationId, { title: content.slice(0, 60) });
+  await generateReply(conversationId, user.id);
+}
+
+/** Stops the reply being generated; the partial text is kept. */
+export async function stopGeneration(): Promise<void> {
+  const generation = useAppStore.getState().generation;
+  if (generation) await engineClient().stop(generation.requestId);
+}
+
+/** Editing a user message adds a new version beside it and answers that. */
+export async function editUserMessage(message: MessageRecord, text: string): Promise<void> {
+  const content = text.trim();
+  if (!content || message.role !== 'user' || useAppStore.getState().generation) return;
+  const edited = await addMessage({ conversationId: message.conversationId, parentId: message.parentId, role: 'user', content, status: 'complete' });
+  await generateReply(message.conversationId, edited.id);
+}
+
+/** A new version of a reply, beside the old one. */
+export async function regenerateReply(message: MessageRecord): Promise<void> {
+  if (message.role !== 'assistant' || useAppStore.getState().generation) return;
+  await generateReply(message.conversationId, message.parentId);
+}
+
+/** Continues a stopped or interrupted reply where it ended. */
+export async function continueReply(message: MessageRecord): Promise<void> {
+  if (message.role !== 'assistant' || useAppStore.getState().generation) return;
+  await generateReply(message.conversationId, message.parentId, message);
+}
+
+export async function newConversation(): Promise<void> {
+  if (useAppStore.getState().generation) return;
+  const current = useAppStore.getState().activeConversationId;
+  // An untouched "New chat" is reused rather than piling up empty conversations.
+  if (current && (await db.conversations.get(current))?.activeLeafId === ROOT) return;
+  const conversation = await createConversation();
+  useAppStore.setState({ activeConversationId: conversation.id, lastStats: null, chatError: null });
+}

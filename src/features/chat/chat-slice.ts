@@ -1,0 +1,29 @@
+/**
+ * The chat feature's part of the app store: which conversation is open and the reply being
+ * generated. Messages themselves live in IndexedDB and are read with useLiveQuery; only the
+ * streaming text (updated per token) is kept here, and saved to the database throttled.
+ */
+import type { StateCreator } from 'zustand';
+import type { EngineErrorValue, GenerationStats } from '../../worker/protocol.ts';
+
+export interface ActiveGeneration {
+  requestId: string;
+  conversationId: string;
+  messageId: string;
+  text: string;
+  generatedTokens: number;
+}
+
+export interface ChatSlice {
+  activeConversationId: string | null;
+  generation: ActiveGeneration | null;
+  lastStats: GenerationStats | null;
+  chatError: EngineErrorValue | null;
+}
+
+export const createChatSlice: StateCreator<ChatSlice> = () => ({
+  activeConversationId: null,
+  generation: null,
+  lastStats: null,
+  chatError: null,
+});

@@ -1,0 +1,67 @@
+/** "Add model": a folder URL or a Hugging Face repo id, checked before it joins the list. */
+import { useEffect, useRef, useState, type FormEvent } from 'react';
+import { useTranslation } from 'react-i18next';
+import { useAppStore } from '../../app/store.ts';
+import { addUserModel } from './model-actions.ts';
+import { probeModel } from './probe-model.ts';
+import { parseModelSource, sourceKey, userModelEntry } from './user-models.ts';
+
+type Problem = 'invalidSource' | 'duplicate' | 'unreachable' | 'not-a-model' | 'no-onnx' | null;
+
+export function AddModelDialog({ onClose }: { onClose(): void }) {
+  const { t } = useTranslation();
+  const dialog = useRef<HTMLDialogElement>(null);
+  const [source, setSource] = useState('');
+  const [label, setLabel] = useState('');
+  const [problem, setProblem] = useState<Problem>(null);
+  const [checking, setChecking] = useState(false);
+
+  useEffect(() => {
+    const element = dialog.current;
+    element?.showModal();
+    return () => element?.close();
+  }, []);
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    const parsed = parseModelSource(source);
+    if (!parsed.ok) return setProblem('invalidSource');
+    const key = sourceKey(parsed.source);
+    if (useAppStore.getState().catalog.some((e) => sourceKey(e.source) === key)) return setProblem('duplicate');
+    setChecking(true);
+    setProblem(null);
+    const probe = await probeModel(parsed.source);
+    setChecking(false);
+    if (!probe.ok) return setProblem(probe.reason);
+    addUserModel({ ...userModelEntry(parsed.source, label), dtypes: probe.dtypes, nativeContext: probe.nativeContext });
+    onClose();
+  };
+
+  return (
+    <dialog ref={dialog} className="dialog" aria-labelledby="add-model-title" onClose={onClose}>
+      <form onSubmit={(event) => void submit(event)}>
+        <h2 id="add-model-title">{t('models.addTitle')}</h2>
+        <p className="hint">{t('models.addHelp')}</p>
+        <label className="field">
+          <span className="field-label">{t('models.addSource')}</span>
+          <input value={source} onChange={(e) => setSource(e.target.value)} autoFocus required aria-invalid={problem !== null} aria-describedby="add-model-problem" />
+        </label>
+        <label className="field">
+          <span className="field-label">{t('models.addLabel')}</span>
+          <input value={label} onChange={(e) => setLabel(e.target.value)} />
+        </label>
+        <p id="add-model-problem" className="field-error" role={problem ? 'alert' : undefined}>
+          {problem ? t(`models.addProblem.${problem}`) : ''}
+        </p>
+        <div className="dialog-actions">
+          <button type="button" className="ghost" onClick={onClose}>
+            {t('models.cancel')}
+          </button>
+          <button type="submit" disabled={checking}>
+            {checking ? t('models.addChecking') : t('models.addSubmit')}
+          </button>
+        </div>
+      </form>
+    </dialog>
+  );
+}

@@ -1,0 +1,102 @@
+/**
+ * The model catalog: what the picker offers. `public/models.json` lists the real models; the
+ * dev/preview server adds the locally generated test models (`models/local.json`); "Add model"
+ * adds the user's own. Entries are validated on read (the files are data, not code).
+ */
+
+/** ONNX precisions, named as transformers.js names them (file suffixes in docs/model-format.md). */
+export const MODEL_DTYPES = ['q4f16', 'q4', 'fp16', 'fp32'] as const;
+export type ModelDtype = (typeof MODEL_DTYPES)[number];
+
+export type ModelSource =
+  /** A folder of converted files (config.json, onnx/…) on any static host with CORS. */
+  | { kind: 'url'; baseUrl: string }
+  /** A transformers.js-ready repository on the Hugging Face Hub. */
+  | { kind: 'hf'; repo: string; revision: string }
+  /** Safetensors only (no ONNX published): must be converted before it can run. */
+  | { kind: 'hf-safetensors'; repo: string; revision: string };
+
+export interface CatalogEntry {
+  id: string;
+  label: string;
+  /** Human-readable parameter count, e.g. "2.1B". */
+  params: string;
+  languages: string[];
+  /** SPDX id or licence name; `licenseNote` says what it means for users (e.g. non-commercial). */
+  license: string;
+  licenseNote?: string;
+  /** Native context window in tokens (0 when unknown until the config is read). */
+  nativeContext: number;
+  /** Download size in bytes per available precision (null: available, size unknown until resolved). */
+  dtypes: Partial<Record<ModelDtype, number | null>>;
+  source: ModelSource;
+  /** A tiny generated model for tests and demos: speaks gibberish. */
+  test?: boolean;
+  /** Added by the user with "Add model". */
+  user?: boolean;
+  homepage?: string;
+}
+
+const isString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+
+function parseSource(value: unknown): ModelSource | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const s = value as Record<string, unknown>;
+  if (s.kind === 'url' && isString(s.baseUrl)) return { kind: 'url', baseUrl: s.baseUrl.endsWith('/') ? s.baseUrl : `${s.baseUrl}/` };
+  if ((s.kind === 'hf' || s.kind === 'hf-safetensors') && isString(s.repo)) {
+    return { kind: s.kind, repo: s.repo, revision: isString(s.revision) ? s.revision : 'main' };
+  }
+  return null;
+}
+
+/** One entry from untrusted JSON, or null when it is malformed. */
+export function parseCatalogEntry(value: unknown): CatalogEntry | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const e = value as Record<string, unknown>;
+  const source = parseSource(e.source);
+  if (!isString(e.id) || !isString(e.label) || !source) return null;
+  const dtypes: CatalogEntry['dtypes'] = {};
+  if (typeof e.dtypes === 'object' && e.dtypes !== null) {
+    for (const dtype of MODEL_DTYPES) {
+      const size = (e.dtypes as Record<string, unknown>)[dtype];
+      if (size === null || (typeof size === 'number' && size >= 0)) dtypes[dtype] = size;
+    }
+  }
+  return {
+    id: e.id,
+    label: e.label,
+    params: isString(e.params) ? e.params : '?',
+    languages: Array.isArray(e.languages) ? e.languages.filter(isString) : [],
+    license: isString(e.license) ? e.license : 'unknown',
+    ...(isString(e.licenseNote) ? { licenseNote: e.licenseNote } : {}),
+    nativeContext: typeof e.nativeContext === 'number' && e.nativeContext > 0 ? e.nativeContext : 0,
+    dtypes,
+    source,
+    ...(e.test === true ? { test: true } : {}),
+    ...(isString(e.homepage) ? { homepage: e.homepage } : {}),
+  };
+}
+
+/** A catalog file: `{ "models": [...] }`; malformed entries are dropped, not fatal. */
+export function parseCatalog(json: unknown): CatalogEntry[] {
+  const models = typeof json === 'object' && json !== null ? (json as { models?: unknown }).models : undefined;
+  if (!Array.isArray(models)) return [];
+  return models.map(parseCatalogEntry).filter((e): e is CatalogEntry => e !== null);
+}
+
+/** Whether the app can load this entry's files as they are (no conversion step). */
+export function isRunnable(entry: CatalogEntry): boolean {
+  return entry.source.kind !== 'hf-safetensors';
+}
+
+/**
+ * The precision to load: the preferred one for the device if the model has it, else the best
+ * available that the device can run (fp16 kinds need shader-f16 on WebGPU; WASM runs fp32 kinds
+ * and q4).
+ */
+export function chooseDtype(entry: Pick<CatalogEntry, 'dtypes'>, device: { kind: 'webgpu' | 'wasm'; shaderF16: boolean }): ModelDtype | null {
+  const preference: ModelDtype[] =
+    device.kind === 'webgpu' ? (device.shaderF16 ? ['q4f16', 'q4', 'fp16', 'fp32'] : ['q4', 'fp32']) : ['q4', 'fp32'];
+  const available = Object.keys(entry.dtypes) as ModelDtype[];
+  return preference.find((d) => available.includes(d)) ?? null;
+}

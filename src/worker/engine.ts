@@ -1,0 +1,372 @@
+/**
+ * The LLM engine that runs inside the worker: transformers.js (AutoTokenizer +
+ * AutoModelForCausalLM) on WebGPU, or WASM as the last resort.
+ *
+ * Lifecycle: load (adapter → files → session → warm-up) → generate* → unload. One generation at a
+ * time; `stop` interrupts it between tokens and leaves a consistent KV cache.
+ *
+ * KV reuse across turns: the cache of the last turn is kept with the token ids it covers. The next
+ * prompt is built from the previous turn's own token ids when the rendered conversation merely
+ * extends the previous one (so the model's own tokenization of its reply is reused, not a
+ * re-tokenization that may differ), and the cache is used only if those ids are an exact prefix
+ * (planKvReuse). Anything else (edit, regenerate, other system prompt, other model) disposes the
+ * cache, freeing its GPU buffers.
+ */
+import {
+  AutoModelForCausalLM,
+  AutoTokenizer,
+  DynamicCache,
+  InterruptableStoppingCriteria,
+  LogitsProcessor,
+  Tensor,
+  type PreTrainedModel,
+  type PreTrainedTokenizer,
+  type ProgressInfo,
+} from '@huggingface/transformers';
+import { chooseDtype, type ModelDtype } from '../model/catalog.ts';
+import { filterTopKTopP } from '../model/sampling.ts';
+import { EngineError } from './engine-error.ts';
+import { acquireWebGpu } from './gpu.ts';
+import { planKvReuse } from './kv-reuse.ts';
+import type { ChatMessage, DeviceKind, FileProgress, GenerateResult, LoadResult, LoadSpec, SamplingParams } from './protocol.ts';
+import { TextDeltaStream } from './text-stream.ts';
+import { locateModel } from './model-location.ts';
+
+export interface LoadCallbacks {
+  onPhase(phase: 'adapter' | 'files' | 'session' | 'warm-up'): void;
+  onProgress(progress: FileProgress): void;
+  onDeviceLost(reason: string): void;
+}
+
+/** transformers.js's LogitsProcessor contract: called with (input_ids, logits [batch, vocab]). */
+class TopKTopPProcessor extends LogitsProcessor {
+  constructor(
+    private readonly topK: number,
+    private readonly topP: number,
+  ) {
+    super();
+  }
+
+  _call(_inputIds: bigint[][], logits: Tensor): Tensor {
+    const [batch, vocab] = logits.dims.length === 3 ? [logits.dims[0], logits.dims[2]] : logits.dims;
+    const data = logits.data as Float32Array;
+    for (let b = 0; b < batch; b++) filterTopKTopP(data.subarray(b * vocab, (b + 1) * vocab), this.topK, this.topP);
+    return logits;
+  }
+}
+
+interface LoadedModel {
+  modelId: string;
+  model: PreTrainedModel;
+  tokenizer: PreTrainedTokenizer;
+  device: DeviceKind;
+  dtype: ModelDtype;
+  gpuDevice: GPUDevice | null;
+  contextWindow: number;
+  eosIds: number[];
+}
+
+/** The previous turn: its rendered text and token ids (prompt + reply) and the cache over them. */
+interface TurnCache {
+  text: string;
+  ids: number[];
+  cache: DynamicCache;
+  /** Token ids the cache covers (ids minus the last sampled token, which was never fed). */
+  cachedIds: number[];
+}
+
+const now = () => performance.now();
+
+/**
+ * The prompt text. With `continueFinal`, the last (assistant) message is left open so the model
+ * writes on from its end, as Hugging Face's `continue_final_message` does: render without a
+ * generation prompt and cut everything after the final message's (trimmed) content.
+ */
+export function renderPrompt(tokenizer: PreTrainedTokenizer, messages: ChatMessage[], continueFinal: boolean): string {
+  const rendered = tokenizer.apply_chat_template(messages as unknown as Parameters<typeof tokenizer.apply_chat_template>[0], {
+    add_generation_prompt: !continueFinal,
+    tokenize: false,
+  }) as string;
+  if (!continueFinal) return rendered;
+  const final = messages[messages.length - 1]?.content.trim() ?? '';
+  const at = final ? rendered.lastIndexOf(final) : -1;
+  if (at < 0) throw new EngineError('generation-failed', 'The reply to continue is not in the rendered prompt.');
+  return rendered.slice(0, at + final.length);
+}
+
+export class LlmEngine {
+  private loaded: LoadedModel | null = null;
+  private turn: TurnCache | null = null;
+  private generation: { id: string; stopping: InterruptableStoppingCriteria; done: Promise<unknown> } | null = null;
+
+  async load(spec: LoadSpec, callbacks: LoadCallbacks): Promise<LoadResult> {
+    const started = now();
+    await this.stopAndWait();
+    await this.unload();
+
+    callbacks.onPhase('adapter');
+    let device: DeviceKind = 'wasm';
+    let fallbackReason: string | undefined;
+    let gpuDevice: GPUDevice | null = null;
+    let adapterSummary: LoadResult['adapter'];
+    if (spec.device === 'wasm') {
+      fallbackReason = 'chosen';
+    } else {
+      const gpu = await acquireWebGpu();
+      if (gpu.ok) {
+        device = 'webgpu';
+        gpuDevice = gpu.device;
+        adapterSummary = gpu.summary;
+      } else {
+        fallbackReason = gpu.reason;
+      }
+    }
+
+    const available = Object.fromEntries(spec.availableDtypes.map((d) => [d, null]));
+    const deviceInfo = { kind: device, shaderF16: adapterSummary?.shaderF16 ?? false };
+    const dtype = spec.dtype === 'auto' ? chooseDtype({ dtypes: available }, deviceInfo) : spec.dtype;
+    if (!dtype || !spec.availableDtypes.includes(dtype)) {
+      throw new EngineError('load-failed', `No usable precision among ${spec.availableDtypes.join(', ') || 'none'} on ${device}.`);
+    }
+    if (device === 'webgpu' && (dtype === 'fp16' || dtype === 'q4f16') && !deviceInfo.shaderF16) {
+      throw new EngineError('load-failed', `${dtype} needs the GPU feature shader-f16, which this adapter lacks; choose q4 or fp32.`);
+    }
+
+    callbacks.onPhase('files');
+    const location = locateModel(spec.modelId, spec.source);
+    const progress_callback = (info: ProgressInfo) => {
+      if (info.status === 'initiate' || info.status === 'download' || info.status === 'progress' || info.status === 'done') {
+        const p = info as ProgressInfo & { file: string; loaded?: number; total?: number };
+        callbacks.onProgress({ file: p.file, status: info.status, loaded: p.loaded ?? 0, total: p.total ?? 0 });
+      }
+    };
+    let lost = false;
+    if (gpuDevice) {
+      void gpuDevice.lost.then((info) => {
+        lost = true;
+        // A deliberate destroy() from unload is not an accident worth reporting.
+        if (info.reason !== 'destroyed' || this.loaded?.gpuDevice === gpuDevice) callbacks.onDeviceLost(info.message || info.reason);
+      });
+    }
+    try {
+      const tokenizer = await AutoTokenizer.from_pretrained(location.modelPath, { ...location.options, progress_callback });
+      const model = await AutoModelForCausalLM.from_pretrained(location.modelPath, {
+        ...location.options,
+        device,
+        dtype,
+        progress_callback,
+        session_options: gpuDevice ? { executionProviders: [{ name: 'webgpu', device: gpuDevice }] } : {},
+      });
+      callbacks.onPhase('session');
+      const config = model.config as unknown as { max_position_embeddings?: number };
+      const generationConfig = (model.generation_config ?? {}) as Record<string, unknown>;
+      const eos = generationConfig.eos_token_id ?? (model.config as unknown as { eos_token_id?: number | number[] }).eos_token_id;
+      this.loaded = {
+        modelId: spec.modelId,
+        model,
+        tokenizer,
+        device,
+        dtype,
+        gpuDevice,
+        contextWindow: config.max_position_embeddings ?? 2048,
+        eosIds: Array.isArray(eos) ? eos.map(Number) : eos === undefined || eos === null ? [] : [Number(eos)],
+      };
+      callbacks.onPhase('warm-up');
+      await this.warmUp();
+      if (lost) throw new EngineError('device-lost', 'The GPU device was lost while loading.');
+      return {
+        modelId: spec.modelId,
+        device,
+        dtype,
+        ...(fallbackReason ? { fallbackReason } : {}),
+        ...(adapterSummary ? { adapter: adapterSummary } : {}),
+        contextWindow: this.loaded.contextWindow,
+        generationConfig: JSON.parse(JSON.stringify(generationConfig)) as Record<string, unknown>,
+        loadMs: now() - started,
+      };
+    } catch (error) {
+      await this.unload();
+      gpuDevice?.destroy();
+      throw error;
+    }
+  }
+
+  /**
+   * One short forward pass so shader compilation and buffer allocation happen during loading,
+   * not in the user's first reply (prefill shapes; decode shapes compile on the first reply).
+   */
+  private async warmUp(): Promise<void> {
+    const { model, tokenizer } = this.requireLoaded();
+    const ids = tokenizer.encode('hi', { add_special_tokens: true });
+    await model.generate({
+      input_ids: new Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, ids.length]),
+      max_new_tokens: 1,
+      do_sample: false,
+    });
+  }
+
+  async generate(
+    id: string,
+    messages: ChatMessage[],
+    sampling: SamplingParams,
+    continueFinal: boolean,
+    onDelta: (delta: string, generatedTokens: number) => void,
+  ): Promise<GenerateResult> {
+    const loaded = this.requireLoaded();
+    if (this.generation) throw new EngineError('busy', 'A reply is already being generated.');
+    const stopping = new InterruptableStoppingCriteria();
+    let finish!: () => void;
+    this.generation = { id, stopping, done: new Promise<void>((resolve) => (finish = resolve)) };
+    try {
+      return await this.runGeneration(loaded, messages, sampling, continueFinal, stopping, onDelta);
+    } finally {
+      this.generation = null;
+      finish();
+    }
+  }
+
+  private async runGeneration(
+    loaded: LoadedModel,
+    messages: ChatMessage[],
+    sampling: SamplingParams,
+    continueFinal: boolean,
+    stopping: InterruptableStoppingCriteria,
+    onDelta: (delta: string, generatedTokens: number) => void,
+  ): Promise<GenerateResult> {
+    const { model, tokenizer } = loaded;
+    const started = now();
+    const text = renderPrompt(tokenizer, messages, continueFinal);
+    const encode = (s: string) => tokenizer.encode(s, { add_special_tokens: false });
+    // Reuse the previous turn's exact token ids when the conversation only grew.
+    const promptIds = this.turn && text.startsWith(this.turn.text) ? [...this.turn.ids, ...encode(text.slice(this.turn.text.length))] : encode(text);
+
+    const window = loaded.contextWindow;
+    if (promptIds.length >= window) {
+      throw new EngineError('context-overflow', `The prompt has ${promptIds.length} tokens; the window is ${window}.`, { tokens: promptIds.length, window });
+    }
+    const maxNewTokens = Math.max(1, Math.min(sampling.maxNewTokens, window - promptIds.length));
+
+    const plan = planKvReuse(this.turn?.cachedIds ?? null, promptIds);
+    let cache: DynamicCache;
+    if (plan.reuse && this.turn) {
+      cache = this.turn.cache;
+    } else {
+      await this.resetCache();
+      cache = new DynamicCache();
+    }
+    this.turn = null; // until this generation completes, no cache is trustworthy
+
+    const stream = new TextDeltaStream((ids) => tokenizer.decode(ids, { skip_special_tokens: true }));
+    let firstTokenAt = 0;
+    let promptSeen = false;
+    const streamer = {
+      put: (value: bigint[][]) => {
+        if (!promptSeen) {
+          promptSeen = true; // generate() first echoes the prompt
+          return;
+        }
+        if (!firstTokenAt) firstTokenAt = now();
+        const ids = value.map((row) => Number(row[0]));
+        const delta = stream.push(ids);
+        if (delta) onDelta(delta, stream.tokenIds.length);
+      },
+      end: () => {},
+    };
+
+    const greedy = !(sampling.temperature > 0);
+    let output: { sequences: Tensor; past_key_values: DynamicCache };
+    try {
+      output = (await model.generate({
+        input_ids: new Tensor('int64', BigInt64Array.from(promptIds.map(BigInt)), [1, promptIds.length]),
+        attention_mask: new Tensor('int64', new BigInt64Array(promptIds.length).fill(1n), [1, promptIds.length]),
+        past_key_values: cache,
+        return_dict_in_generate: true,
+        max_new_tokens: maxNewTokens,
+        do_sample: !greedy,
+        ...(greedy ? {} : { temperature: sampling.temperature, top_k: sampling.topK }),
+        repetition_penalty: sampling.repetitionPenalty,
+        logits_processor: greedy ? null : [new TopKTopPProcessor(sampling.topK, sampling.topP)],
+        stopping_criteria: [stopping],
+        streamer,
+      } as unknown as Parameters<PreTrainedModel['generate']>[0])) as unknown as { sequences: Tensor; past_key_values: DynamicCache };
+    } catch (error) {
+      await cache.dispose(); // partially updated: never reuse it
+      throw error;
+    }
+    const finished = now();
+    const sequence = Array.from(output.sequences.data as BigInt64Array, Number);
+    const generatedIds = sequence.slice(promptIds.length);
+    const tail = stream.flush();
+    if (tail) onDelta(tail, generatedIds.length);
+
+    const lastIsEos = generatedIds.length > 0 && loaded.eosIds.includes(generatedIds[generatedIds.length - 1]);
+    const replyIds = lastIsEos ? generatedIds.slice(0, -1) : generatedIds;
+    const cachedIds = sequence.slice(0, -1);
+    const replyText = stream.text;
+    if (output.past_key_values.get_seq_length() === cachedIds.length) {
+      this.turn = { text: text + replyText, ids: [...promptIds, ...replyIds], cache: output.past_key_values, cachedIds };
+    } else {
+      await output.past_key_values.dispose();
+    }
+
+    const reusedTokens = plan.reuse ? plan.reusedTokens : 0;
+    const prefillTokens = promptIds.length - reusedTokens;
+    const ttft = (firstTokenAt || finished) - started;
+    const decodeTokens = Math.max(0, generatedIds.length - 1);
+    const decodeMs = finished - (firstTokenAt || finished);
+    return {
+      text: replyText,
+      tokenIds: generatedIds,
+      finishReason: stopping.interrupted ? 'stop' : lastIsEos ? 'eos' : 'length',
+      stats: {
+        promptTokens: promptIds.length,
+        reusedTokens,
+        prefillTokens,
+        timeToFirstTokenMs: ttft,
+        prefillTokensPerSecond: ttft > 0 ? (prefillTokens * 1000) / ttft : 0,
+        decodeTokens,
+        decodeTokensPerSecond: decodeMs > 0 ? (decodeTokens * 1000) / decodeMs : 0,
+        totalMs: finished - started,
+      },
+    };
+  }
+
+  /** Interrupts the running generation if `id` is it (or any, when omitted). */
+  stop(id?: string): boolean {
+    if (!this.generation || (id !== undefined && this.generation.id !== id)) return false;
+    this.generation.stopping.interrupt();
+    return true;
+  }
+
+  private async stopAndWait(): Promise<void> {
+    const running = this.generation;
+    if (!running) return;
+    running.stopping.interrupt();
+    await running.done;
+  }
+
+  /** Drops the KV cache, releasing its GPU buffers; returns how many tokens it covered. */
+  async resetCache(): Promise<number> {
+    const turn = this.turn;
+    this.turn = null;
+    if (!turn) return 0;
+    await turn.cache.dispose();
+    return turn.cachedIds.length;
+  }
+
+  async unload(): Promise<boolean> {
+    await this.stopAndWait();
+    await this.resetCache();
+    const loaded = this.loaded;
+    this.loaded = null;
+    if (!loaded) return false;
+    await loaded.model.dispose();
+    loaded.gpuDevice?.destroy();
+    return true;
+  }
+
+  private requireLoaded(): LoadedModel {
+    if (!this.loaded) throw new EngineError('not-loaded', 'Load a model first.');
+    return this.loaded;
+  }
+}

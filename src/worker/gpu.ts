@@ -1,0 +1,60 @@
+/**
+ * Acquires the WebGPU device the model runs on. Hanmadi creates the device itself (instead of
+ * letting ONNX Runtime do it) so that it can (1) request the adapter's full buffer limits — the
+ * default 256 MiB maxStorageBufferBindingSize is too small for a 2B model's embedding or a long
+ * KV cache — and (2) watch `device.lost` to tell the user instead of failing silently.
+ */
+import type { AdapterSummary } from './protocol.ts';
+
+export type GpuAcquisition =
+  | { ok: true; adapter: GPUAdapter; device: GPUDevice; summary: AdapterSummary }
+  | { ok: false; reason: 'no-webgpu-api' | 'no-adapter' | 'device-request-failed'; detail?: string };
+
+/** Features ONNX Runtime's WebGPU EP uses when present (the set its own device request asks for). */
+const OPTIONAL_FEATURES = ['shader-f16', 'subgroups', 'timestamp-query'] as const;
+
+export async function acquireWebGpu(): Promise<GpuAcquisition> {
+  const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
+  if (!gpu) return { ok: false, reason: 'no-webgpu-api' };
+  let adapter: GPUAdapter | null = null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  } catch (error) {
+    return { ok: false, reason: 'no-adapter', detail: String(error) };
+  }
+  if (!adapter) return { ok: false, reason: 'no-adapter' };
+  const limits = adapter.limits;
+  const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f)) as GPUFeatureName[];
+  let device: GPUDevice;
+  try {
+    device = await adapter.requestDevice({
+      requiredFeatures,
+      requiredLimits: {
+        maxBufferSize: limits.maxBufferSize,
+        maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+        maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
+        maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
+        maxComputeWorkgroupSizeX: limits.maxComputeWorkgroupSizeX,
+        maxComputeWorkgroupSizeY: limits.maxComputeWorkgroupSizeY,
+        maxComputeWorkgroupSizeZ: limits.maxComputeWorkgroupSizeZ,
+        maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
+      },
+    });
+  } catch (error) {
+    return { ok: false, reason: 'device-request-failed', detail: String(error) };
+  }
+  const info = adapter.info;
+  return {
+    ok: true,
+    adapter,
+    device,
+    summary: {
+      vendor: info?.vendor ?? '',
+      architecture: info?.architecture ?? '',
+      description: info?.description ?? '',
+      shaderF16: device.features.has('shader-f16'),
+      maxBufferSize: device.limits.maxBufferSize,
+      maxStorageBufferBindingSize: device.limits.maxStorageBufferBindingSize,
+    },
+  };
+}

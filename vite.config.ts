@@ -1,0 +1,22 @@
+import react from '@vitejs/plugin-react';
+import { defineConfig } from 'vite';
+import { localModels } from './tools/vite-local-models.ts';
+
+/**
+ * Cross-origin isolation lets ONNX Runtime's WASM backend use threads (SharedArrayBuffer).
+ * Model hosts are fetched with CORS, which require-corp allows.
+ */
+const isolationHeaders = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
+
+export default defineConfig({
+  // A relative base by default, so dist/ works from any sub-path of a static host; BASE_PATH pins one.
+  base: process.env.BASE_PATH ?? './',
+  plugins: [react(), localModels()],
+  worker: { format: 'es' },
+  build: { target: 'es2022', sourcemap: true, chunkSizeWarningLimit: 4096 },
+  server: { port: Number(process.env.PORT ?? 5173), headers: isolationHeaders },
+  preview: { port: Number(process.env.PORT ?? 5173), headers: isolationHeaders },
+});
