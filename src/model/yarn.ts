@@ -78,6 +78,12 @@ function originalWindowOf(config: HfLlamaConfig, scaling: RopeScalingConfig | nu
   return scaling?.original_max_position_embeddings ?? config.max_position_embeddings;
 }
 
+/** The window a model was trained with: YaRN's original window, else max_position_embeddings. */
+export function originalContextWindow(config: HfLlamaConfig): number {
+  const normalized = normalizeRopeFields(config);
+  return originalWindowOf(normalized, ropeTypeOf(normalized.rope_scaling) === 'yarn' ? normalized.rope_scaling : null);
+}
+
 /**
  * Factor and original window of a yarn rope_scaling. An explicit factor wins over
  * max/original (transformers v5; 4.4x–4.5x overwrote it with the ratio, which silently disabled
@@ -197,7 +203,7 @@ export function patchConfigForContext(config: HfLlamaConfig, contextLength: numb
     throw new UnsupportedModelError(`Cannot extend a model with rope_scaling type "${type}" past its ${config.max_position_embeddings} positions.`);
   }
   const existing = type === 'yarn' ? (normalized.rope_scaling as RopeScalingConfig) : null;
-  const original = originalWindowOf(normalized, existing);
+  const original = originalContextWindow(config);
   const knobs: Record<string, unknown> = {};
   const { beta_fast, beta_slow, mscale, mscale_all_dim, attention_factor, truncate } = existing ?? recipe;
   // Only the recipe's own keys: an absent key must stay absent (HF's defaults then apply).
