@@ -17,12 +17,13 @@
  * - 'inv-freq': Hanmadi's converter (docs/model-format.md): `rope.inv_freq` float32 [head_dim/2]
  *   and `rope.attention_scale` float32 []; cos/sin are computed in the graph from position_ids.
  * - 'cos-sin-cache': onnxruntime-genai's model builder and onnxruntime's RotaryEmbedding fusion
- *   (used by onnx-community Llama exports): `cos_cache` / `sin_cache` [max_positions, head_dim/2]
- *   in float32 or float16 holding cos/sin(p · inv_freq) · attention_factor, read by
- *   com.microsoft GroupQueryAttention (do_rotary) or RotaryEmbedding. Recomputed for the new
- *   length, so they grow. Such exports usually keep the caches in external data; those are refused
- *   ('external-rope'), as is anything else (RoPE folded into Constant nodes, longrope If-subgraphs,
- *   torch.onnx traces of inv_freq under other names): 'unrecognised-rope'.
+ *   (the layout of onnx-community's GroupQueryAttention exports): `cos_cache` / `sin_cache`
+ *   [max_positions, head_dim/2] in float32 or float16 holding cos/sin(p · inv_freq) · attention
+ *   factor, read by com.microsoft GroupQueryAttention (do_rotary) or RotaryEmbedding. Recomputed
+ *   for the new length, so they grow. The builder saves them as external data, which is refused
+ *   ('external-rope'); so is anything else: RoPE in Constant nodes or If-subgraphs (longrope),
+ *   or torch.onnx / Optimum traces whose inv_freq was constant-folded under a generated name
+ *   ('unrecognised-rope').
  * Before patching, the stored constants must equal what the original config gives (within float32
  * rounding), so a graph converted from another config is never silently "extended".
  */
