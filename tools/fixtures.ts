@@ -2,10 +2,10 @@
  * `npm run fixtures`: writes the seeded synthetic checkpoints to fixtures/checkpoints/<name>/
  * and converts them into fixtures/models/<name>/ (both git-ignored).
  *
- *   npx tsx tools/fixtures.ts                              tiny-llama, tiny-llama-yarn
+ *   npx tsx tools/fixtures.ts                              tiny-llama, tiny-llama-yarn, tiny-llama-ctx64
  *   npx tsx tools/fixtures.ts --only kanana-2.1b-shape     the 2.1B-shape benchmark model (opt-in)
  *   --force        regenerate even when up to date
- *   --dtypes a,b   convert only these dtypes (default: all four; q4f16,q4 for kanana-2.1b-shape)
+ *   --dtypes a,b   convert only these dtypes (default: all four; fp32,q4 for tiny-llama-ctx64; q4f16,q4 for kanana-2.1b-shape)
  *
  * A fixture is up to date when its stamp (sha256 of generator version, spec and dtypes, written
  * last) matches and every file of its manifest is present with its size. Output is deterministic:
@@ -18,7 +18,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { convertCheckpoint, MANIFEST_FILE, SUPPORTED_DTYPES, type ConvertDtype } from '../src/converter/convert.ts';
 import { writeSyntheticCheckpoint, type CheckpointSpec } from './lib/checkpoint.ts';
-import { FIXTURES } from './lib/fixture-specs.ts';
+import { CTX64_DTYPES, CTX64_FIXTURE, CTX64_SPEC, FIXTURES } from './lib/fixture-specs.ts';
 import { directoryReader, directoryWriter } from './lib/node-io.ts';
 import { KANANA_SHAPE_DTYPES, KANANA_SHAPE_FIXTURE, KANANA_SHAPE_SPEC } from './fixtures/kanana.ts';
 
@@ -35,6 +35,7 @@ interface FixtureEntry {
 
 const ALL_FIXTURES: Record<string, FixtureEntry> = {
   ...Object.fromEntries(Object.entries(FIXTURES).map(([name, spec]) => [name, { spec, dtypes: SUPPORTED_DTYPES, optIn: false }])),
+  [CTX64_FIXTURE]: { spec: CTX64_SPEC, dtypes: CTX64_DTYPES, optIn: false },
   [KANANA_SHAPE_FIXTURE]: { spec: KANANA_SHAPE_SPEC, dtypes: KANANA_SHAPE_DTYPES, optIn: true },
 };
 

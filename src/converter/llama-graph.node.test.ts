@@ -9,9 +9,8 @@ import { resolveLlamaShape, type HfLlamaConfig } from '../model/config.ts';
 import { argmax, ReferenceLlama } from '../model/reference.ts';
 import { syntheticLlamaTensors } from '../model/synthetic.ts';
 import { computeRopeParameters } from '../model/yarn.ts';
-import { buildLlamaGraph, type GraphDtype } from './llama-graph.ts';
+import { buildLlamaGraph, q4EffectiveWeights, type GraphDtype } from './llama-graph.ts';
 import { encodeModel } from './onnx-proto.ts';
-import { dequantizeQ4, quantizeQ4 } from './quantize.ts';
 
 const base: HfLlamaConfig = {
   model_type: 'llama', hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2,
@@ -120,30 +119,13 @@ describe('Llama graph (fp32) equals the TypeScript reference', () => {
   });
 });
 
-/** The weights a q4 graph really computes with: dequantized linears (the embedding stays float32). */
-function q4EffectiveWeights(config: HfLlamaConfig, weights: Map<string, Float32Array>): Map<string, Float32Array> {
-  const shape = resolveLlamaShape(config);
-  const out = new Map<string, Float32Array>();
-  for (const [name, w] of weights) {
-    if (name.endsWith('_proj.weight') || name === 'lm_head.weight') {
-      const inFeatures = name.endsWith('down_proj.weight') ? shape.intermediateSize : name.endsWith('o_proj.weight') ? shape.numHeads * shape.headDim : shape.hiddenSize;
-      out.set(name, dequantizeQ4(quantizeQ4(w, w.length / inFeatures, inFeatures)));
-    } else out.set(name, w);
-  }
-  if (shape.tieWordEmbeddings) {
-    const embed = weights.get('model.embed_tokens.weight')!;
-    out.set('lm_head.weight', dequantizeQ4(quantizeQ4(embed, shape.vocabSize, shape.hiddenSize)));
-  }
-  return out;
-}
-
 describe('Llama graph (q4, MatMulNBits)', () => {
   it('equals the reference run on the dequantized weights, and mostly agrees with full precision', async () => {
     const weights = randomWeights(base, 9);
     const sequence = Array.from({ length: 48 }, (_, i) => (i * 37 + 11) % base.vocab_size);
     const graphTop1 = await teacherForcedTop1(await session(base, weights, 'q4'), base, sequence, false);
     // Exact check: the graph computes what the reference computes on the effective q4 weights.
-    const effective = q4EffectiveWeights(base, weights); // tied: adds the q4 copy of the table as lm_head
+    const effective = q4EffectiveWeights(resolveLlamaShape(base), weights); // tied: adds the q4 copy of the table as lm_head
     const dequantized = new ReferenceLlama({ ...base, tie_word_embeddings: false }, lookup(effective)).teacherForcedArgmax(sequence);
     expect(graphTop1).toEqual(dequantized);
     // Against full precision: 4-bit weights flip near-ties, so only a rate is meaningful.

@@ -7,7 +7,7 @@
 import type { LlamaShape } from '../model/config.ts';
 import type { RopeParameters } from '../model/yarn.ts';
 import { DataType, type Graph, type Node, type Tensor, type ValueInfo } from './onnx-proto.ts';
-import { quantizeQ4, toFloat16 } from './quantize.ts';
+import { dequantizeQ4, quantizeQ4, toFloat16 } from './quantize.ts';
 
 export type GraphDtype = 'fp32' | 'fp16' | 'q4' | 'q4f16';
 
@@ -205,4 +205,26 @@ export async function buildLlamaGraph(
   g.named('logits', half ? 'Cast' : 'Identity', [logits], half ? { to: DataType.FLOAT } : undefined);
 
   return { name: 'llama', nodes: g.nodes, inputs, outputs, initializers: g.initializers };
+}
+
+/**
+ * The weights a q4 / q4f16 graph really computes with, for references in tests: every linear layer
+ * (and the head) round-tripped through 4-bit quantization, the embedding table and norms as given.
+ * A tied model's head is the q4 copy of the table, returned as `lm_head.weight`, so the reference
+ * must then be built untied.
+ */
+export function q4EffectiveWeights(shape: LlamaShape, weights: ReadonlyMap<string, Float32Array>): Map<string, Float32Array> {
+  const out = new Map<string, Float32Array>();
+  for (const [name, w] of weights) {
+    if (name.endsWith('_proj.weight') || name === 'lm_head.weight') {
+      const inFeatures = name.endsWith('down_proj.weight') ? shape.intermediateSize : name.endsWith('o_proj.weight') ? shape.numHeads * shape.headDim : shape.hiddenSize;
+      out.set(name, dequantizeQ4(quantizeQ4(w, w.length / inFeatures, inFeatures)));
+    } else out.set(name, w);
+  }
+  if (shape.tieWordEmbeddings) {
+    const embed = weights.get('model.embed_tokens.weight');
+    if (!embed) throw new Error('model.embed_tokens.weight is missing.');
+    out.set('lm_head.weight', dequantizeQ4(quantizeQ4(embed, shape.vocabSize, shape.hiddenSize)));
+  }
+  return out;
 }

@@ -70,14 +70,17 @@ export class UnsupportedModelError extends Error {
 
 /**
  * Maps transformers v5's `rope_parameters` onto the v4 fields (`rope_theta`, `rope_scaling`) the
- * rest of Hanmadi reads; configs that already have them are returned unchanged.
+ * rest of Hanmadi reads, with v5's precedence (`convert_rope_params_to_dict`): a non-empty legacy
+ * `rope_scaling` wins over `rope_parameters`; `rope_theta` inside the dict wins over the top-level
+ * one (default 10000). A config without `rope_parameters` is returned unchanged.
  */
 export function normalizeRopeFields(config: HfLlamaConfig): HfLlamaConfig {
   const params = config.rope_parameters;
-  if (!params || config.rope_theta !== undefined || config.rope_scaling) return config;
-  const { rope_theta, ...scaling } = params;
+  if (!params || Object.keys(params).length === 0) return config;
+  const legacy = config.rope_scaling && Object.keys(config.rope_scaling).length > 0 ? config.rope_scaling : null;
+  const { rope_theta, ...scaling } = (legacy ?? params) as RopeScalingConfig & { rope_theta?: number };
   const type = scaling.rope_type ?? scaling.type ?? 'default';
-  return { ...config, rope_theta: rope_theta ?? 10000, rope_scaling: type === 'default' ? null : scaling };
+  return { ...config, rope_theta: rope_theta ?? config.rope_theta ?? 10000, rope_scaling: type === 'default' ? null : scaling };
 }
 
 /** Validates a Hugging Face config and resolves Llama defaults (as `LlamaConfig.__init__` does). */

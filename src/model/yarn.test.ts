@@ -87,8 +87,90 @@ describe('YaRN (Kanana recipe)', () => {
     expect(Array.from(plain.invFreq)).toEqual(Array.from(computeDefaultInvFreq(1e6, 128)));
   });
 
+  it('follows transformers v5 precedence: legacy rope_scaling, then rope_parameters; theta inside the dict wins', () => {
+    const yarnV5 = { rope_type: 'yarn', rope_theta: 1e6, factor: 4.4, original_max_position_embeddings: 32768, beta_fast: 64, beta_slow: 2 };
+    // A top-level rope_theta (500000) must not override the one in rope_parameters (1e6).
+    const both = computeRopeParameters({ ...kananaConfig(500000), rope_parameters: yarnV5 });
+    expect(Array.from(both.invFreq)).toEqual(Array.from(computeYarnInvFreq(kananaConfig(1e6, recipe)).invFreq));
+    // A non-empty legacy rope_scaling is read first (v5's convert_rope_params_to_dict), with the top-level theta.
+    const legacy = computeRopeParameters({ ...kananaConfig(500000, { type: 'linear', factor: 2 }), rope_parameters: yarnV5 });
+    expect(legacy.attentionFactor).toBe(1);
+    expect(legacy.invFreq[0]).toBe(0.5);
+  });
+
+  it('takes a top-level original_max_position_embeddings over the one in rope_scaling (v5, Phi-3 style)', () => {
+    const topLevel = computeYarnInvFreq({ ...kananaConfig(500000, { ...recipe, original_max_position_embeddings: 4096 }), original_max_position_embeddings: 32768 });
+    expect(Array.from(topLevel.invFreq)).toEqual(Array.from(computeYarnInvFreq(kananaConfig(500000, recipe)).invFreq));
+  });
+
+  it('truncates the correction range unless truncate is false (or null, falsy in Python)', () => {
+    const truncated = computeYarnInvFreq(kananaConfig(500000, recipe)).invFreq;
+    for (const truncate of [false, null]) {
+      const smooth = computeYarnInvFreq(kananaConfig(500000, { ...recipe, truncate: truncate as boolean })).invFreq;
+      // Unrounded range 21.46…38.36…: dimension 22 is on the ramp in both, at different heights.
+      const ramp = (22 - 21.46173182776455) / (38.364715794899375 - 21.46173182776455);
+      const plain = Math.pow(500000, -44 / 128);
+      expect(smooth[22] / (plain * (1 - ramp + ramp / 4.4))).toBeCloseTo(1, 6);
+      expect(smooth[22]).not.toBe(truncated[22]);
+    }
+  });
+
+  it('refuses partial rotary embeddings, which the graph does not build', () => {
+    expect(() => computeRopeParameters({ ...kananaConfig(500000), partial_rotary_factor: 0.5 })).toThrow(/partial_rotary_factor 0.5/);
+    expect(computeRopeParameters({ ...kananaConfig(500000), partial_rotary_factor: 1 }).invFreq.length).toBe(64);
+  });
+
   it('refuses unknown rope types clearly', () => {
     expect(() => computeRopeParameters(kananaConfig(500000, { type: 'dynamic', factor: 2 }))).toThrow(/Unsupported rope_scaling type "dynamic"/);
+  });
+});
+
+/**
+ * A second YaRN formulation in float64, written from the paper's definitions rather than from
+ * transformers' code: pair i turns L / λᵢ times over the original window L, with wavelength
+ * λᵢ = 2π·θ^(2i/d). The ramp γ runs over the dimension index from where L/λ = β_fast (floored) to
+ * where L/λ = β_slow (ceiled), and the frequency is θ^(−2i/d)·(1 − γ + γ/s): extrapolated below
+ * the ramp, divided by s above it.
+ */
+function yarnFloat64(theta: number, d: number, s: number, L: number, betaFast: number, betaSlow: number): number[] {
+  const dimensionTurning = (turns: number) => (d / 2) * (Math.log(L / (2 * Math.PI * turns)) / Math.log(theta));
+  const low = Math.max(0, Math.floor(dimensionTurning(betaFast)));
+  const high = Math.min(d - 1, Math.ceil(dimensionTurning(betaSlow)));
+  return Array.from({ length: d / 2 }, (_, i) => {
+    const gamma = Math.min(1, Math.max(0, (i - low) / (high - low)));
+    return Math.pow(theta, (-2 * i) / d) * (1 - gamma + gamma / s);
+  });
+}
+
+describe("Kanana's recipe (factor 4.4 over 32768, beta 64/2, head_dim 128) against independent values", () => {
+  // Every element within a few float32 ulps of the float64 formulation.
+  for (const theta of [500000, 1e6]) {
+    it(`matches a float64 formulation of YaRN for rope_theta ${theta}`, () => {
+      const { invFreq, attentionFactor } = computeYarnInvFreq(kananaConfig(theta, recipe));
+      const expected = yarnFloat64(theta, 128, 4.4, 32768, 64, 2);
+      for (let i = 0; i < 64; i++) expect(Math.abs(invFreq[i] - expected[i]) / expected[i]).toBeLessThan(5e-7);
+      expect(attentionFactor).toBeCloseTo(1 + 0.1 * Math.log(4.4), 14);
+    });
+  }
+
+  it('has the hand-derived values (Python float64, from the closed forms in the comments)', () => {
+    const close = (got: number, want: number) => expect(Math.abs(got - want) / want).toBeLessThan(5e-7);
+    // theta 500000: ramp over dims 21..39 (unrounded 21.46…, 38.36…).
+    const a = computeYarnInvFreq(kananaConfig(500000, recipe)).invFreq;
+    expect(a[0]).toBe(1);
+    close(a[21], 0.013490419890226748); // 500000^(-42/128), still extrapolated
+    close(a[30], 0.0013077324431050696); // ramp 1/2: 500000^(-60/128)·(1/2 + 1/(2·4.4))
+    close(a[39], 7.651339579500955e-5); // 500000^(-78/128) / 4.4
+    close(a[63], 5.579865434390019e-7); // 500000^(-126/128) / 4.4
+    // theta 1e6: ramp over dims 20..37 (unrounded 20.38…, 36.44…).
+    const b = computeYarnInvFreq(kananaConfig(1e6, recipe)).invFreq;
+    close(b[20], 0.01333521432163324); // 10^(-6·40/128)
+    close(b[24], 0.004600974478830129); // ramp 4/17: 10^(-6·48/128)·(13/17 + 4/(17·4.4))
+    close(b[37], 7.723200747596726e-5); // 10^(-6·74/128) / 4.4
+    close(b[63], 2.8203130926175444e-7); // 10^(-6·126/128) / 4.4
+    // 1 + 0.1·ln 4.4; also with max_position_embeddings left at 32768 (transformers 4.4x–4.5x
+    // replaced the factor by max/original = 1 there, which disabled YaRN altogether).
+    expect(computeYarnInvFreq(kananaConfig(1e6, recipe)).attentionFactor).toBeCloseTo(1.1481604540924215, 14);
   });
 });
 
@@ -152,6 +234,15 @@ describe('patchConfigForContext', () => {
     const longer = patchConfigForContext(shipped, 32768 * 8);
     expect(longer.rope_scaling).toEqual({ type: 'yarn', factor: 8, original_max_position_embeddings: 32768, beta_fast: 64, beta_slow: 2 });
     expect(patchConfigForContext(shipped, 100000)).toBe(shipped);
+  });
+
+  it('keeps a v5 config in rope_parameters, theta included', () => {
+    const v5: HfLlamaConfig = { ...kananaConfig(1e6), rope_theta: undefined, rope_parameters: { rope_type: 'default', rope_theta: 1e6 } };
+    const patched = patchConfigForContext(v5, 65536);
+    expect(patched.rope_parameters).toEqual({ rope_type: 'yarn', rope_theta: 1e6, factor: 2, original_max_position_embeddings: 32768, beta_fast: 64, beta_slow: 2 });
+    expect(patched.rope_scaling).toBeUndefined();
+    const expected = patchConfigForContext(kananaConfig(1e6), 65536);
+    expect(Array.from(computeRopeParameters(patched).invFreq)).toEqual(Array.from(computeRopeParameters(expected).invFreq));
   });
 
   it('refuses to stack YaRN on another rope type', () => {

@@ -67,9 +67,30 @@ export function yarnCorrectionRange(
   return [Math.max(low, 0), Math.min(high, dim - 1)];
 }
 
-/** Factor and original window of a yarn rope_scaling: an explicit factor wins over max/original. */
+/**
+ * The pre-extension window of a scaled config. As in transformers v5 (`standardize_rope_params`),
+ * a top-level `original_max_position_embeddings` (Phi-3 style) wins over the one in rope_scaling,
+ * and max_position_embeddings is the fallback.
+ */
+function originalWindowOf(config: HfLlamaConfig, scaling: RopeScalingConfig | null | undefined): number {
+  const topLevel = config.original_max_position_embeddings;
+  if (typeof topLevel === 'number') return topLevel;
+  return scaling?.original_max_position_embeddings ?? config.max_position_embeddings;
+}
+
+/** The window a model was trained with: YaRN's original window, else max_position_embeddings. */
+export function originalContextWindow(config: HfLlamaConfig): number {
+  const normalized = normalizeRopeFields(config);
+  return originalWindowOf(normalized, ropeTypeOf(normalized.rope_scaling) === 'yarn' ? normalized.rope_scaling : null);
+}
+
+/**
+ * Factor and original window of a yarn rope_scaling. An explicit factor wins over
+ * max/original (transformers v5; 4.4x–4.5x overwrote it with the ratio, which silently disabled
+ * YaRN for recipes like Kanana's that keep max_position_embeddings at the native window).
+ */
 function yarnFactorAndWindow(config: HfLlamaConfig, scaling: RopeScalingConfig): { factor: number; originalMax: number } {
-  const originalMax = scaling.original_max_position_embeddings ?? config.max_position_embeddings;
+  const originalMax = originalWindowOf(config, scaling);
   const factor = scaling.factor ?? config.max_position_embeddings / originalMax;
   if (!(factor > 0)) throw new UnsupportedModelError(`rope_scaling.factor must be positive, got ${String(factor)}.`);
   return { factor, originalMax };
@@ -92,7 +113,9 @@ export function computeYarnInvFreq(hfConfig: HfLlamaConfig): RopeParameters {
   }
   const betaFast = scaling.beta_fast || 32;
   const betaSlow = scaling.beta_slow || 1;
-  const [low, high] = yarnCorrectionRange(betaFast, betaSlow, dim, base, originalMax, scaling.truncate ?? true);
+  // HF: rope_parameters.get("truncate", True); a JSON null is falsy there too.
+  const truncate = scaling.truncate === undefined ? true : Boolean(scaling.truncate);
+  const [low, high] = yarnCorrectionRange(betaFast, betaSlow, dim, base, originalMax, truncate);
   const rampMax = low === high ? high + 0.001 : high;
 
   const pos = positionFrequencies(base, dim);
@@ -133,6 +156,11 @@ export function computeRopeParameters(hfConfig: HfLlamaConfig): RopeParameters {
   const config = normalizeRopeFields(hfConfig);
   const scaling = config.rope_scaling;
   const type = ropeTypeOf(scaling);
+  // The graph rotates the whole head (rope.inv_freq is [head_dim / 2]); partial rotary is not built.
+  const partial = config.partial_rotary_factor ?? scaling?.partial_rotary_factor;
+  if (partial !== undefined && partial !== null && partial !== 1) {
+    throw new UnsupportedModelError(`partial_rotary_factor ${String(partial)} is not supported (RoPE over the whole head only).`);
+  }
   const base = config.rope_theta ?? 10000;
   switch (type) {
     case 'default':
@@ -154,26 +182,38 @@ export function computeRopeParameters(hfConfig: HfLlamaConfig): RopeParameters {
 /** The YaRN knobs a context extension takes from a published recipe (factor and window are derived). */
 export type YarnRecipe = Pick<RopeScalingConfig, 'beta_fast' | 'beta_slow' | 'mscale' | 'mscale_all_dim' | 'attention_factor' | 'truncate'>;
 
+const hasEntries = (value: object | null | undefined): boolean => !!value && Object.keys(value).length > 0;
+/** v5 configs keep RoPE in `rope_parameters`; a non-empty legacy `rope_scaling` would be read first. */
+const keepsRopeInV5Parameters = (config: HfLlamaConfig): boolean => hasEntries(config.rope_parameters) && !hasEntries(config.rope_scaling);
+
 /**
  * A config extended to `contextLength` tokens with YaRN (Kanana's betas unless `recipe` says
  * otherwise): factor = contextLength / the native window, original window = the native
  * max_position_embeddings. Returns the config itself (not a copy) when the length fits the native
  * window; never mutates it. A checkpoint that already carries YaRN keeps its original window and
- * betas and only gets a larger factor; other rope types cannot be stacked with YaRN and are refused.
+ * knobs and only gets a larger factor; other rope types cannot be stacked with YaRN and are refused.
+ * The result keeps the input's format: v4 `rope_scaling` (with `type`), or v5 `rope_parameters`
+ * (with `rope_type` and `rope_theta` inside) when that is where the input keeps its RoPE.
  */
 export function patchConfigForContext(config: HfLlamaConfig, contextLength: number, recipe: YarnRecipe = KANANA_YARN_RECIPE): HfLlamaConfig {
   if (contextLength <= config.max_position_embeddings) return config;
-  const type = ropeTypeOf(config.rope_scaling);
+  const normalized = normalizeRopeFields(config);
+  const type = ropeTypeOf(normalized.rope_scaling);
   if (type !== 'default' && type !== 'yarn') {
     throw new UnsupportedModelError(`Cannot extend a model with rope_scaling type "${type}" past its ${config.max_position_embeddings} positions.`);
   }
-  const existing = type === 'yarn' ? (config.rope_scaling as RopeScalingConfig) : null;
-  const original = existing?.original_max_position_embeddings ?? config.max_position_embeddings;
+  const existing = type === 'yarn' ? (normalized.rope_scaling as RopeScalingConfig) : null;
+  const original = originalContextWindow(config);
+  const knobs: Record<string, unknown> = {};
   const { beta_fast, beta_slow, mscale, mscale_all_dim, attention_factor, truncate } = existing ?? recipe;
-  const rope_scaling: RopeScalingConfig = { type: 'yarn', factor: Math.max(1, contextLength / original), original_max_position_embeddings: original };
   // Only the recipe's own keys: an absent key must stay absent (HF's defaults then apply).
   for (const [key, value] of Object.entries({ beta_fast, beta_slow, mscale, mscale_all_dim, attention_factor, truncate })) {
-    if (value !== undefined && value !== null) rope_scaling[key] = value;
+    if (value !== undefined && value !== null) knobs[key] = value;
   }
-  return { ...config, max_position_embeddings: contextLength, rope_scaling };
+  const yarn = { factor: Math.max(1, contextLength / original), original_max_position_embeddings: original, ...knobs };
+  if (keepsRopeInV5Parameters(config)) {
+    const { rope_scaling: _legacy, ...rest } = config; // null or {} here; v5 would read a non-empty one first
+    return { ...rest, max_position_embeddings: contextLength, rope_parameters: { rope_type: 'yarn', rope_theta: normalized.rope_theta, ...yarn } };
+  }
+  return { ...config, max_position_embeddings: contextLength, rope_scaling: { type: 'yarn', ...yarn } };
 }

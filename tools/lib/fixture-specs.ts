@@ -1,4 +1,5 @@
 /** The synthetic test models: tiny, seeded, with the real Llama-3 tokenizer and Kanana's quirks. */
+import type { ConvertDtype } from '../../src/converter/convert.ts';
 import type { HfLlamaConfig } from '../../src/model/config.ts';
 import type { CheckpointSpec } from './checkpoint.ts';
 
@@ -40,3 +41,13 @@ export const FIXTURES: Record<string, CheckpointSpec> = {
     generationConfig,
   },
 };
+
+/**
+ * The long-context patch's test model: tiny-llama's weights (same seed) with a native window of
+ * only 64 positions and default RoPE (no rope_scaling), so a chat prompt runs far past it and only
+ * a YaRN patch at load (src/model/rope-patch.ts) makes the graph follow the extended config.
+ * Kept out of FIXTURES (whose tests convert every dtype): fp32 and q4 are all its tests need.
+ */
+export const CTX64_FIXTURE = 'tiny-llama-ctx64';
+export const CTX64_SPEC: CheckpointSpec = { config: { ...tinyBase, max_position_embeddings: 64 }, seed: 1, dtype: 'BF16', shards: 1, generationConfig };
+export const CTX64_DTYPES: ConvertDtype[] = ['fp32', 'q4'];

@@ -1,0 +1,94 @@
+import { describe, expect, it } from 'vitest';
+import type { HfLlamaConfig } from './config.ts';
+import { checkContextLength, contextLengthChoices, kvBytesPerToken, kvCacheBytes, largestBuffers, maxContextLength, offeredContextLengths } from './kv-memory.ts';
+import { KANANA_YARN_RECIPE } from './yarn.ts';
+
+const kanana: HfLlamaConfig = {
+  model_type: 'llama', hidden_size: 1792, intermediate_size: 8064, num_hidden_layers: 32,
+  num_attention_heads: 24, num_key_value_heads: 8, head_dim: 128, vocab_size: 128256,
+  rms_norm_eps: 1e-5, rope_theta: 500000, max_position_embeddings: 32768,
+};
+const kananaShape = { numLayers: 32, numKvHeads: 8, headDim: 128, numHeads: 24 };
+const KiB = 1024, MiB = 1024 * KiB, GiB = 1024 * MiB;
+/** A desktop adapter (Chrome on D3D12/Vulkan reports about these) and WebGPU's default limits. */
+const desktop = { maxStorageBufferBindingSize: 2 * GiB - 4, maxBufferSize: 4 * GiB };
+const webgpuDefaults = { maxStorageBufferBindingSize: 128 * MiB, maxBufferSize: 256 * MiB };
+
+describe('KV cache size', () => {
+  it("is 128 KiB per token for Kanana in fp16, so 4 GiB at 32K", () => {
+    // 2 (K, V) × 32 layers × 8 KV heads × 128 dims × 2 bytes = 131072
+    expect(kvBytesPerToken(kananaShape, 2)).toBe(128 * KiB);
+    expect(kvCacheBytes(kananaShape, 2, 32768)).toBe(4 * GiB);
+    expect(kvCacheBytes(kananaShape, 4, 8192)).toBe(2 * GiB); // float32 cache (fp32, q4 graphs)
+  });
+
+  it("names the graph's largest buffers with their sizes", () => {
+    const shape = { ...kananaShape, hiddenSize: 1792, intermediateSize: 8064, vocabSize: 128256, rmsNormEps: 1e-5, ropeTheta: 500000, maxPositionEmbeddings: 32768, tieWordEmbeddings: true };
+    expect(largestBuffers(shape, 2, 32768)).toEqual([
+      { buffer: 'present-kv', bytes: 64 * MiB }, // 8 × 32768 × 128 × 2
+      { buffer: 'repeated-kv', bytes: 192 * MiB }, // 24 × 32768 × 128 × 2
+      { buffer: 'attention-scores', bytes: 96 * GiB }, // 24 × 32768 × 32768 × 4
+    ]);
+    expect(largestBuffers(shape, 2, 32768, 512)[2]).toEqual({ buffer: 'attention-scores', bytes: 1.5 * GiB }); // 24 × 512 × 32768 × 4
+    expect(largestBuffers({ ...shape, numKvHeads: 24 }, 2, 1024).map((b) => b.buffer)).toEqual(['present-kv', 'attention-scores']);
+  });
+});
+
+describe('checkContextLength', () => {
+  it('accepts what fits the adapter and refuses the rest with the buffer and the limit', () => {
+    // Full-length prefill: scores 24 × 4096² × 4 = 1.5 GiB fit 2 GiB; at 8192 they are 6 GiB.
+    expect(checkContextLength(kanana, 4096, { dtype: 'q4f16', limits: desktop })).toBeNull();
+    const refusal = checkContextLength(kanana, 8192, { dtype: 'q4f16', limits: desktop });
+    expect(refusal).toMatchObject({ code: 'buffer-too-large', buffer: 'attention-scores', bytes: 6 * GiB, limit: 'maxStorageBufferBindingSize', limitBytes: 2 * GiB - 4 });
+    expect(refusal?.message).toMatch(/attention scores .* 6144 MiB, more than this GPU’s maxStorageBufferBindingSize of 2048 MiB/);
+    // A caller that prefills 512 tokens at a time: 32K fits; at 128K the scores are 24 × 512 × 131072 × 4 = 6 GiB.
+    expect(checkContextLength(kanana, 32768, { dtype: 'q4f16', limits: desktop, prefillTokens: 512 })).toBeNull();
+    expect(checkContextLength(kanana, 131072, { dtype: 'q4f16', limits: desktop, prefillTokens: 512 })).toMatchObject({ buffer: 'attention-scores', bytes: 6 * GiB });
+    // The expanded GQA heads in float32 at 128K: 24 × 131072 × 128 × 4 = 1.5 GiB > a 1 GiB buffer.
+    const small = { maxStorageBufferBindingSize: GiB, maxBufferSize: GiB };
+    expect(checkContextLength(kanana, 131072, { dtype: 'q4', limits: small, prefillTokens: 16 })).toMatchObject({ buffer: 'repeated-kv', bytes: 1.5 * GiB, limit: 'maxStorageBufferBindingSize' });
+    // maxBufferSize can be the tighter one.
+    expect(checkContextLength(kanana, 131072, { dtype: 'q4', limits: { maxStorageBufferBindingSize: 4 * GiB, maxBufferSize: GiB }, prefillTokens: 16 })).toMatchObject({ limit: 'maxBufferSize' });
+  });
+
+  it("refuses lengths beyond YaRN's maximum and nonsense lengths", () => {
+    expect(maxContextLength(kanana)).toBe(144179); // floor(32768 × 4.4)
+    expect(checkContextLength(kanana, 262144, { dtype: 'q4f16' })).toMatchObject({ code: 'beyond-maximum', maximum: 144179 });
+    expect(checkContextLength(kanana, 131072, { dtype: 'q4f16' })).toBeNull(); // no limits given: only the maximum counts
+    expect(checkContextLength(kanana, 0, { dtype: 'q4f16' })?.code).toBe('invalid-length');
+    expect(checkContextLength(kanana, 1.5, { dtype: 'q4f16' })?.code).toBe('invalid-length');
+  });
+});
+
+describe('offered lengths and the default', () => {
+  it('offers powers of two from 2K to the YaRN maximum, plus the native window', () => {
+    expect(offeredContextLengths(kanana)).toEqual([2048, 4096, 8192, 16384, 32768, 65536, 131072]);
+    expect(offeredContextLengths({ ...kanana, max_position_embeddings: 8192 })).toEqual([2048, 4096, 8192, 16384, 32768]); // 36044 max
+    expect(offeredContextLengths({ ...kanana, max_position_embeddings: 3000 })).toEqual([2048, 3000, 4096, 8192]); // 13200 max
+    // A tiny window starts at itself; a larger factor reaches further.
+    const tiny = { ...kanana, max_position_embeddings: 64 };
+    expect(offeredContextLengths(tiny)).toEqual([64, 128, 256]); // 281 max
+    expect(offeredContextLengths(tiny, 8)).toEqual([64, 128, 256, 512]);
+    // A checkpoint that already ships Kanana's recipe: the maximum counts from its original window.
+    const shipped = { ...kanana, max_position_embeddings: 144179, rope_scaling: { ...KANANA_YARN_RECIPE } };
+    expect(maxContextLength(shipped)).toBe(144179);
+    expect(offeredContextLengths(shipped)).toEqual([2048, 4096, 8192, 16384, 32768, 65536, 131072, 144179]);
+  });
+
+  it('defaults to the native window capped at 8K, stepping down to what the adapter can run', () => {
+    const noLimits = contextLengthChoices(kanana, { dtype: 'q4f16' });
+    expect(noLimits.defaultTokens).toBe(8192);
+    const at128k = noLimits.options.find((o) => o.tokens === 131072)!;
+    expect(at128k).toEqual({ tokens: 131072, kvBytes: 16 * GiB, extended: true, refusal: null });
+    expect(noLimits.options.find((o) => o.tokens === 32768)).toMatchObject({ kvBytes: 4 * GiB, extended: false });
+    // Full-length prefill on a desktop adapter: 8K is refused (6 GiB of scores), 4K is the default.
+    const desktopChoices = contextLengthChoices(kanana, { dtype: 'q4f16', limits: desktop });
+    expect(desktopChoices.defaultTokens).toBe(4096);
+    expect(desktopChoices.options.filter((o) => o.refusal).map((o) => o.tokens)).toEqual([8192, 16384, 32768, 65536, 131072]);
+    // Nothing fits WebGPU's default limits with full-length prefill (2K: 384 MiB of scores).
+    expect(contextLengthChoices(kanana, { dtype: 'q4f16', limits: webgpuDefaults }).defaultTokens).toBeNull();
+    // A smaller native window is its own default; the cap can be raised but the default stays native.
+    expect(contextLengthChoices({ ...kanana, max_position_embeddings: 4096 }, { dtype: 'fp16' }).defaultTokens).toBe(4096);
+    expect(contextLengthChoices(kanana, { dtype: 'fp16', cap: 1 << 20 }).defaultTokens).toBe(32768);
+  });
+});

@@ -1,0 +1,145 @@
+/**
+ * What a context length costs, and whether a WebGPU adapter can run it, for the model-settings
+ * UI. Pure: the caller passes the model's config, the graph dtype it loads and `adapter.limits`.
+ *
+ * - KV cache bytes = 2 (K and V) × layers × kv_heads × head_dim × bytes per element × tokens.
+ *   Kanana (32 layers, 8 KV heads, head_dim 128) in fp16: 128 KiB per token, 4 GiB at 32K.
+ * - Per-buffer limits: a WebGPU buffer must fit maxBufferSize and, to be bound by a shader,
+ *   maxStorageBufferBindingSize. The largest buffers of our graph (src/converter/llama-graph.ts)
+ *   for a context of T tokens and a prefill chunk of S tokens (batch 1):
+ *     present.N.key / .value   kv_heads × T × head_dim × bytes
+ *     repeated K / V (GQA)     heads × T × head_dim × bytes (Expand materializes the grouped heads)
+ *     attention scores         heads × S × T × 4 (float32 even in fp16 graphs; Softmax output too)
+ *   transformers.js prefills a whole prompt in one run, and after turns are dropped the kept
+ *   history is prefilled again, so S defaults to T (`prefillTokens` lowers it for a caller that
+ *   chunks its prefill).
+ * - Offered lengths: powers of two from 2K (or the native window, if smaller) up to the YaRN
+ *   maximum, native window × 4.4 by Kanana's recipe (32K → 128K), plus the native window itself.
+ *   Default: the native window capped at 8K, stepped down until the adapter can run it; never the
+ *   maximum.
+ */
+import type { GraphDtype } from '../converter/llama-graph.ts';
+import { resolveLlamaShape, type HfLlamaConfig, type LlamaShape } from './config.ts';
+import { KANANA_YARN_RECIPE, originalContextWindow } from './yarn.ts';
+
+/** Bytes per KV-cache element: fp32 and q4 graphs keep a float32 cache, fp16 and q4f16 a float16 one. */
+export const KV_ELEMENT_BYTES: Record<GraphDtype, number> = { fp32: 4, q4: 4, fp16: 2, q4f16: 2 };
+
+/** The subset of GPUSupportedLimits that bounds one buffer. */
+export interface AdapterLimits {
+  maxBufferSize: number;
+  maxStorageBufferBindingSize: number;
+}
+
+type KvShape = Pick<LlamaShape, 'numLayers' | 'numKvHeads' | 'headDim'>;
+
+export function kvBytesPerToken(shape: KvShape, elementBytes: number): number {
+  return 2 * shape.numLayers * shape.numKvHeads * shape.headDim * elementBytes;
+}
+
+export function kvCacheBytes(shape: KvShape, elementBytes: number, tokens: number): number {
+  return kvBytesPerToken(shape, elementBytes) * tokens;
+}
+
+export type GraphBuffer = 'present-kv' | 'repeated-kv' | 'attention-scores';
+
+export interface BufferSize {
+  buffer: GraphBuffer;
+  bytes: number;
+}
+
+/** The largest single buffers of one layer for `tokens` of context and a prefill of `prefillTokens`. */
+export function largestBuffers(shape: LlamaShape, elementBytes: number, tokens: number, prefillTokens = tokens): BufferSize[] {
+  const sizes: BufferSize[] = [{ buffer: 'present-kv', bytes: shape.numKvHeads * tokens * shape.headDim * elementBytes }];
+  if (shape.numHeads !== shape.numKvHeads) sizes.push({ buffer: 'repeated-kv', bytes: shape.numHeads * tokens * shape.headDim * elementBytes });
+  sizes.push({ buffer: 'attention-scores', bytes: shape.numHeads * Math.min(prefillTokens, tokens) * tokens * 4 });
+  return sizes;
+}
+
+export type ContextRefusal =
+  | { code: 'invalid-length'; message: string }
+  | { code: 'beyond-maximum'; maximum: number; message: string }
+  | { code: 'buffer-too-large'; buffer: GraphBuffer; bytes: number; limit: keyof AdapterLimits; limitBytes: number; message: string };
+
+export interface ContextOptions {
+  dtype: GraphDtype;
+  /** `adapter.limits`; without it only the YaRN maximum is checked. */
+  limits?: AdapterLimits;
+  /** Largest prompt run in one graph call (default: the whole context). */
+  prefillTokens?: number;
+  /** Largest YaRN factor over the native window to offer (default: Kanana's 4.4). */
+  maxFactor?: number;
+}
+
+/** The longest context offered: the original window × maxFactor (never below the native window). */
+export function maxContextLength(config: HfLlamaConfig, maxFactor: number = KANANA_YARN_RECIPE.factor): number {
+  return Math.max(config.max_position_embeddings, Math.floor(originalContextWindow(config) * maxFactor));
+}
+
+const MiB = 1024 * 1024;
+const mib = (bytes: number) => `${(bytes / MiB).toFixed(bytes < 10 * MiB ? 1 : 0)} MiB`;
+const BUFFER_NAMES: Record<GraphBuffer, string> = {
+  'present-kv': 'Each layer’s key/value cache',
+  'repeated-kv': 'The grouped key/value heads expanded for attention',
+  'attention-scores': 'The attention scores of one prompt run',
+};
+
+/** Null when `tokens` can run on the adapter, else why not. */
+export function checkContextLength(config: HfLlamaConfig, tokens: number, options: ContextOptions): ContextRefusal | null {
+  if (!Number.isInteger(tokens) || tokens <= 0) return { code: 'invalid-length', message: `A context length must be a positive whole number of tokens, got ${tokens}.` };
+  const maximum = maxContextLength(config, options.maxFactor);
+  if (tokens > maximum) return { code: 'beyond-maximum', maximum, message: `${tokens} tokens is beyond this model’s maximum of ${maximum} (YaRN over its ${originalContextWindow(config)}-token window).` };
+  if (!options.limits) return null;
+  const shape = resolveLlamaShape(config);
+  for (const { buffer, bytes } of largestBuffers(shape, KV_ELEMENT_BYTES[options.dtype], tokens, options.prefillTokens)) {
+    for (const limit of ['maxStorageBufferBindingSize', 'maxBufferSize'] as const) {
+      const limitBytes = options.limits[limit];
+      if (bytes > limitBytes) {
+        return { code: 'buffer-too-large', buffer, bytes, limit, limitBytes, message: `${BUFFER_NAMES[buffer]} would take ${mib(bytes)}, more than this GPU’s ${limit} of ${mib(limitBytes)}.` };
+      }
+    }
+  }
+  return null;
+}
+
+/** Powers of two from min(2048, native) to the maximum, plus the native window itself, ascending. */
+export function offeredContextLengths(config: HfLlamaConfig, maxFactor?: number): number[] {
+  const native = config.max_position_embeddings;
+  const maximum = maxContextLength(config, maxFactor);
+  const lengths = new Set([native]);
+  for (let p = 2 ** Math.ceil(Math.log2(Math.min(2048, native))); p <= maximum; p *= 2) lengths.add(p);
+  return [...lengths].sort((a, b) => a - b);
+}
+
+export interface ContextLengthOption {
+  tokens: number;
+  /** KV cache bytes at this length, for the dtype asked about. */
+  kvBytes: number;
+  /** Beyond the native window: served with a YaRN-patched config and graph (rope-patch.ts). */
+  extended: boolean;
+  refusal: ContextRefusal | null;
+}
+
+export interface ContextLengthChoices {
+  options: ContextLengthOption[];
+  /** The suggested length, or null when the adapter can run none of them. */
+  defaultTokens: number | null;
+}
+
+/** Default cap: Kanana's KV cache is 1 GiB in fp16 at 8K. */
+export const DEFAULT_CONTEXT_CAP = 8192;
+
+/** Everything the context-length setting shows: each length's memory and verdict, and a default. */
+export function contextLengthChoices(config: HfLlamaConfig, options: ContextOptions & { cap?: number }): ContextLengthChoices {
+  const shape = resolveLlamaShape(config);
+  const native = config.max_position_embeddings;
+  const list = offeredContextLengths(config, options.maxFactor).map((tokens) => ({
+    tokens,
+    kvBytes: kvCacheBytes(shape, KV_ELEMENT_BYTES[options.dtype], tokens),
+    extended: tokens > native,
+    refusal: checkContextLength(config, tokens, options),
+  }));
+  const ceiling = Math.min(native, options.cap ?? DEFAULT_CONTEXT_CAP);
+  const usable = list.filter((o) => o.tokens <= ceiling && !o.refusal);
+  return { options: list, defaultTokens: usable.length ? usable[usable.length - 1].tokens : null };
+}
