@@ -6,24 +6,29 @@ if (!existsSync(chromium)) {
   throw new Error(`Chromium not found at ${chromium}: apt-get update && apt-get install -y chromium (or set CHROMIUM_PATH).`);
 }
 
+/** Where the built app is served for the e2e tests (vite preview, with the test models). */
+export const APP_PORT = Number(process.env.E2E_PORT ?? 4173);
+
+/** Chromium flags: WebGPU on (SwiftShader here), and nothing that phones home. */
+export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+
 export default defineConfig({
   testDir: 'e2e',
   workers: 1,
   // Model loads and WebGPU shader compilation on SwiftShader (a CPU) are slow on 2 cores.
   timeout: 600_000,
+  expect: { timeout: 30_000 },
   reporter: [['list']],
+  webServer: {
+    command: `npx vite build --logLevel warn && npx vite preview --port ${APP_PORT} --strictPort`,
+    url: `http://localhost:${APP_PORT}/`,
+    reuseExistingServer: !process.env.CI,
+    timeout: 180_000,
+    stdout: 'ignore',
+  },
   use: {
+    baseURL: `http://localhost:${APP_PORT}/`,
     headless: true,
-    launchOptions: {
-      executablePath: chromium,
-      args: [
-        '--enable-unsafe-webgpu',
-        '--no-sandbox',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    },
+    launchOptions: { executablePath: chromium, args: ['--enable-unsafe-webgpu', ...CHROMIUM_ARGS] },
   },
 });

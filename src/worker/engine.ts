@@ -27,7 +27,7 @@ import { chooseDtype, type ModelDtype } from '../model/catalog.ts';
 import { filterTopKTopP } from '../model/sampling.ts';
 import { EngineError } from './engine-error.ts';
 import { acquireWebGpu } from './gpu.ts';
-import { planKvReuse } from './kv-reuse.ts';
+import { continuePromptIds, planKvReuse } from './kv-reuse.ts';
 import type { ChatMessage, DeviceKind, FileProgress, GenerateResult, LoadResult, LoadSpec, SamplingParams } from './protocol.ts';
 import { TextDeltaStream } from './text-stream.ts';
 import { locateModel } from './model-location.ts';
@@ -66,14 +66,17 @@ interface LoadedModel {
   eosIds: number[];
 }
 
-/** The previous turn: its rendered text and token ids (prompt + reply) and the cache over them. */
+/** The previous turn: its prompt text, reply text, their token ids, and the cache over them. */
 interface TurnCache {
-  text: string;
+  promptText: string;
+  replyText: string;
+  /** Prompt ids followed by the reply's own ids (without the end-of-turn token). */
   ids: number[];
   cache: DynamicCache;
   /** Token ids the cache covers (ids minus the last sampled token, which was never fed). */
   cachedIds: number[];
 }
+
 
 const now = () => performance.now();
 
@@ -237,8 +240,7 @@ export class LlmEngine {
     const started = now();
     const text = renderPrompt(tokenizer, messages, continueFinal);
     const encode = (s: string) => tokenizer.encode(s, { add_special_tokens: false });
-    // Reuse the previous turn's exact token ids when the conversation only grew.
-    const promptIds = this.turn && text.startsWith(this.turn.text) ? [...this.turn.ids, ...encode(text.slice(this.turn.text.length))] : encode(text);
+    const promptIds = continuePromptIds(this.turn, text, encode);
 
     const window = loaded.contextWindow;
     if (promptIds.length >= window) {
@@ -304,7 +306,7 @@ export class LlmEngine {
     const cachedIds = sequence.slice(0, -1);
     const replyText = stream.text;
     if (output.past_key_values.get_seq_length() === cachedIds.length) {
-      this.turn = { text: text + replyText, ids: [...promptIds, ...replyIds], cache: output.past_key_values, cachedIds };
+      this.turn = { promptText: text, replyText, ids: [...promptIds, ...replyIds], cache: output.past_key_values, cachedIds };
     } else {
       await output.past_key_values.dispose();
     }

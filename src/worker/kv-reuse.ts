@@ -15,3 +15,25 @@ export function planKvReuse(cachedIds: readonly number[] | null, promptIds: read
   }
   return { reuse: true, reusedTokens: cachedIds.length };
 }
+
+/** What the engine remembers of the previous turn to build the next prompt. */
+export interface PreviousTurn {
+  promptText: string;
+  replyText: string;
+  /** Prompt ids followed by the reply's own ids (without the end-of-turn token). */
+  ids: readonly number[];
+}
+
+/**
+ * Prompt ids that continue the previous turn with the model's own reply tokens, when the new
+ * rendering extends it. Chat templates trim message content (Llama 3: `content | trim`), so the
+ * reply is matched trimmed; its exact generated tokens (whitespace included) are kept, as web-llm
+ * keeps its conversation's token state, instead of a re-tokenization that may differ.
+ */
+export function continuePromptIds(turn: PreviousTurn | null, text: string, encode: (s: string) => number[]): number[] {
+  if (turn) {
+    const previous = turn.promptText + turn.replyText.trim();
+    if (text.startsWith(previous)) return [...turn.ids, ...encode(text.slice(previous.length))];
+  }
+  return encode(text);
+}

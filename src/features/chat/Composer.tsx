@@ -6,12 +6,12 @@ import { useRef, useState, type KeyboardEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useAppStore } from '../../app/store.ts';
 import { sendMessage, stopGeneration } from './chat-actions.ts';
-import { shouldSendOnKeyDown } from './ime.ts';
+import { IME_PROCESS_KEY, shouldSendOnKeyDown } from './ime.ts';
 
 export function Composer() {
   const { t } = useTranslation();
   const [text, setText] = useState('');
-  const ime = useRef<{ composing: boolean; endedAtMs: number | null }>({ composing: false, endedAtMs: null });
+  const composing = useRef(false);
   const modelReady = useAppStore((s) => s.loaded !== null && s.deviceLost === null);
   const generating = useAppStore((s) => s.generation !== null);
 
@@ -29,13 +29,11 @@ export function Composer() {
       return;
     }
     if (event.key !== 'Enter') return;
-    if (shouldSendOnKeyDown({ key: event.key, shiftKey: event.shiftKey, isComposing: native.isComposing, keyCode: native.keyCode }, ime.current, performance.now())) {
+    if (shouldSendOnKeyDown({ key: event.key, shiftKey: event.shiftKey, isComposing: native.isComposing, keyCode: native.keyCode }, composing.current)) {
       event.preventDefault();
       send();
-    } else if (!event.shiftKey) {
-      // Enter that commits a composition (or arrives right after it) must not add a newline either.
-      if (native.isComposing || ime.current.composing || native.keyCode === 229) return;
-      event.preventDefault();
+    } else if (!event.shiftKey && !native.isComposing && !composing.current && native.keyCode !== IME_PROCESS_KEY) {
+      event.preventDefault(); // plain Enter never adds a newline, even when there is nothing to send
     }
   };
 
@@ -55,8 +53,8 @@ export function Composer() {
         rows={2}
         onChange={(event) => setText(event.target.value)}
         onKeyDown={onKeyDown}
-        onCompositionStart={() => (ime.current = { composing: true, endedAtMs: null })}
-        onCompositionEnd={() => (ime.current = { composing: false, endedAtMs: performance.now() })}
+        onCompositionStart={() => (composing.current = true)}
+        onCompositionEnd={() => (composing.current = false)}
       />
       {generating ? (
         <button type="button" className="stop" onClick={() => void stopGeneration()}>

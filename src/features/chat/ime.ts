@@ -1,7 +1,8 @@
 /**
  * When Enter in the composer sends. Korean (and other) IMEs commit text with Enter: Chrome fires
- * keydown Enter with isComposing true (keyCode 229) during composition, and Safari/macOS fires
- * one more keydown right after compositionend. None of those may send.
+ * keydown Enter with isComposing true (keyCode 229) during composition, and Safari fires one more
+ * keydown right after compositionend, with isComposing false but keyCode still 229. None of those
+ * may send; composition state is also tracked from the composition events themselves.
  */
 export interface ComposerKey {
   key: string;
@@ -10,12 +11,10 @@ export interface ComposerKey {
   keyCode: number;
 }
 
-/** compositionend and the keydown it provokes arrive within one event-loop turn; 50 ms is ample. */
-export const POST_COMPOSITION_GRACE_MS = 50;
+/** keyCode browsers report for any key the IME consumed. */
+export const IME_PROCESS_KEY = 229;
 
-export function shouldSendOnKeyDown(event: ComposerKey, ime: { composing: boolean; endedAtMs: number | null }, nowMs: number): boolean {
+export function shouldSendOnKeyDown(event: ComposerKey, composing: boolean): boolean {
   if (event.key !== 'Enter' || event.shiftKey) return false;
-  if (event.isComposing || event.keyCode === 229 || ime.composing) return false;
-  if (ime.endedAtMs !== null && nowMs - ime.endedAtMs < POST_COMPOSITION_GRACE_MS) return false;
-  return true;
+  return !(event.isComposing || event.keyCode === IME_PROCESS_KEY || composing);
 }

@@ -1,0 +1,58 @@
+/** Page helpers for driving the real app in e2e tests (accessible names, as a user would). */
+import { expect, type Page } from '@playwright/test';
+
+export async function openApp(page: Page, query = 'lang=en'): Promise<void> {
+  await page.goto(`./?${query}`);
+  await expect(page.getByRole('combobox', { name: 'Model' })).toBeEnabled();
+}
+
+export async function loadModel(page: Page, modelId: string, options: { dtype?: string } = {}): Promise<void> {
+  await page.getByRole('combobox', { name: 'Model' }).selectOption(modelId);
+  if (options.dtype) await page.getByRole('combobox', { name: 'Precision' }).selectOption(options.dtype);
+  await page.getByRole('button', { name: 'Load model' }).click();
+  await expect(page.getByText(/^Loaded: /)).toBeVisible({ timeout: 300_000 });
+}
+
+/** Conversation settings: greedy decoding and a short reply keep SwiftShader runs quick. */
+export async function setSampling(page: Page, values: { temperature?: number; maxNewTokens?: number; systemPrompt?: string }): Promise<void> {
+  const toggle = page.getByRole('button', { name: 'Settings' });
+  if ((await toggle.getAttribute('aria-expanded')) !== 'true') await toggle.click();
+  if (values.systemPrompt !== undefined) await page.getByLabel('System prompt').fill(values.systemPrompt);
+  if (values.temperature !== undefined) await page.getByLabel('Temperature').fill(String(values.temperature));
+  if (values.maxNewTokens !== undefined) await page.getByLabel('Max new tokens').fill(String(values.maxNewTokens));
+  await toggle.click();
+}
+
+export function messages(page: Page) {
+  return page.getByRole('log', { name: 'Conversation' }).getByRole('article');
+}
+
+/** Waits until no reply is streaming (the Send button is back). */
+export async function waitForReply(page: Page, timeout = 300_000): Promise<void> {
+  await expect(page.getByRole('button', { name: 'Send' })).toBeVisible({ timeout });
+}
+
+export async function send(page: Page, text: string): Promise<void> {
+  const box = page.getByRole('textbox', { name: 'Message' });
+  await box.fill(text);
+  await box.press('Enter');
+  await expect(page.getByRole('button', { name: 'Stop' })).toBeVisible();
+}
+
+export async function lastReplyText(page: Page): Promise<string> {
+  return (await page.getByRole('article', { name: 'Hanmadi' }).last().getByTestId('message-text').textContent()) ?? '';
+}
+
+export interface ShownStats {
+  prefill: number;
+  reused: number;
+  decode: number;
+  ttftMs: number;
+}
+
+export async function lastStats(page: Page): Promise<ShownStats> {
+  const stats = page.getByTestId('stats');
+  await expect(stats).toHaveAttribute('data-prefill-tokens', /\d+/);
+  const read = async (name: string) => Number(await stats.getAttribute(name));
+  return { prefill: await read('data-prefill-tokens'), reused: await read('data-reused-tokens'), decode: await read('data-decode-tokens'), ttftMs: await read('data-ttft-ms') };
+}

@@ -1,0 +1,73 @@
+/**
+ * The expected replies for e2e chats, computed in Node from the fixture checkpoint with the
+ * plain-TypeScript reference forward pass (not ONNX): the chat prompt comes from the model's own
+ * tokenizer and chat template (transformers.js in Node), the tokens from greedy decoding.
+ * A q4 model is checked against the reference run on the weights the q4 graph really computes
+ * with (q4EffectiveWeights), since the fixtures' random weights have small top-1 margins.
+ */
+import { join } from 'node:path';
+import { AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/transformers';
+import { q4EffectiveWeights } from '../../src/converter/llama-graph.ts';
+import { resolveLlamaShape, type HfLlamaConfig } from '../../src/model/config.ts';
+import { ReferenceLlama } from '../../src/model/reference.ts';
+import { continuePromptIds, type PreviousTurn } from '../../src/worker/kv-reuse.ts';
+import { readCheckpointWeights } from '../../tools/fixtures/fixture-quality.ts';
+import { readFileSync } from 'node:fs';
+
+const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures');
+
+export interface ChatTurn {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+export class ReferenceChat {
+  /** The previous turn, so a follow-up prompt reuses the reply's own token ids as the app does. */
+  private previous: PreviousTurn | null = null;
+
+  private constructor(
+    readonly tokenizer: PreTrainedTokenizer,
+    private readonly model: ReferenceLlama,
+    private readonly eosIds: number[],
+  ) {}
+
+  static async create(fixture: string, dtype: 'fp32' | 'q4', configOverride: (c: HfLlamaConfig) => HfLlamaConfig = (c) => c): Promise<ReferenceChat> {
+    env.allowRemoteModels = false;
+    env.allowLocalModels = true;
+    env.localModelPath = join(FIXTURES, 'models') + '/';
+    const tokenizer = await AutoTokenizer.from_pretrained(fixture);
+    const checkpoint = join(FIXTURES, 'checkpoints', fixture);
+    const config = configOverride(JSON.parse(readFileSync(join(checkpoint, 'config.json'), 'utf8')) as HfLlamaConfig);
+    const weights = await readCheckpointWeights(checkpoint);
+    const effective = dtype === 'q4' ? q4EffectiveWeights(resolveLlamaShape(config), weights) : weights;
+    // q4 graphs keep a separate quantized copy of a tied head, so the reference runs untied.
+    const model = new ReferenceLlama(dtype === 'q4' ? { ...config, tie_word_embeddings: false } : config, (name) => {
+      const w = effective.get(name);
+      if (!w) throw new Error(`tensor ${name} missing`);
+      return w;
+    });
+    const eos = config.eos_token_id;
+    return new ReferenceChat(tokenizer, model, Array.isArray(eos) ? eos : eos == null ? [] : [eos]);
+  }
+
+  /** The prompt ids for `messages`, continuing the previous turn's ids when the text extends it. */
+  promptIds(messages: ChatTurn[]): { text: string; ids: number[] } {
+    const text = this.tokenizer.apply_chat_template(messages as never, { add_generation_prompt: true, tokenize: false }) as unknown as string;
+    const encode = (s: string) => this.tokenizer.encode(s, { add_special_tokens: false });
+    return { text, ids: continuePromptIds(this.previous, text, encode) };
+  }
+
+  /** Greedy reply: its token ids and decoded text. */
+  reply(messages: ChatTurn[], maxNewTokens: number): { ids: number[]; text: string; promptTokens: number } {
+    const prompt = this.promptIds(messages);
+    const ids = this.model.greedy(prompt.ids, maxNewTokens, this.eosIds);
+    const replyIds = this.eosIds.includes(ids[ids.length - 1]) ? ids.slice(0, -1) : ids;
+    const text = this.tokenizer.decode(ids, { skip_special_tokens: true });
+    this.previous = { promptText: prompt.text, replyText: text, ids: [...prompt.ids, ...replyIds] };
+    return { ids, text, promptTokens: prompt.ids.length };
+  }
+
+  forget(): void {
+    this.previous = null;
+  }
+}
