@@ -1,7 +1,7 @@
 /**
- * The peer engine agrees with us: the tiny-llama fixture written as GGUF by our converter runs in
- * wllama (llama.cpp compiled to WASM, CPU, 2 threads) in Chromium and greedy-generates exactly
- * the TypeScript reference's tokens (F32). Q4_0 is checked against the reference run on the
+ * The peer engine agrees with us: the tiny-llama fixtures written as GGUF by our converter run in
+ * wllama (llama.cpp compiled to WASM, CPU, 2 threads) in Chromium and greedy-generate exactly
+ * the TypeScript reference's tokens (F32; tiny-llama-yarn also checks the YaRN keys). Q4_0 is checked against the reference run on the
  * Q4_0-dequantized weights; llama.cpp's CPU Q4_0 matmuls also round activations to Q8_0, so
  * there the measure is teacher-forced top-1 agreement with a bound (see the test).
  */

@@ -194,6 +194,15 @@ export function ggmlRoundTrip(values: Float32Array, type: GgmlType): Float32Arra
  * (i, i + headDim/2) that rotate_half rotates together become llama.cpp's adjacent pairs.
  */
 export function permuteRopeRows(weight: Float32Array, heads: number, cols: number): Float32Array {
+  return moveRopeRows(weight, heads, cols, true);
+}
+
+/** The inverse of permuteRopeRows (GGUF row order back to Hugging Face's). */
+export function unpermuteRopeRows(weight: Float32Array, heads: number, cols: number): Float32Array {
+  return moveRopeRows(weight, heads, cols, false);
+}
+
+function moveRopeRows(weight: Float32Array, heads: number, cols: number, toGguf: boolean): Float32Array {
   const rows = weight.length / cols;
   const headDim = rows / heads;
   if (!Number.isInteger(headDim) || headDim % 2 !== 0) throw new GgufError('bad-shape', `Cannot split ${rows} rows into ${heads} heads of even size.`);
@@ -202,8 +211,10 @@ export function permuteRopeRows(weight: Float32Array, heads: number, cols: numbe
   for (let h = 0; h < heads; h++) {
     for (let i = 0; i < half; i++) {
       for (let j = 0; j < 2; j++) {
-        const from = (h * headDim + j * half + i) * cols;
-        out.set(weight.subarray(from, from + cols), (h * headDim + 2 * i + j) * cols);
+        const hfRow = h * headDim + j * half + i;
+        const ggufRow = h * headDim + 2 * i + j;
+        const [from, to] = toGguf ? [hfRow, ggufRow] : [ggufRow, hfRow];
+        out.set(weight.subarray(from * cols, (from + 1) * cols), to * cols);
       }
     }
   }
@@ -391,22 +402,6 @@ export function ggufEffectiveWeights(shape: LlamaShape, weightType: GgufWeightTy
   for (const t of llamaGgufTensors(shape, weightType)) {
     const stored = ggmlRoundTrip(toGgufLayout(t, weight(t.hfName)), t.type);
     out.set(t.hfName, t.permuteHeads ? unpermuteRopeRows(stored, t.permuteHeads, t.hfShape[1]) : stored);
-  }
-  return out;
-}
-
-/** The inverse of permuteRopeRows. */
-export function unpermuteRopeRows(weight: Float32Array, heads: number, cols: number): Float32Array {
-  const headDim = weight.length / cols / heads;
-  const half = headDim / 2;
-  const out = new Float32Array(weight.length);
-  for (let h = 0; h < heads; h++) {
-    for (let i = 0; i < half; i++) {
-      for (let j = 0; j < 2; j++) {
-        const from = (h * headDim + 2 * i + j) * cols;
-        out.set(weight.subarray(from, from + cols), (h * headDim + j * half + i) * cols);
-      }
-    }
   }
   return out;
 }
