@@ -6,9 +6,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
-import { AutoModelForCausalLM, AutoTokenizer, env, Tensor } from '@huggingface/transformers';
+import { AutoModelForCausalLM, env, Tensor } from '@huggingface/transformers';
 import type { HfLlamaConfig } from '../src/model/config.ts';
 import { loadReferenceModel } from '../tools/lib/reference-loader.ts';
+import { chatPromptIds } from './harness/chat-prompt.ts';
 import { startStaticServer, type StaticServer } from './harness/static-server.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -25,16 +26,6 @@ test.beforeAll(async () => {
   env.localModelPath = join(fixtures, 'models') + '/';
 });
 test.afterAll(() => server.close());
-
-async function chatPromptIds(model: string, turns: number): Promise<number[]> {
-  const tokenizer = await AutoTokenizer.from_pretrained(model);
-  const messages = [{ role: 'user', content: '안녕하세요! 오늘 서울 날씨 어때요? What should I wear?' }];
-  for (let i = 1; i < turns; i++) {
-    messages.push({ role: 'assistant', content: '서울은 맑고 포근해요. Light layers are perfect.' }, { role: 'user', content: `그럼 내일은요? And the day after, number ${i}?` });
-  }
-  const encoded = tokenizer.apply_chat_template(messages, { add_generation_prompt: true, return_tensor: false }) as unknown as { input_ids: number[] };
-  return encoded.input_ids;
-}
 
 async function generateInBrowser(page: import('@playwright/test').Page, args: { model: string; device: string; dtype: string; promptIds: number[]; maxNewTokens: number }) {
   await page.goto(`${server.url}/harness/generate.html`);

@@ -67,7 +67,7 @@ export const MANIFEST_FILE = 'hanmadi-manifest.json';
 const encoder = new TextEncoder();
 const json = (value: unknown) => encoder.encode(JSON.stringify(value, null, 2) + '\n');
 
-function parseJson<T>(bytes: Uint8Array, name: string): T {
+export function parseJson<T>(bytes: Uint8Array, name: string): T {
   try {
     return JSON.parse(new TextDecoder().decode(bytes)) as T;
   } catch {
@@ -76,7 +76,7 @@ function parseJson<T>(bytes: Uint8Array, name: string): T {
 }
 
 /** Where every tensor lives: one safetensors file or the shards of an index. */
-async function indexTensors(reader: CheckpointReader): Promise<Map<string, { source: ByteSource; info: TensorInfo }>> {
+export async function indexTensors(reader: CheckpointReader): Promise<Map<string, { source: ByteSource; info: TensorInfo }>> {
   const indexBytes = await reader.readFile('model.safetensors.index.json');
   const shardNames = indexBytes
     ? [...new Set(Object.values(parseJson<{ weight_map: Record<string, string> }>(indexBytes, 'model.safetensors.index.json').weight_map))]
