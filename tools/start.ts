@@ -1,9 +1,8 @@
 /**
- * `npm start`: makes the tiny fixture models when missing, builds the app and serves it
- * (with the fixtures under /models/) at http://localhost:5173, or $PORT. Works offline.
+ * `npm start`: makes the tiny test models when missing, builds the app and serves it at
+ * http://localhost:5173 (or $PORT) with the test models under /models/local/. Needs no network.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 
 const port = process.env.PORT ?? '5173';
 
@@ -13,10 +12,6 @@ function run(command: string, args: string[]): void {
 }
 
 run('npx', ['tsx', 'tools/fixtures.ts']);
-if (!existsSync('index.html')) {
-  console.error('The chat UI has not landed yet (see the README status): fixtures are ready in fixtures/models/, nothing to serve.');
-  process.exit(1);
-}
-run('npx', ['vite', 'build']);
-console.log(`\nHanmadi: http://localhost:${port}/\n`);
+run('npx', ['vite', 'build', '--logLevel', 'warn']);
+console.log(`\nHanmadi: http://localhost:${port}/  (pick a "tiny test model" and press Load model)\n`);
 run('npx', ['vite', 'preview', '--port', port, '--strictPort']);
