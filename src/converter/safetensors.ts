@@ -66,7 +66,17 @@ export async function readSafetensorsHeader(source: ByteSource): Promise<Map<str
 
 /** Reads one tensor and decodes it to float32. */
 export async function readTensorAsFloat32(source: ByteSource, info: TensorInfo): Promise<Float32Array> {
-  const bytes = await source.read(info.begin, info.end - info.begin);
+  return readTensorElementsAsFloat32(source, info, 0, (info.end - info.begin) / BYTES_PER_ELEMENT[info.dtype]);
+}
+
+/** Reads `count` consecutive elements (row-major) of a tensor from element `first`, as float32. */
+export async function readTensorElementsAsFloat32(source: ByteSource, info: TensorInfo, first: number, count: number): Promise<Float32Array> {
+  const elementBytes = BYTES_PER_ELEMENT[info.dtype];
+  const begin = info.begin + first * elementBytes;
+  if (first < 0 || count < 0 || begin + count * elementBytes > info.end) {
+    throw new SafetensorsError(`Elements ${first}..${first + count} are outside tensor "${info.name}".`);
+  }
+  const bytes = await source.read(begin, count * elementBytes);
   // Copy into an aligned buffer: tensor offsets in a file need not be 2- or 4-byte aligned.
   const aligned = bytes.slice().buffer;
   switch (info.dtype) {
