@@ -30,6 +30,11 @@ export const SUPPORTED_DTYPES: readonly ConvertDtype[] = ['fp32', 'fp16', 'q4', 
 const FILE_SUFFIX: Record<ConvertDtype, string> = { fp32: '', fp16: '_fp16', q4: '_q4', q4f16: '_q4f16' };
 export const graphFileName = (dtype: ConvertDtype) => `model${FILE_SUFFIX[dtype]}.onnx`;
 
+export const GRAPH_OPSETS = [
+  { domain: '', version: 17 },
+  { domain: 'com.microsoft', version: 1 },
+];
+
 /** Part of every plan id: bump when the converter's output bytes change, so no run resumes onto older output. */
 const OUTPUT_VERSION = 1;
 const STATE_FORMAT = 1;
@@ -307,7 +312,7 @@ async function convertOpenCheckpoint(reader: CheckpointReader, writer: ModelWrit
     manifest.push(...chunks);
     externalChunks[graphFileName(dtype)] = chunks.length;
     const graph = plan.graphs.get(dtype)!;
-    await emit(manifest, `onnx/${graphFileName(dtype)}`, encodeModel({ graph, opsets: [{ domain: '', version: 17 }, { domain: 'com.microsoft', version: 1 }] }));
+    await emit(manifest, `onnx/${graphFileName(dtype)}`, encodeModel({ graph, opsets: GRAPH_OPSETS }));
   }
   const jsConfig = (config['transformers.js_config'] as Record<string, unknown> | undefined) ?? {};
   await emit(manifest, 'config.json', json({ ...config, 'transformers.js_config': { ...jsConfig, use_external_data_format: externalChunks } }));
