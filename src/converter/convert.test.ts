@@ -115,7 +115,7 @@ describe('resuming an interrupted conversion', () => {
     return { writer, saved: saved! };
   }
 
-  it.each([
+  it.each<[string, { afterStep?: number; onRead?: number }]>([
     ['after the small files', { afterStep: 0 }],
     ['after the embedding', { afterStep: 1 }],
     ['after 9 tensors', { afterStep: 9 }],
