@@ -59,8 +59,11 @@ export interface MockHub {
   log: HubRequest[];
   /** Commit sha of a repo's default branch. */
   shaOf(repo: string): string;
-  /** The next `bytes` body bytes of file responses are sent, then the connection drops and the network stays down. */
-  cutAfter(bytes: number): void;
+  /**
+   * The next `bytes` body bytes of file responses are sent, then the connection drops; the
+   * network then stays down (until setNetworkDown(false)) unless `staysDown` is false.
+   */
+  cutAfter(bytes: number, staysDown?: boolean): void;
   /** Network down: every request's connection is dropped before an answer. */
   setNetworkDown(down: boolean): void;
   /** The next `count` requests are answered with `status` (e.g. 503). */
@@ -110,6 +113,7 @@ export async function startMockHub(options: MockHubOptions): Promise<MockHub> {
   const tokens = new Set(options.tokens ?? []);
   const log: HubRequest[] = [];
   let cutBudget: number | null = null;
+  let cutStaysDown = true;
   let networkDown = false;
   let failures: { count: number; status: number } = { count: 0, status: 503 };
   let ignoreRange = false;
@@ -162,10 +166,11 @@ export async function startMockHub(options: MockHubOptions): Promise<MockHub> {
         // The network goes away mid-body: send what fits, then drop the connection.
         const part = bytes.subarray(0, cutBudget);
         cutBudget = null;
-        networkDown = true;
+        networkDown = cutStaysDown;
         stream.destroy();
         entry.bytesSent += part.length;
-        res.write(part, () => res.socket?.destroy());
+        if (part.length === 0) res.socket?.destroy();
+        else res.write(part, () => res.socket?.destroy());
         return;
       }
       if (cutBudget !== null) cutBudget -= bytes.length;
@@ -251,8 +256,9 @@ export async function startMockHub(options: MockHubOptions): Promise<MockHub> {
       if (!repo) throw new Error(`mock hub: no repo ${id}`);
       return repo.sha;
     },
-    cutAfter: (bytes) => {
+    cutAfter: (bytes, staysDown = true) => {
       cutBudget = bytes;
+      cutStaysDown = staysDown;
     },
     setNetworkDown: (down) => {
       networkDown = down;

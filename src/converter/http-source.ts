@@ -3,8 +3,10 @@
  * - HttpByteSource, a ByteSource over Range requests. Each read is `Range: bytes=a-b`, answered
  *   206 with a matching Content-Range; a server that ignores Range (200 for part of a file) is
  *   refused and its body cancelled unread, so a 4 GB file is never downloaded by accident.
- *   Reads shorter than the read-ahead window (the 8-byte safetensors length, then its header)
- *   fetch the whole window once and are served from it.
+ *   Reads are not widened: the one small read that benefits from coalescing, the safetensors
+ *   header, is a single 64 KiB read already (safetensors.ts); widening tensor reads (norm
+ *   weights are 3.5 KB) would fetch neighbours' bytes twice and a resumed run would refetch
+ *   finished tensors.
  * - fetchBytes, a whole small file (config, tokenizer).
  * Both retry transient failures (network errors, 408/429/5xx, a body cut short) with exponential
  * backoff, go on from the bytes already received, stop on an AbortSignal, and report bytes received.
@@ -53,8 +55,6 @@ export interface HttpOptions {
 export interface HttpSourceOptions extends HttpOptions {
   /** The file's size when known (e.g. from the Hub API); otherwise a one-byte request finds it. */
   size?: number;
-  /** Reads shorter than this fetch this many bytes and keep them for later reads (default 64 KiB; 0: off). */
-  readAheadBytes?: number;
 }
 
 const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
@@ -96,33 +96,35 @@ async function discard(response: Response): Promise<void> {
 }
 
 /**
- * Runs `attempt` until it finishes, retrying transient failures with backoff. `attempt` returns
- * true when it made progress, which resets the attempt budget.
+ * Runs `attempt` until it returns, retrying transient failures with backoff. When `position`
+ * moved since the last failure (bytes arrived), the attempt budget starts over.
  */
-async function withRetries(url: string, options: HttpOptions, attempt: () => Promise<'done' | 'progress'>): Promise<void> {
+async function withRetries(url: string, options: HttpOptions, attempt: () => Promise<void>, position: () => number = () => 0): Promise<void> {
   const maxAttempts = options.maxAttempts ?? 6;
   const baseDelay = options.retryDelayMs ?? 500;
   let failures = 0;
+  let lastPosition = position();
   for (;;) {
     options.signal?.throwIfAborted();
-    let outcome: 'done' | 'progress';
     try {
-      outcome = await attempt();
+      await attempt();
+      return;
     } catch (error) {
       if (options.signal?.aborted) throw options.signal.reason;
       // fetch rejects with a TypeError when the network fails or the connection drops mid-body.
       const transient = error instanceof TransientFailure || error instanceof TypeError;
       if (!transient) throw error;
+      if (position() > lastPosition) {
+        lastPosition = position();
+        failures = 0;
+      }
       failures++;
       if (failures >= maxAttempts) {
         throw new HttpSourceError('network', `Network failure reading ${url} (${failures} attempts): ${(error as Error).message}`, url);
       }
       const retryAfter = error instanceof TransientFailure ? error.retryAfterMs : 0;
       await sleep(Math.min(MAX_DELAY_MS, Math.max(retryAfter, baseDelay * 2 ** (failures - 1))), options.signal);
-      continue;
     }
-    if (outcome === 'done') return;
-    failures = 0;
   }
 }
 
@@ -139,10 +141,11 @@ async function rejectStatus(url: string, response: Response): Promise<never> {
 }
 
 /**
- * Copies a response body into `target` from `filled`, reporting progress; returns the new fill.
- * Never reads past the end of `target`: an over-long body is cancelled and refused.
+ * Copies a response body into `target` from `progress.filled`, advancing it as bytes arrive (so
+ * a retry after a cut knows where to go on). Never reads past the end of `target`: an over-long
+ * body is cancelled and refused.
  */
-async function readBodyInto(url: string, response: Response, target: Uint8Array, filled: number, onBytes: (n: number) => void): Promise<number> {
+async function readBodyInto(url: string, response: Response, target: Uint8Array, progress: { filled: number }, onBytes: (n: number) => void): Promise<void> {
   if (!response.body) throw new HttpSourceError('bad-response', `Empty body from ${url}.`, url);
   const reader = response.body.getReader();
   try {
@@ -151,15 +154,14 @@ async function readBodyInto(url: string, response: Response, target: Uint8Array,
       try {
         chunk = await reader.read();
       } catch (error) {
-        // The connection dropped mid-body: keep what arrived, retry the rest.
         throw new TransientFailure(`body interrupted (${error instanceof Error ? error.message : String(error)})`);
       }
-      if (chunk.done) return filled;
-      if (filled + chunk.value.length > target.length) {
+      if (chunk.done) return;
+      if (progress.filled + chunk.value.length > target.length) {
         throw new HttpSourceError('bad-response', `${url} sent more bytes than requested.`, url);
       }
-      target.set(chunk.value, filled);
-      filled += chunk.value.length;
+      target.set(chunk.value, progress.filled);
+      progress.filled += chunk.value.length;
       onBytes(chunk.value.length);
     }
   } finally {
@@ -181,7 +183,6 @@ export async function fetchBytes(url: string, options: HttpOptions = {}): Promis
       throw new TransientFailure(`body interrupted (${error instanceof Error ? error.message : String(error)})`);
     }
     options.onBytes?.(result.length);
-    return 'done';
   });
   return result!;
 }
@@ -196,7 +197,6 @@ export class HttpByteSource {
   bytesFetched = 0;
   /** Range requests sent. */
   requests = 0;
-  private window: { offset: number; bytes: Uint8Array } | null = null;
 
   private constructor(
     readonly url: string,
@@ -218,38 +218,27 @@ export class HttpByteSource {
     if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.size) {
       throw new RangeError(`Read of ${length} bytes at ${offset} is outside ${this.url} (${this.size} bytes).`);
     }
-    if (length === 0) return new Uint8Array(0);
-    const window = this.window;
-    if (window && offset >= window.offset && offset + length <= window.offset + window.bytes.length) {
-      return window.bytes.subarray(offset - window.offset, offset - window.offset + length);
-    }
-    const readAhead = this.options.readAheadBytes ?? 64 * 1024;
-    if (length < readAhead) {
-      const windowLength = Math.min(readAhead, this.size - offset);
-      const bytes = new Uint8Array(windowLength);
-      await this.fetchInto(offset, bytes);
-      this.window = { offset, bytes };
-      return bytes.subarray(0, length);
-    }
     const bytes = new Uint8Array(length);
-    await this.fetchInto(offset, bytes);
+    if (length > 0) await this.fetchInto(offset, bytes);
     return bytes;
   }
 
   private async fetchInto(offset: number, target: Uint8Array): Promise<void> {
-    let filled = 0;
-    await withRetries(this.url, this.options, async () => {
-      const before = filled;
-      filled = await this.fetchPart(offset, target, filled);
-      if (filled === target.length) return 'done';
-      if (filled > before) return 'progress';
-      throw new TransientFailure('empty body');
-    });
+    const progress = { filled: 0 };
+    await withRetries(
+      this.url,
+      this.options,
+      async () => {
+        await this.fetchPart(offset, target, progress);
+        if (progress.filled < target.length) throw new TransientFailure('body shorter than requested');
+      },
+      () => progress.filled,
+    );
   }
 
-  /** One request for target[filled..] at `offset + filled`; returns the new fill. */
-  private async fetchPart(offset: number, target: Uint8Array, filled: number): Promise<number> {
-    const start = offset + filled;
+  /** One request for the bytes of `target` not yet filled, at `offset + progress.filled`. */
+  private async fetchPart(offset: number, target: Uint8Array, progress: { filled: number }): Promise<void> {
+    const start = offset + progress.filled;
     const end = offset + target.length - 1;
     const response = await this.request(start, end);
     const wholeFile = start === 0 && end === this.size - 1;
@@ -268,8 +257,8 @@ export class HttpByteSource {
         throw new HttpSourceError('size-changed', `${this.url} is now ${range.total} bytes, not ${this.size}.`, this.url, 206);
       }
       // A server may send less than asked (never more): read it, and the rest comes next request.
-      const limit = filled + (range.end - range.start + 1);
-      return readBodyInto(this.url, response, target.subarray(0, limit), filled, (n) => this.count(n));
+      const limit = progress.filled + (range.end - range.start + 1);
+      return readBodyInto(this.url, response, target.subarray(0, limit), progress, (n) => this.count(n));
     }
     if (response.status !== 200) await rejectStatus(this.url, response);
     const length = Number(response.headers.get('Content-Length') ?? this.size);
@@ -277,8 +266,9 @@ export class HttpByteSource {
       await discard(response);
       throw new HttpSourceError('size-changed', `${this.url} is now ${length} bytes, not ${this.size}.`, this.url, 200);
     }
-    // A whole-file 200 answer can only be retried from the start.
-    return readBodyInto(this.url, response, target, 0, (n) => this.count(n));
+    // A whole-file 200 answer starts from the first byte again.
+    progress.filled = 0;
+    return readBodyInto(this.url, response, target, progress, (n) => this.count(n));
   }
 
   /** The total size from a `bytes=0-0` answer. */
@@ -295,7 +285,6 @@ export class HttpByteSource {
       await discard(response);
       if (!range) throw new HttpSourceError('bad-response', `${this.url} sent no valid Content-Range.`, this.url, 206);
       total = range.total;
-      return 'done';
     });
     return total;
   }
