@@ -336,17 +336,34 @@ async function convertStep(
   const whole = step.weights.some((w) => !isRowLocal(w.spec.encoding));
   const rowsPerBlock = whole ? rows : Math.max(1, Math.min(rows, Math.floor(blockBytes / (cols * 4))));
   const streamed = new Set(step.weights.filter((w, i) => i === 0 || step.weights[i - 1].dtype !== w.dtype));
-  const held = new Map(step.weights.filter((w) => !streamed.has(w)).map((w) => [w, new Uint8Array(w.spec.byteLength)]));
+  // Held weights with the same encoding have the same bytes (q4 and q4f16 share nibbles and zero
+  // points): one buffer each.
+  const buffers = new Map<string, Uint8Array>();
+  const held = new Map(
+    step.weights
+      .filter((w) => !streamed.has(w))
+      .map((w) => {
+        const key = JSON.stringify(w.spec.encoding);
+        if (!buffers.has(key)) buffers.set(key, new Uint8Array(w.spec.byteLength));
+        return [w, buffers.get(key)!];
+      }),
+  );
   for (let first = 0; first < rows; first += rowsPerBlock) {
     signal?.throwIfAborted();
     const count = Math.min(rowsPerBlock, rows - first);
     const block = new RowBlock(await readTensorElementsAsFloat32(entry.source, entry.info, first * cols, count * cols), first, count, cols);
+    const filled = new Set<Uint8Array>();
     for (const weight of step.weights) {
+      const buffer = held.get(weight);
+      if (buffer && filled.has(buffer)) continue;
       const bytes = encodeWeightRows(weight.spec, block);
       const at = first === 0 ? 0 : first * bytesPerSourceRow(weight.spec);
-      const buffer = held.get(weight);
-      if (buffer) buffer.set(bytes, at);
-      else await sinks.get(weight.dtype)!.write(weight.target, at, bytes);
+      if (buffer) {
+        buffer.set(bytes, at);
+        filled.add(buffer);
+      } else {
+        await sinks.get(weight.dtype)!.write(weight.target, at, bytes);
+      }
     }
   }
   for (const [weight, bytes] of held) await sinks.get(weight.dtype)!.write(weight.target, 0, bytes);
