@@ -22,7 +22,7 @@ import { buildLlamaGraph } from './llama-graph.ts';
 import { memoryCheckpointReader, MemoryModelWriter } from './memory-io.ts';
 import { encodeModel } from './onnx-proto.ts';
 import { memorySource, readSafetensorsHeader, readTensorAsFloat32 } from './safetensors.ts';
-import { SMALL_LLAMA, syntheticCheckpointFiles } from './synthetic-checkpoint.ts';
+import { SMALL_LLAMA, syntheticCheckpointFiles } from '../../tools/lib/memory-checkpoint.ts';
 
 const untied: HfLlamaConfig = { ...SMALL_LLAMA, tie_word_embeddings: false };
 const ALL: ConvertDtype[] = [...SUPPORTED_DTYPES];
@@ -186,7 +186,7 @@ describe('checks before converting', () => {
   it('checkConvertible refuses other architectures, dtypes and q4-incompatible widths', () => {
     expect(() => checkConvertible({ ...SMALL_LLAMA, architectures: ['MistralForCausalLM'] })).toThrow(UnsupportedModelError);
     expect(() => checkConvertible({ ...SMALL_LLAMA, model_type: 'qwen2' })).toThrow(UnsupportedModelError);
-    expect(() => checkConvertible({ ...SMALL_LLAMA, dtype: 'int8' })).toThrow(/torch_dtype "int8"/);
+    expect(() => checkConvertible({ ...SMALL_LLAMA, torch_dtype: undefined, dtype: 'int8' })).toThrow(/torch_dtype "int8"/);
     const odd = { ...SMALL_LLAMA, intermediate_size: 100 };
     expect(() => checkConvertible(odd, ['q4'])).toThrow(/intermediate_size \(100\)/);
     expect(checkConvertible(odd, ['fp32']).shape.intermediateSize).toBe(100);

@@ -11,7 +11,7 @@ import { startMockHub, type MockHub } from '../../e2e/harness/mock-hub.ts';
 import { createRng } from '../model/rng.ts';
 import { fetchBytes, HttpByteSource, HttpSourceError } from './http-source.ts';
 import { readSafetensorsHeader } from './safetensors.ts';
-import { SMALL_LLAMA, syntheticCheckpointFiles } from './synthetic-checkpoint.ts';
+import { SMALL_LLAMA, syntheticCheckpointFiles } from '../../tools/lib/memory-checkpoint.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'hanmadi-http-'));
 const rng = createRng(11);

@@ -7,7 +7,7 @@ import { resolveLlamaShape, type HfLlamaConfig } from '../model/config.ts';
 import { convertCheckpoint, SUPPORTED_DTYPES } from './convert.ts';
 import { memoryCheckpointReader, MemoryModelWriter } from './memory-io.ts';
 import { storedExternalDataBytes } from './size-estimate.ts';
-import { SMALL_LLAMA, syntheticCheckpointFiles } from './synthetic-checkpoint.ts';
+import { SMALL_LLAMA, syntheticCheckpointFiles } from '../../tools/lib/memory-checkpoint.ts';
 
 const oddBlocks: HfLlamaConfig = {
   ...SMALL_LLAMA,

@@ -1,30 +1,16 @@
 /**
  * A small synthetic Hugging Face checkpoint held in memory (config, stand-in tokenizer files,
  * safetensors in one file or shards with an index), with the fixtures' seeded weights. For
- * converter tests that need no disk and no real tokenizer. Pure.
+ * converter tests that need no disk and no real tokenizer. Pure (no Node API).
  */
-import type { HfLlamaConfig } from '../model/config.ts';
-import { syntheticLlamaTensors } from '../model/synthetic.ts';
-import { toFloat16 } from './quantize.ts';
-import { encodeSafetensors, type TensorToWrite } from './safetensors.ts';
+import type { HfLlamaConfig } from '../../src/model/config.ts';
+import { syntheticLlamaTensors } from '../../src/model/synthetic.ts';
+import { toFloat16 } from '../../src/converter/quantize.ts';
+import { encodeSafetensors, type TensorToWrite } from '../../src/converter/safetensors.ts';
+import { FIXTURES } from './fixture-specs.ts';
 
-export const SMALL_LLAMA: HfLlamaConfig = {
-  architectures: ['LlamaForCausalLM'],
-  model_type: 'llama',
-  hidden_size: 64,
-  intermediate_size: 128,
-  num_hidden_layers: 2,
-  num_attention_heads: 4,
-  num_key_value_heads: 2,
-  head_dim: 32,
-  vocab_size: 300,
-  rms_norm_eps: 1e-5,
-  rope_theta: 500000,
-  max_position_embeddings: 4096,
-  tie_word_embeddings: true,
-  bos_token_id: 1,
-  eos_token_id: 2,
-};
+/** The tiny-llama fixture's shape with a 300-token vocabulary: converts in milliseconds. */
+export const SMALL_LLAMA: HfLlamaConfig = { ...FIXTURES['tiny-llama'].config, vocab_size: 300 };
 
 const encoder = new TextEncoder();
 
