@@ -157,6 +157,9 @@ describe('resuming an interrupted conversion', () => {
     await expect(resume(saved, { dtypes: ['q4'] })).rejects.toMatchObject({ code: 'stale-state' });
     await expect(resume(saved, { sourceId: 'other/repo@0000' })).rejects.toMatchObject({ code: 'stale-state' });
     await expect(resume({ ...saved, done: 6 })).rejects.toMatchObject({ code: 'stale-state' });
+    const open = saved.external.q4!.open!;
+    const badHash = { ...saved, external: { ...saved.external, q4: { ...saved.external.q4!, open: { ...open, sha256: { ...open.sha256, pending: 'zz' } } } } };
+    await expect(resume(badHash)).rejects.toMatchObject({ code: 'stale-state' });
   });
 
   it('says clearly when the writer cannot reopen outputs or lost bytes', async () => {

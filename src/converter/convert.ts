@@ -19,6 +19,7 @@ import { emptyExternalDataState, ExternalDataSink, layoutExternalData, type Exte
 import { planLlamaGraph, type GraphDtype } from './llama-graph.ts';
 import { ConversionError, type CheckpointReader, type ManifestFile, type ModelWriter } from './model-io.ts';
 import { encodeModel, type Graph, type Tensor } from './onnx-proto.ts';
+import { ResumableSha256 } from './resumable-sha256.ts';
 import { readSafetensorsHeader, readTensorElementsAsFloat32, type ByteSource, type TensorInfo } from './safetensors.ts';
 import { bytesPerSourceRow, encodeWeightRows, isRowLocal, RowBlock, sourceMatrix, type WeightSpec } from './weight-encoding.ts';
 
@@ -243,6 +244,13 @@ function checkResumeState(state: ConversionState, planId: string, plan: Conversi
       ? saved.open?.path === expected.path && saved.open.size === expected.size && saved.closed.length === expected.closed
       : saved.open === null && saved.closed.length === 0;
     if (!consistent) throw new ConversionError('stale-state', `The saved ${dtype} external data does not match ${state.done} finished tensors.`);
+    if (saved.open) {
+      try {
+        ResumableSha256.fromState(saved.open.sha256);
+      } catch {
+        throw new ConversionError('stale-state', `The saved ${dtype} hash state is malformed.`);
+      }
+    }
   }
 }
 

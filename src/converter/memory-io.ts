@@ -3,6 +3,7 @@
  * that wants the converted files as bytes. The writer supports resumeOutput, and keeps what a
  * stream wrote even if it was never closed, as a real store would after a crash.
  */
+import { concatBytes } from '@noble/hashes/utils.js';
 import type { CheckpointReader, ModelWriter, OutputStream } from './model-io.ts';
 import { memorySource, type ByteSource } from './safetensors.ts';
 
@@ -49,14 +50,7 @@ export class MemoryModelWriter implements ModelWriter {
   /** A file's bytes, or undefined. */
   get(path: string): Uint8Array | undefined {
     const parts = this.files.get(path);
-    if (!parts) return undefined;
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let offset = 0;
-    for (const part of parts) {
-      out.set(part, offset);
-      offset += part.length;
-    }
-    return out;
+    return parts && concatBytes(...parts);
   }
 
   paths(): string[] {
