@@ -21,15 +21,12 @@ async function main(): Promise<void> {
   await convertCheckpoint(directoryReader(values.input), directoryWriter(values.output), {
     dtypes,
     onProgress(event) {
-      if (event.kind === 'tensor') {
-        const width = 30;
-        const filled = Math.round((event.done / event.total) * width);
-        process.stderr.write(
-          `\r${event.dtype.padEnd(5)} [${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${event.done}/${event.total} tensors, ${(event.bytesWritten / 2 ** 20).toFixed(0)} MiB written`,
-        );
-      } else if (event.kind === 'dtype-start') {
-        process.stderr.write('\n');
-      }
+      if (event.kind !== 'tensor') return;
+      const width = 30;
+      const filled = Math.round((event.done / event.total) * width);
+      process.stderr.write(
+        `\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${event.done}/${event.total} tensors, ${(event.bytesWritten / 2 ** 20).toFixed(0)} MiB written`,
+      );
     },
   });
   process.stderr.write(`\nConverted ${values.input} → ${values.output} (${dtypes.join(', ')}) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);

@@ -1,67 +1,91 @@
 /**
  * The converter core: a Hugging Face Llama checkpoint → a transformers.js model folder
  * (docs/model-format.md). Plain TypeScript over byte sources and output streams, with no Node or
- * DOM API, so the same code runs in the Node CLI and in a browser worker. Streams tensor by
- * tensor: each is read, converted, written to external data and dropped.
+ * DOM API, so the same code runs in the Node CLI and in a browser worker.
+ *
+ * One pass for every dtype: the graphs are planned first, without any weight, which fixes where
+ * each weight goes in external data. Then each checkpoint tensor is read once, in blocks of rows,
+ * and every dtype's weights made from it are written (a tied head is made from the embedding in
+ * the same step and placed right after the table, so the table is neither kept in memory nor
+ * read twice). After each tensor the converter hands out a serialisable ConversionState; given
+ * back as `resumeFrom`, a later run goes on from there, without reading or computing finished
+ * tensors again, and writes the same bytes as an uninterrupted run.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { resolveLlamaShape, UnsupportedModelError, type HfLlamaConfig } from '../model/config.ts';
-import { computeRopeParameters } from '../model/yarn.ts';
-import { buildLlamaGraph, type GraphDtype } from './llama-graph.ts';
-import { encodeModel, type Tensor } from './onnx-proto.ts';
-import { readSafetensorsHeader, readTensorAsFloat32, type ByteSource, type TensorInfo } from './safetensors.ts';
+import { resolveLlamaShape, UnsupportedModelError, type HfLlamaConfig, type LlamaShape } from '../model/config.ts';
+import { computeRopeParameters, type RopeParameters } from '../model/yarn.ts';
+import { emptyExternalDataState, ExternalDataSink, layoutExternalData, type ExternalDataState, type ExternalLocation } from './external-data.ts';
+import { planLlamaGraph, type GraphDtype } from './llama-graph.ts';
+import { ConversionError, type CheckpointReader, type ManifestFile, type ModelWriter } from './model-io.ts';
+import { encodeModel, type Graph, type Tensor } from './onnx-proto.ts';
+import { ResumableSha256 } from './resumable-sha256.ts';
+import { readSafetensorsHeader, readTensorElementsAsFloat32, type ByteSource, type TensorInfo } from './safetensors.ts';
+import { bytesPerSourceRow, encodeWeightRows, isRowLocal, RowBlock, sourceMatrix, type WeightSpec } from './weight-encoding.ts';
+
+export { ConversionError } from './model-io.ts';
+export type { CheckpointReader, ConversionErrorCode, ManifestFile, ModelWriter, OutputStream } from './model-io.ts';
 
 export type ConvertDtype = GraphDtype;
 export const SUPPORTED_DTYPES: readonly ConvertDtype[] = ['fp32', 'fp16', 'q4', 'q4f16'];
 const FILE_SUFFIX: Record<ConvertDtype, string> = { fp32: '', fp16: '_fp16', q4: '_q4', q4f16: '_q4f16' };
+export const graphFileName = (dtype: ConvertDtype) => `model${FILE_SUFFIX[dtype]}.onnx`;
 
-export interface CheckpointReader {
-  /** A small file's bytes, or null when absent. */
-  readFile(name: string): Promise<Uint8Array | null>;
-  /** A random-access view of a large file, or null when absent. */
-  openFile(name: string): Promise<ByteSource | null>;
-  /** Releases what openFile opened; called once the conversion ends. */
-  close?(): Promise<void>;
-}
+export const GRAPH_OPSETS = [
+  { domain: '', version: 17 },
+  { domain: 'com.microsoft', version: 1 },
+];
 
-export interface OutputStream {
-  write(bytes: Uint8Array): Promise<void>;
-  close(): Promise<void>;
-}
-
-export interface ModelWriter {
-  writeFile(path: string, bytes: Uint8Array): Promise<void>;
-  openOutput(path: string): Promise<OutputStream>;
-}
+/** Part of every plan id: bump when the converter's output bytes change, so no run resumes onto older output. */
+const OUTPUT_VERSION = 1;
+const STATE_FORMAT = 1;
 
 export type ConversionProgress =
-  | { kind: 'dtype-start'; dtype: ConvertDtype }
-  | { kind: 'tensor'; dtype: ConvertDtype; name: string; done: number; total: number; bytesWritten: number }
-  | { kind: 'file'; path: string; size: number };
+  | { kind: 'file'; path: string; size: number }
+  /** One checkpoint tensor converted for every dtype; `done` of `total`. */
+  | { kind: 'tensor'; name: string; done: number; total: number; bytesWritten: number };
 
 export interface ConvertOptions {
   dtypes: ConvertDtype[];
   onProgress?: (event: ConversionProgress) => void;
   /** External data is split into files of at most this many bytes (a tensor never spans two). */
   maxExternalChunkBytes?: number;
+  /**
+   * Tensors are read and converted in blocks of rows of about this many float32 bytes (default
+   * 64 MiB), which bounds memory; it does not change the output. Transposed fp32/fp16 weights
+   * need their whole tensor.
+   */
+  blockBytes?: number;
+  /**
+   * Called after the small files and after each tensor, once the outputs are flushed, with the
+   * state to persist; awaited, so a slow store holds the conversion back rather than falling behind.
+   */
+  onCheckpoint?: (state: ConversionState) => Promise<void> | void;
+  /** A state saved by onCheckpoint: the conversion goes on from there (same options required). */
+  resumeFrom?: ConversionState;
+  /** Identifies the source bytes (e.g. `repo@commit`); a state saved for another source is refused. */
+  sourceId?: string;
+  /** Stops the conversion between blocks (the last checkpoint stays valid). */
+  signal?: AbortSignal;
 }
 
-export class ConversionError extends Error {
-  constructor(
-    readonly code: 'missing-file' | 'invalid-file' | 'bad-dtype' | 'missing-tensor',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ConversionError';
-  }
+/**
+ * Where an interrupted conversion stands; plain JSON. Every weight's place in external data
+ * follows from the plan (config, dtypes, chunk size), so the state holds no initializer list:
+ * just how many tensors are done and, per dtype, the chunk files closed and the one open (its
+ * size and running SHA-256). `planId` ties it to the checkpoint, options and converter version.
+ */
+export interface ConversionState {
+  format: typeof STATE_FORMAT;
+  planId: string;
+  /** Tensors finished, in plan order, of `total`. */
+  done: number;
+  total: number;
+  /** The small files (tokenizer, generation config), all written before the first checkpoint. */
+  files: ManifestFile[];
+  external: Partial<Record<ConvertDtype, ExternalDataState>>;
 }
 
-export interface ManifestFile {
-  path: string;
-  size: number;
-  sha256: string;
-}
 export const MANIFEST_FILE = 'hanmadi-manifest.json';
 
 const encoder = new TextEncoder();
@@ -75,13 +99,40 @@ export function parseJson<T>(bytes: Uint8Array, name: string): T {
   }
 }
 
+/**
+ * Refuses what the converter cannot turn into a working graph, before anything is downloaded:
+ * the Llama checks of resolveLlamaShape, the architecture, the checkpoint dtype, the RoPE type
+ * and (for 4-bit dtypes) input widths that MatMulNBits' 32-wide blocks divide.
+ */
+export function checkConvertible(config: HfLlamaConfig, dtypes: readonly ConvertDtype[] = SUPPORTED_DTYPES): { shape: LlamaShape; rope: RopeParameters } {
+  const shape = resolveLlamaShape(config);
+  if (config.architectures?.length && !config.architectures.includes('LlamaForCausalLM')) {
+    throw new UnsupportedModelError(`Unsupported architectures ${JSON.stringify(config.architectures)}: only LlamaForCausalLM checkpoints can be converted.`);
+  }
+  // transformers v5 writes `dtype` where v4 wrote `torch_dtype`.
+  const weightDtype = config.torch_dtype ?? (typeof config.dtype === 'string' ? config.dtype : undefined);
+  if (weightDtype && !['bfloat16', 'float16', 'float32'].includes(weightDtype)) {
+    throw new UnsupportedModelError(`Unsupported torch_dtype "${weightDtype}" (bf16, fp16 or fp32 checkpoints only).`);
+  }
+  const rope = computeRopeParameters(config);
+  if (dtypes.some((d) => d === 'q4' || d === 'q4f16')) {
+    const widths = { hidden_size: shape.hiddenSize, 'num_attention_heads × head_dim': shape.numHeads * shape.headDim, intermediate_size: shape.intermediateSize };
+    for (const [name, width] of Object.entries(widths)) {
+      if (width % 32 !== 0) throw new UnsupportedModelError(`${name} (${width}) is not a multiple of 32, which 4-bit quantization needs.`);
+    }
+  }
+  return { shape, rope };
+}
+
+type TensorIndex = Map<string, { source: ByteSource; info: TensorInfo }>;
+
 /** Where every tensor lives: one safetensors file or the shards of an index. */
-export async function indexTensors(reader: CheckpointReader): Promise<Map<string, { source: ByteSource; info: TensorInfo }>> {
+export async function indexTensors(reader: CheckpointReader): Promise<TensorIndex> {
   const indexBytes = await reader.readFile('model.safetensors.index.json');
   const shardNames = indexBytes
     ? [...new Set(Object.values(parseJson<{ weight_map: Record<string, string> }>(indexBytes, 'model.safetensors.index.json').weight_map))]
     : ['model.safetensors'];
-  const tensors = new Map<string, { source: ByteSource; info: TensorInfo }>();
+  const tensors: TensorIndex = new Map();
   for (const shard of shardNames) {
     const source = await reader.openFile(shard);
     if (!source) throw new ConversionError('missing-file', `Checkpoint file ${shard} is missing (expected model.safetensors or the shards of model.safetensors.index.json).`);
@@ -90,46 +141,54 @@ export async function indexTensors(reader: CheckpointReader): Promise<Map<string
   return tensors;
 }
 
-/** Hashes what passes through a stream, and splits external data into chunk files. */
-class ExternalDataWriter {
-  private stream: OutputStream | null = null;
-  private offset = 0;
-  private hasher = sha256.create();
-  readonly files: ManifestFile[] = [];
+/** A weight of one dtype's graph and its place in that graph's external data. */
+export interface PlannedWeight {
+  dtype: ConvertDtype;
+  spec: WeightSpec;
+  target: ExternalLocation;
+}
 
-  constructor(
-    private readonly writer: ModelWriter,
-    private readonly baseName: string,
-    private readonly maxChunkBytes: number,
-  ) {}
+/** One checkpoint tensor and every weight (of every dtype) made from it, each dtype in write order. */
+export interface ConversionStep {
+  source: string;
+  sourceShape: number[];
+  weights: PlannedWeight[];
+}
 
-  get chunkCount(): number {
-    return this.files.length + (this.stream ? 1 : 0);
+export interface ConversionPlan {
+  /** Each dtype's graph, its external initializers already pointing at their final place. */
+  graphs: Map<ConvertDtype, Graph>;
+  steps: ConversionStep[];
+}
+
+/**
+ * Plans every graph and the order tensors are converted in: by checkpoint tensor, in the order the
+ * graph first uses them, each dtype's weights of a tensor written together (so a tied head
+ * follows the embedding table in external data). Needs no weights.
+ */
+export function planConversion(shape: LlamaShape, rope: RopeParameters, dtypes: readonly ConvertDtype[], maxChunkBytes: number): ConversionPlan {
+  const graphs = new Map<ConvertDtype, Graph>();
+  const steps = new Map<string, ConversionStep>();
+  for (const dtype of dtypes) {
+    const bySource = new Map<string, { spec: WeightSpec; tensor: Tensor }[]>();
+    const graph = planLlamaGraph(shape, rope, dtype, (spec) => {
+      const tensor: Tensor = { name: spec.name, dataType: spec.dataType, dims: spec.dims, data: { location: '', offset: 0, length: spec.byteLength } };
+      const group = bySource.get(spec.source) ?? [];
+      group.push({ spec, tensor });
+      bySource.set(spec.source, group);
+      return tensor;
+    });
+    const writeOrder = [...bySource.values()].flat();
+    const layout = layoutExternalData(writeOrder.map((w) => w.spec.byteLength), graphFileName(dtype), maxChunkBytes);
+    writeOrder.forEach(({ spec, tensor }, i) => {
+      tensor.data = layout[i];
+      const step = steps.get(spec.source) ?? { source: spec.source, sourceShape: spec.sourceShape, weights: [] };
+      step.weights.push({ dtype, spec, target: layout[i] });
+      steps.set(spec.source, step);
+    });
+    graphs.set(dtype, graph);
   }
-
-  private chunkName(index: number): string {
-    return `${this.baseName}_data${index === 0 ? '' : `_${index}`}`;
-  }
-
-  async add(name: string, dataType: Tensor['dataType'], dims: number[], bytes: Uint8Array): Promise<Tensor> {
-    if (this.stream && this.offset > 0 && this.offset + bytes.length > this.maxChunkBytes) await this.finishChunk();
-    if (!this.stream) this.stream = await this.writer.openOutput(`onnx/${this.chunkName(this.files.length)}`);
-    const location = this.chunkName(this.files.length);
-    const offset = this.offset;
-    await this.stream.write(bytes);
-    this.hasher.update(bytes);
-    this.offset += bytes.length;
-    return { name, dataType, dims, data: { location, offset, length: bytes.length } };
-  }
-
-  async finishChunk(): Promise<void> {
-    if (!this.stream) return;
-    await this.stream.close();
-    this.files.push({ path: `onnx/${this.chunkName(this.files.length)}`, size: this.offset, sha256: bytesToHex(this.hasher.digest()) });
-    this.stream = null;
-    this.offset = 0;
-    this.hasher = sha256.create();
-  }
+  return { graphs, steps: [...steps.values()] };
 }
 
 export async function convertCheckpoint(reader: CheckpointReader, writer: ModelWriter, options: ConvertOptions): Promise<ManifestFile[]> {
@@ -140,75 +199,181 @@ export async function convertCheckpoint(reader: CheckpointReader, writer: ModelW
   }
 }
 
+function checkTensors(steps: ConversionStep[], tensors: TensorIndex): void {
+  for (const step of steps) {
+    const entry = tensors.get(step.source);
+    if (!entry) throw new ConversionError('missing-tensor', `Tensor ${step.source} is missing from the checkpoint.`);
+    if (entry.info.shape.join() !== step.sourceShape.join()) {
+      throw new ConversionError('invalid-file', `Tensor ${step.source} has shape [${entry.info.shape}], but config.json implies [${step.sourceShape}].`);
+    }
+  }
+}
+
+function planIdOf(options: ConvertOptions, config: HfLlamaConfig, maxChunkBytes: number, steps: ConversionStep[], tensors: TensorIndex): string {
+  const sources = steps.map((s) => {
+    const { info } = tensors.get(s.source)!;
+    return [s.source, info.dtype, info.end - info.begin];
+  });
+  const identity = { OUTPUT_VERSION, sourceId: options.sourceId ?? null, config, dtypes: options.dtypes, maxChunkBytes, sources };
+  return bytesToHex(sha256(encoder.encode(JSON.stringify(identity))));
+}
+
+/** Where a dtype's external data must stand after `done` steps: the last chunk written and its size. */
+function expectedPosition(plan: ConversionPlan, dtype: ConvertDtype, done: number): { path: string; size: number; closed: number } | null {
+  for (let i = done - 1; i >= 0; i--) {
+    const weights = plan.steps[i].weights.filter((w) => w.dtype === dtype);
+    const last = weights[weights.length - 1];
+    if (!last) continue;
+    const chunkIndex = Number(/_data(?:_(\d+))?$/.exec(last.target.location)?.[1] ?? 0);
+    return { path: `onnx/${last.target.location}`, size: last.target.offset + last.target.length, closed: chunkIndex };
+  }
+  return null;
+}
+
+function checkResumeState(state: ConversionState, planId: string, plan: ConversionPlan, dtypes: readonly ConvertDtype[]): void {
+  if (state.format !== STATE_FORMAT || state.planId !== planId || state.total !== plan.steps.length) {
+    throw new ConversionError('stale-state', 'The saved conversion state belongs to another checkpoint, converter version or options; start over.');
+  }
+  if (!Number.isInteger(state.done) || state.done < 0 || state.done > state.total) {
+    throw new ConversionError('stale-state', `The saved conversion state says ${state.done} of ${state.total} tensors are done.`);
+  }
+  for (const dtype of dtypes) {
+    const saved = state.external[dtype] ?? emptyExternalDataState();
+    const expected = expectedPosition(plan, dtype, state.done);
+    const consistent = expected
+      ? saved.open?.path === expected.path && saved.open.size === expected.size && saved.closed.length === expected.closed
+      : saved.open === null && saved.closed.length === 0;
+    if (!consistent) throw new ConversionError('stale-state', `The saved ${dtype} external data does not match ${state.done} finished tensors.`);
+    if (saved.open) {
+      try {
+        ResumableSha256.fromState(saved.open.sha256);
+      } catch {
+        throw new ConversionError('stale-state', `The saved ${dtype} hash state is malformed.`);
+      }
+    }
+  }
+}
+
 async function convertOpenCheckpoint(reader: CheckpointReader, writer: ModelWriter, options: ConvertOptions): Promise<ManifestFile[]> {
   for (const dtype of options.dtypes) {
     if (!SUPPORTED_DTYPES.includes(dtype)) {
       throw new ConversionError('bad-dtype', `Unsupported dtype "${dtype}" (supported: ${SUPPORTED_DTYPES.join(', ')}).`);
     }
   }
+  const dtypes = [...new Set(options.dtypes)];
   const configBytes = await reader.readFile('config.json');
   if (!configBytes) throw new ConversionError('missing-file', 'config.json is missing: not a Hugging Face checkpoint folder.');
   const config = parseJson<HfLlamaConfig>(configBytes, 'config.json');
-  const shape = resolveLlamaShape(config);
-  const rope = computeRopeParameters(config);
-  if (config.torch_dtype && !['bfloat16', 'float16', 'float32'].includes(config.torch_dtype)) {
-    throw new UnsupportedModelError(`Unsupported torch_dtype "${config.torch_dtype}" (bf16, fp16 or fp32 checkpoints only).`);
-  }
+  const { shape, rope } = checkConvertible(config, dtypes);
 
-  const manifest: ManifestFile[] = [];
-  const emit = async (path: string, bytes: Uint8Array) => {
+  const tensors = await indexTensors(reader);
+  const maxChunkBytes = options.maxExternalChunkBytes ?? 1024 ** 3;
+  const plan = planConversion(shape, rope, dtypes, maxChunkBytes);
+  checkTensors(plan.steps, tensors);
+  const planId = planIdOf({ ...options, dtypes }, config, maxChunkBytes, plan.steps, tensors);
+  const saveCheckpoint = async (state: ConversionState) => {
+    await options.onCheckpoint?.(JSON.parse(JSON.stringify(state)) as ConversionState);
+  };
+
+  const emit = async (files: ManifestFile[], path: string, bytes: Uint8Array) => {
     await writer.writeFile(path, bytes);
-    manifest.push({ path, size: bytes.length, sha256: bytesToHex(sha256(bytes)) });
+    files.push({ path, size: bytes.length, sha256: bytesToHex(sha256(bytes)) });
     options.onProgress?.({ kind: 'file', path, size: bytes.length });
   };
 
-  for (const name of ['tokenizer.json', 'tokenizer_config.json']) {
-    const bytes = await reader.readFile(name);
-    if (!bytes) throw new ConversionError('missing-file', `${name} is missing: the converted model needs the checkpoint's tokenizer.`);
-    await emit(name, bytes);
+  let state: ConversionState;
+  if (options.resumeFrom) {
+    state = JSON.parse(JSON.stringify(options.resumeFrom)) as ConversionState;
+    checkResumeState(state, planId, plan, dtypes);
+  } else {
+    const files: ManifestFile[] = [];
+    for (const name of ['tokenizer.json', 'tokenizer_config.json']) {
+      const bytes = await reader.readFile(name);
+      if (!bytes) throw new ConversionError('missing-file', `${name} is missing: the converted model needs the checkpoint's tokenizer.`);
+      await emit(files, name, bytes);
+    }
+    const specialTokens = await reader.readFile('special_tokens_map.json');
+    if (specialTokens) await emit(files, 'special_tokens_map.json', specialTokens);
+    const generation = await reader.readFile('generation_config.json');
+    await emit(files, 'generation_config.json', generation ?? json({ bos_token_id: config.bos_token_id, eos_token_id: config.eos_token_id }));
+    state = { format: STATE_FORMAT, planId, done: 0, total: plan.steps.length, files, external: {} };
+    await saveCheckpoint(state);
   }
-  const specialTokens = await reader.readFile('special_tokens_map.json');
-  if (specialTokens) await emit('special_tokens_map.json', specialTokens);
-  const generation = await reader.readFile('generation_config.json');
-  await emit('generation_config.json', generation ?? json({ bos_token_id: config.bos_token_id, eos_token_id: config.eos_token_id }));
 
-  const tensors = await indexTensors(reader);
-  const loadWeight = async (name: string) => {
-    const entry = tensors.get(name);
-    if (!entry) throw new ConversionError('missing-tensor', `Tensor ${name} is missing from the checkpoint.`);
-    return readTensorAsFloat32(entry.source, entry.info);
-  };
+  const sinks = new Map(dtypes.map((dtype) => [dtype, new ExternalDataSink(writer, 'onnx', state.external[dtype])]));
+  let bytesWritten = plan.steps.slice(0, state.done).reduce((sum, step) => sum + step.weights.reduce((s, w) => s + w.spec.byteLength, 0), 0);
+  for (let i = state.done; i < plan.steps.length; i++) {
+    options.signal?.throwIfAborted();
+    const step = plan.steps[i];
+    bytesWritten += await convertStep(step, tensors.get(step.source)!, sinks, options.blockBytes ?? 64 * 1024 ** 2, options.signal);
+    for (const sink of sinks.values()) await sink.flush();
+    state.done = i + 1;
+    for (const [dtype, sink] of sinks) state.external[dtype] = sink.snapshot();
+    await saveCheckpoint(state);
+    options.onProgress?.({ kind: 'tensor', name: step.source, done: state.done, total: state.total, bytesWritten });
+  }
 
+  const manifest = [...state.files];
   const externalChunks: Record<string, number> = {};
-  for (const dtype of options.dtypes) {
-    options.onProgress?.({ kind: 'dtype-start', dtype });
-    const baseName = `model${FILE_SUFFIX[dtype]}.onnx`;
-    const external = new ExternalDataWriter(writer, baseName, options.maxExternalChunkBytes ?? 1024 ** 3);
-    const total = tensors.size;
-    let done = 0;
-    let bytesWritten = 0;
-    const graph = await buildLlamaGraph(
-      shape,
-      rope,
-      dtype,
-      async (name) => {
-        const weight = await loadWeight(name);
-        options.onProgress?.({ kind: 'tensor', dtype, name, done: ++done, total, bytesWritten });
-        return weight;
-      },
-      (name, dataType, dims, bytes) => {
-        bytesWritten += bytes.length;
-        return external.add(name, dataType, dims, bytes);
-      },
-    );
-    await external.finishChunk();
-    manifest.push(...external.files);
-    externalChunks[baseName] = external.files.length;
-    await emit(`onnx/${baseName}`, encodeModel({ graph, opsets: [{ domain: '', version: 17 }, { domain: 'com.microsoft', version: 1 }] }));
+  for (const dtype of dtypes) {
+    const chunks = await sinks.get(dtype)!.finish();
+    manifest.push(...chunks);
+    externalChunks[graphFileName(dtype)] = chunks.length;
+    const graph = plan.graphs.get(dtype)!;
+    await emit(manifest, `onnx/${graphFileName(dtype)}`, encodeModel({ graph, opsets: GRAPH_OPSETS }));
   }
-
   const jsConfig = (config['transformers.js_config'] as Record<string, unknown> | undefined) ?? {};
-  await emit('config.json', json({ ...config, 'transformers.js_config': { ...jsConfig, use_external_data_format: externalChunks } }));
+  await emit(manifest, 'config.json', json({ ...config, 'transformers.js_config': { ...jsConfig, use_external_data_format: externalChunks } }));
   await writer.writeFile(MANIFEST_FILE, json({ format: 1, files: manifest }));
   return manifest;
+}
+
+/**
+ * Reads one checkpoint tensor block by block and writes every weight made from it. Per dtype the
+ * first weight is written as blocks arrive; the others (q4 scales and zero points, a tied head)
+ * are collected and written after it, in layout order. Returns the bytes written.
+ */
+async function convertStep(
+  step: ConversionStep,
+  entry: { source: ByteSource; info: TensorInfo },
+  sinks: Map<ConvertDtype, ExternalDataSink>,
+  blockBytes: number,
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  const { rows, cols } = sourceMatrix(step);
+  const whole = step.weights.some((w) => !isRowLocal(w.spec.encoding));
+  const rowsPerBlock = whole ? rows : Math.max(1, Math.min(rows, Math.floor(blockBytes / (cols * 4))));
+  const streamed = new Set(step.weights.filter((w, i) => i === 0 || step.weights[i - 1].dtype !== w.dtype));
+  // Held weights with the same encoding have the same bytes (q4 and q4f16 share nibbles and zero
+  // points): one buffer each.
+  const buffers = new Map<string, Uint8Array>();
+  const held = new Map(
+    step.weights
+      .filter((w) => !streamed.has(w))
+      .map((w) => {
+        const key = JSON.stringify(w.spec.encoding);
+        if (!buffers.has(key)) buffers.set(key, new Uint8Array(w.spec.byteLength));
+        return [w, buffers.get(key)!];
+      }),
+  );
+  for (let first = 0; first < rows; first += rowsPerBlock) {
+    signal?.throwIfAborted();
+    const count = Math.min(rowsPerBlock, rows - first);
+    const block = new RowBlock(await readTensorElementsAsFloat32(entry.source, entry.info, first * cols, count * cols), first, count, cols);
+    const filled = new Set<Uint8Array>();
+    for (const weight of step.weights) {
+      const buffer = held.get(weight);
+      if (buffer && filled.has(buffer)) continue;
+      const bytes = encodeWeightRows(weight.spec, block);
+      const at = first === 0 ? 0 : first * bytesPerSourceRow(weight.spec);
+      if (buffer) {
+        buffer.set(bytes, at);
+        filled.add(buffer);
+      } else {
+        await sinks.get(weight.dtype)!.write(weight.target, at, bytes);
+      }
+    }
+  }
+  for (const [weight, bytes] of held) await sinks.get(weight.dtype)!.write(weight.target, 0, bytes);
+  return step.weights.reduce((sum, w) => sum + w.spec.byteLength, 0);
 }

@@ -3,11 +3,18 @@
  * expects (docs/model-format.md). Plain ONNX ops everywhere (ORT fuses RMSNorm and friends) except
  * com.microsoft MatMulNBits for 4-bit weights, so every graph runs on onnxruntime-web's WebGPU and
  * WASM EPs and on onnxruntime-node.
+ *
+ * The graph is planned without touching any weight: each weight is a WeightSpec (which checkpoint
+ * tensor, which encoding, how many bytes) handed to a `place` callback that decides where its
+ * bytes will live. The converter core lays external data out from the specs alone, so it can
+ * stream, resume and convert several dtypes in one pass; buildLlamaGraph is the simple
+ * load-everything form (inline or caller-stored weights).
  */
 import type { LlamaShape } from '../model/config.ts';
 import type { RopeParameters } from '../model/yarn.ts';
 import { DataType, type Graph, type Node, type Tensor, type ValueInfo } from './onnx-proto.ts';
-import { dequantizeQ4, quantizeQ4, toFloat16 } from './quantize.ts';
+import { dequantizeQ4, quantizeQ4 } from './quantize.ts';
+import { encodeWeightRows, RowBlock, sourceMatrix, weightSpec, type WeightEncoding, type WeightSpec } from './weight-encoding.ts';
 
 export type GraphDtype = 'fp32' | 'fp16' | 'q4' | 'q4f16';
 
@@ -15,6 +22,8 @@ export type GraphDtype = 'fp32' | 'fp16' | 'q4' | 'q4f16';
 export type StoreWeight = (name: string, dataType: DataType, dims: number[], bytes: Uint8Array) => Promise<Tensor>;
 /** A Hugging Face tensor by name, decoded to float32. */
 export type LoadWeight = (hfName: string) => Promise<Float32Array>;
+/** Decides where a planned weight's bytes will live; returns the initializer the graph references. */
+export type PlaceWeight = (spec: WeightSpec) => Tensor;
 
 /** Names of the RoPE initializers that are patched at load time (never external). */
 export const ROPE_INV_FREQ = 'rope.inv_freq';
@@ -51,13 +60,10 @@ class GraphBuilder {
   }
 }
 
-/** Transposes a row-major [rows, cols] matrix. */
-function transpose(w: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(w.length);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = w[r * cols + c];
-  return out;
-}
-
+/**
+ * Loads every weight with `loadWeight`, encodes it and hands it to `storeWeight`, in graph order
+ * (consecutive weights made from the same tensor share one load and one quantization).
+ */
 export async function buildLlamaGraph(
   shape: LlamaShape,
   rope: RopeParameters,
@@ -65,6 +71,29 @@ export async function buildLlamaGraph(
   loadWeight: LoadWeight,
   storeWeight: StoreWeight,
 ): Promise<Graph> {
+  const planned = new Map<Tensor, WeightSpec>();
+  const graph = planLlamaGraph(shape, rope, dtype, (spec) => {
+    const placeholder: Tensor = { name: spec.name, dataType: spec.dataType, dims: spec.dims, data: new Uint8Array(0) };
+    planned.set(placeholder, spec);
+    return placeholder;
+  });
+  let block: RowBlock | null = null;
+  let blockSource = '';
+  for (const [index, initializer] of graph.initializers.entries()) {
+    const spec = planned.get(initializer);
+    if (!spec) continue;
+    if (!block || blockSource !== spec.source) {
+      const { rows, cols } = sourceMatrix(spec);
+      block = new RowBlock(await loadWeight(spec.source), 0, rows, cols);
+      blockSource = spec.source;
+    }
+    graph.initializers[index] = await storeWeight(spec.name, spec.dataType, spec.dims, encodeWeightRows(spec, block));
+  }
+  return graph;
+}
+
+/** The graph of `dtype` with every weight placed by `place`, in the order the graph lists them. */
+export function planLlamaGraph(shape: LlamaShape, rope: RopeParameters, dtype: GraphDtype, place: PlaceWeight): Graph {
   const { hiddenSize: d, numHeads: H, numKvHeads: KV, headDim: HD, intermediateSize: I, numLayers, vocabSize: V } = shape;
   const g = new GraphBuilder();
   // fp16 graphs keep activations, weights and the KV cache in half precision; RMSNorm, the RoPE
@@ -74,29 +103,29 @@ export async function buildLlamaGraph(
   const act = half ? DataType.FLOAT16 : DataType.FLOAT;
   const toAct = (x: string) => (half ? g.op('Cast', [x], { to: DataType.FLOAT16 }) : x);
   const toFloat32 = (x: string) => (half ? g.op('Cast', [x], { to: DataType.FLOAT }) : x);
-  const store = async (name: string, dataType: DataType, dims: number[], bytes: Uint8Array) => {
-    g.initializers.push(await storeWeight(name, dataType, dims, bytes));
+  const store = (name: string, dataType: DataType, dims: number[], source: string, sourceShape: number[], encoding: WeightEncoding) => {
+    g.initializers.push(place(weightSpec(name, dataType, dims, source, sourceShape, encoding)));
     return name;
   };
 
-  /** y = x Wᵀ for a Hugging Face Linear weight [out, in]. */
-  const linear = async (x: string, hfName: string, out: number, inFeatures: number, weight?: Float32Array): Promise<string> => {
-    const w = weight ?? (await loadWeight(hfName));
+  /** y = x Wᵀ for a Hugging Face Linear weight [out, in] (`name` differs from `hfName` for a tied head). */
+  const linear = (x: string, hfName: string, out: number, inFeatures: number, name = hfName): string => {
+    const shapeOut = [out, inFeatures];
     if (!quantized) {
-      const transposed = transpose(w, out, inFeatures);
-      const t = await store(hfName, act, [inFeatures, out], bytesOf(half ? toFloat16(transposed) : transposed));
+      const t = store(name, act, [inFeatures, out], hfName, shapeOut, { kind: 'transposed', half });
       return g.op('MatMul', [x, t]);
     }
-    const q = quantizeQ4(w, out, inFeatures);
-    const b = await store(`${hfName}.q4`, DataType.UINT8, [out, inFeatures / 32, 16], q.data);
-    const s = await store(`${hfName}.scales`, act, [q.scales.length], bytesOf(half ? toFloat16(q.scales) : q.scales));
-    const z = await store(`${hfName}.zero_points`, DataType.UINT8, [q.zeroPoints.length], q.zeroPoints);
+    const blocks = out * (inFeatures / 32);
+    const zeroPointBytes = out * Math.ceil(inFeatures / 32 / 2);
+    const b = store(`${name}.q4`, DataType.UINT8, [out, inFeatures / 32, 16], hfName, shapeOut, { kind: 'q4-data' });
+    const s = store(`${name}.scales`, act, [blocks], hfName, shapeOut, { kind: 'q4-scales', half });
+    const z = store(`${name}.zero_points`, DataType.UINT8, [zeroPointBytes], hfName, shapeOut, { kind: 'q4-zero-points' });
     return g.op('MatMulNBits', [x, b, s, z], { K: inFeatures, N: out, bits: 4, block_size: 32 }, 'com.microsoft');
   };
 
   const eps = g.constFloat('rms_norm_eps', [shape.rmsNormEps], []);
-  const rmsNorm = async (x: string, hfName: string): Promise<string> => {
-    const w = await store(hfName, DataType.FLOAT, [d], bytesOf(await loadWeight(hfName)));
+  const rmsNorm = (x: string, hfName: string): string => {
+    const w = store(hfName, DataType.FLOAT, [d], hfName, [d], { kind: 'float', half: false });
     const x32 = toFloat32(x);
     const meanSquare = g.op('ReduceMean', [g.op('Mul', [x32, x32])], { axes: [-1], keepdims: 1 });
     return toAct(g.op('Mul', [g.op('Div', [x32, g.op('Sqrt', [g.op('Add', [meanSquare, eps])])]), w]));
@@ -104,8 +133,8 @@ export async function buildLlamaGraph(
 
   // Embedding table in the activation type. q4 targets adapters without shader-f16, where even a
   // Gather over an fp16 table fails on onnxruntime-web's WebGPU EP, so its table stays float32.
-  const embed = await loadWeight('model.embed_tokens.weight');
-  const table = await store('model.embed_tokens.weight', act, [V, d], bytesOf(half ? toFloat16(embed) : embed));
+  const embedName = 'model.embed_tokens.weight';
+  const table = store(embedName, act, [V, d], embedName, [V, d], { kind: 'float', half });
   let hidden = g.op('Gather', [table, 'input_ids']);
 
   // RoPE tables from position_ids, in float32 like Hugging Face: [B, 1, S, HD].
@@ -168,10 +197,10 @@ export async function buildLlamaGraph(
 
   for (let l = 0; l < numLayers; l++) {
     const p = `model.layers.${l}.`;
-    const normed = await rmsNorm(hidden, `${p}input_layernorm.weight`);
-    const q = applyRope(toHeads(await linear(normed, `${p}self_attn.q_proj.weight`, H * HD, d), H, `q_shape_${l}`));
-    const k = applyRope(toHeads(await linear(normed, `${p}self_attn.k_proj.weight`, KV * HD, d), KV, `k_shape_${l}`));
-    const v = toHeads(await linear(normed, `${p}self_attn.v_proj.weight`, KV * HD, d), KV, `v_shape_${l}`);
+    const normed = rmsNorm(hidden, `${p}input_layernorm.weight`);
+    const q = applyRope(toHeads(linear(normed, `${p}self_attn.q_proj.weight`, H * HD, d), H, `q_shape_${l}`));
+    const k = applyRope(toHeads(linear(normed, `${p}self_attn.k_proj.weight`, KV * HD, d), KV, `k_shape_${l}`));
+    const v = toHeads(linear(normed, `${p}self_attn.v_proj.weight`, KV * HD, d), KV, `v_shape_${l}`);
     for (const kind of ['key', 'value']) {
       inputs.push({ name: `past_key_values.${l}.${kind}`, elemType: pastType, shape: ['batch_size', KV, 'past_sequence_length', HD] });
       outputs.push({ name: `present.${l}.${kind}`, elemType: pastType, shape: ['batch_size', KV, 'total_sequence_length', HD] });
@@ -182,13 +211,13 @@ export async function buildLlamaGraph(
     const scores = g.op('Add', [g.op('Mul', [toFloat32(g.op('MatMul', [q, keysT])), scale]), maskAdd]);
     const context = g.op('MatMul', [toAct(g.op('Softmax', [scores], { axis: -1 })), repeatKv(presentV)]);
     const merged = g.op('Reshape', [g.op('Transpose', [context], { perm: [0, 2, 1, 3] }), g.constInt64(`o_shape_${l}`, [0, 0, H * HD])]);
-    hidden = g.op('Add', [hidden, await linear(merged, `${p}self_attn.o_proj.weight`, d, H * HD)]);
+    hidden = g.op('Add', [hidden, linear(merged, `${p}self_attn.o_proj.weight`, d, H * HD)]);
 
-    const normed2 = await rmsNorm(hidden, `${p}post_attention_layernorm.weight`);
-    const gate = await linear(normed2, `${p}mlp.gate_proj.weight`, I, d);
-    const up = await linear(normed2, `${p}mlp.up_proj.weight`, I, d);
+    const normed2 = rmsNorm(hidden, `${p}post_attention_layernorm.weight`);
+    const gate = linear(normed2, `${p}mlp.gate_proj.weight`, I, d);
+    const up = linear(normed2, `${p}mlp.up_proj.weight`, I, d);
     const activated = g.op('Mul', [g.op('Mul', [gate, g.op('Sigmoid', [gate])]), up]);
-    hidden = g.op('Add', [hidden, await linear(activated, `${p}mlp.down_proj.weight`, d, I)]);
+    hidden = g.op('Add', [hidden, linear(activated, `${p}mlp.down_proj.weight`, d, I)]);
   }
 
   // num_logits_to_keep: 0 keeps every position, k > 0 the last k (sliced before the big head).
@@ -199,9 +228,9 @@ export async function buildLlamaGraph(
     g.constInt64('shape_1', [1]),
   ]);
   const kept = g.op('Slice', [hidden, start, g.constInt64('int64_max', [Number.MAX_SAFE_INTEGER]), dim1]);
-  const finalNormed = await rmsNorm(kept, 'model.norm.weight');
-  const headWeight = shape.tieWordEmbeddings ? embed : await loadWeight('lm_head.weight');
-  const logits = await linear(finalNormed, shape.tieWordEmbeddings ? 'lm_head.tied' : 'lm_head.weight', V, d, headWeight);
+  const finalNormed = rmsNorm(kept, 'model.norm.weight');
+  // A tied head is a second copy made from the embedding table (MatMul/MatMulNBits need their own layout).
+  const logits = shape.tieWordEmbeddings ? linear(finalNormed, embedName, V, d, 'lm_head.tied') : linear(finalNormed, 'lm_head.weight', V, d);
   g.named('logits', half ? 'Cast' : 'Identity', [logits], half ? { to: DataType.FLOAT } : undefined);
 
   return { name: 'llama', nodes: g.nodes, inputs, outputs, initializers: g.initializers };

@@ -1,6 +1,7 @@
 /**
  * safetensors reading (and a small writer for fixtures) over random-access byte sources, so the
  * same code reads a local file in Node, an HTTP Range source in a worker, or memory in tests.
+ * Reads are exactly the bytes needed (a tensor, or a block of its rows), except the header.
  * Format: u64 little-endian header length, a JSON header { name: { dtype, shape, data_offsets } },
  * then the tensor bytes (offsets relative to the end of the header).
  */
@@ -32,17 +33,23 @@ export class SafetensorsError extends Error {
 
 /** Headers above this are not real checkpoints (HF caps them at 100 MB). */
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
+/**
+ * The header is read with one read of this many bytes when it fits (a Llama checkpoint's is
+ * ~30 KB), not a read of its 8-byte length and then another: over HTTP that is one request.
+ */
+export const HEADER_PREFIX_BYTES = 64 * 1024;
 
 export async function readSafetensorsHeader(source: ByteSource): Promise<Map<string, TensorInfo>> {
   if (source.size < 8) throw new SafetensorsError('File too small to be safetensors.');
-  const lengthBytes = await source.read(0, 8);
-  const headerLength = Number(new DataView(lengthBytes.buffer, lengthBytes.byteOffset, 8).getBigUint64(0, true));
+  const prefix = await source.read(0, Math.min(source.size, HEADER_PREFIX_BYTES));
+  const headerLength = Number(new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true));
   if (headerLength > MAX_HEADER_BYTES || 8 + headerLength > source.size) {
     throw new SafetensorsError(`Invalid safetensors header length ${headerLength}.`);
   }
+  const headerBytes = 8 + headerLength <= prefix.length ? prefix.subarray(8, 8 + headerLength) : await source.read(8, headerLength);
   let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] }>;
   try {
-    header = JSON.parse(new TextDecoder().decode(await source.read(8, headerLength)));
+    header = JSON.parse(new TextDecoder().decode(headerBytes));
   } catch {
     throw new SafetensorsError('The safetensors header is not valid JSON.');
   }
@@ -66,7 +73,17 @@ export async function readSafetensorsHeader(source: ByteSource): Promise<Map<str
 
 /** Reads one tensor and decodes it to float32. */
 export async function readTensorAsFloat32(source: ByteSource, info: TensorInfo): Promise<Float32Array> {
-  const bytes = await source.read(info.begin, info.end - info.begin);
+  return readTensorElementsAsFloat32(source, info, 0, (info.end - info.begin) / BYTES_PER_ELEMENT[info.dtype]);
+}
+
+/** Reads `count` consecutive elements (row-major) of a tensor from element `first`, as float32. */
+export async function readTensorElementsAsFloat32(source: ByteSource, info: TensorInfo, first: number, count: number): Promise<Float32Array> {
+  const elementBytes = BYTES_PER_ELEMENT[info.dtype];
+  const begin = info.begin + first * elementBytes;
+  if (first < 0 || count < 0 || begin + count * elementBytes > info.end) {
+    throw new SafetensorsError(`Elements ${first}..${first + count} are outside tensor "${info.name}".`);
+  }
+  const bytes = await source.read(begin, count * elementBytes);
   // Copy into an aligned buffer: tensor offsets in a file need not be 2- or 4-byte aligned.
   const aligned = bytes.slice().buffer;
   switch (info.dtype) {

@@ -62,5 +62,22 @@ export function directoryWriter(dir: string): ModelWriter {
         close: () => handle.close(),
       };
     },
+    async resumeOutput(path, offset): Promise<OutputStream> {
+      const handle = await open(join(dir, path), 'r+');
+      const { size } = await handle.stat();
+      if (size < offset) {
+        await handle.close();
+        throw new Error(`${path} has ${size} bytes, fewer than the ${offset} to resume from`);
+      }
+      await handle.truncate(offset);
+      let position = offset;
+      return {
+        write: async (bytes) => {
+          await handle.write(bytes, 0, bytes.length, position);
+          position += bytes.length;
+        },
+        close: () => handle.close(),
+      };
+    },
   };
 }
