@@ -5,7 +5,7 @@
  * model load and every generated token are slow on a CPU-emulated GPU.
  */
 import { expect, test, type Page } from '@playwright/test';
-import { lastReplyText, lastStats, loadModel, messages, openApp, send, setSampling, waitForReply } from './support/app.ts';
+import { lastReplyText, lastStats, loadModel, messages, openApp, replyTo, send, setSampling, waitForReply } from './support/app.ts';
 import { ReferenceChat, type ChatTurn } from './support/reference.ts';
 
 test.describe.configure({ mode: 'serial' });
@@ -37,6 +37,7 @@ test('loads the tiny model on WebGPU and streams the reference reply to a Korean
   history.push({ role: 'user', content: FIRST });
   const expected = reference.reply(history, NEW_TOKENS);
   await send(page, FIRST);
+  await expect(page.getByRole('button', { name: 'Stop' })).toBeVisible();
   // Streaming: part of the reply is on screen while the Stop button is still there.
   const reply = page.getByRole('article', { name: 'Hanmadi' }).last().getByTestId('message-text');
   await expect(reply).not.toBeEmpty({ timeout: 120_000 });
@@ -55,8 +56,7 @@ test('a second turn prefills only its new tokens (KV reuse) and still equals the
   const first = await lastStats(page);
   history.push({ role: 'user', content: SECOND });
   const expected = reference.reply(history, NEW_TOKENS);
-  await send(page, SECOND);
-  await waitForReply(page);
+  await replyTo(page, () => send(page, SECOND));
 
   const stats = await lastStats(page);
   // The cache covers turn 1's prompt and reply minus its last token (never fed to the model).
@@ -71,8 +71,7 @@ test('editing the first message makes a new version and resets the cache', async
   const edited = '안녕! 부산 날씨는 어때요?';
   await messages(page).first().getByRole('button', { name: 'Edit' }).click();
   await page.getByRole('textbox', { name: 'Edit message' }).fill(edited);
-  await page.getByRole('button', { name: 'Save and send' }).click();
-  await waitForReply(page);
+  await replyTo(page, () => page.getByRole('button', { name: 'Save and send' }).click());
 
   reference.forget();
   history.splice(0, history.length, { role: 'user', content: edited });
@@ -108,8 +107,7 @@ test('Stop halts the reply within a token or two, keeps it, and the next message
   await setSampling(page, { maxNewTokens: 3 });
   history.push({ role: 'user', content: '고마워요!' });
   const expected = reference.reply(history, 3);
-  await send(page, '고마워요!');
-  await waitForReply(page);
+  await replyTo(page, () => send(page, '고마워요!'));
   expect(await lastReplyText(page)).toBe(expected.text);
   expect((await lastStats(page)).reused).toBe(stats.reused + stats.prefill + stats.decode);
   history.push({ role: 'assistant', content: expected.text });

@@ -5,7 +5,7 @@
  */
 import { chromium, expect, test } from '@playwright/test';
 import { CHROMIUM_ARGS } from '../playwright.config.ts';
-import { lastReplyText, loadModel, openApp, send, setSampling, waitForReply } from './support/app.ts';
+import { lastReplyText, loadModel, openApp, replyTo, send, setSampling } from './support/app.ts';
 import { ReferenceChat } from './support/reference.ts';
 
 test('no WebGPU adapter: WASM fallback with a notice, and the chat still works', async ({ baseURL }) => {
@@ -22,8 +22,7 @@ test('no WebGPU adapter: WASM fallback with a notice, and the chat still works',
     const reference = await ReferenceChat.create('tiny-llama', 'q4');
     const message = '안녕하세요, 반가워요!';
     const expected = reference.reply([{ role: 'user', content: message }], 8);
-    await send(page, message);
-    await waitForReply(page);
+    await replyTo(page, () => send(page, message));
     expect(await lastReplyText(page)).toBe(expected.text);
   } finally {
     await browser.close();

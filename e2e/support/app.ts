@@ -32,11 +32,25 @@ export async function waitForReply(page: Page, timeout = 300_000): Promise<void>
   await expect(page.getByRole('button', { name: 'Send' })).toBeVisible({ timeout });
 }
 
+/**
+ * Runs `trigger` (anything that starts a reply) and waits until that reply has finished: the
+ * stats line's figures are replaced when a reply ends, so this cannot mistake the previous
+ * reply's stats for the new one's, however the reply starts.
+ */
+export async function replyTo(page: Page, trigger: () => Promise<void>, timeout = 300_000): Promise<void> {
+  const stats = page.getByTestId('stats');
+  const before = await stats.getAttribute('data-ttft-ms');
+  await trigger();
+  await expect.poll(() => stats.getAttribute('data-ttft-ms'), { timeout }).not.toBe(before);
+  await waitForReply(page);
+}
+
+/** Types a message and presses Enter (use replyTo to wait for the reply). */
 export async function send(page: Page, text: string): Promise<void> {
   const box = page.getByRole('textbox', { name: 'Message' });
   await box.fill(text);
   await box.press('Enter');
-  await expect(page.getByRole('button', { name: 'Stop' })).toBeVisible();
+  await expect(box).toHaveValue('');
 }
 
 export async function lastReplyText(page: Page): Promise<string> {

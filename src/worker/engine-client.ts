@@ -106,6 +106,10 @@ export class EngineClient {
 
   private dispatch(message: WorkerMessage): void {
     if (message.type === 'device-lost') {
+      // Whatever was running on the GPU will not finish: fail it now rather than leave the UI waiting.
+      const error = new EngineRequestError({ code: 'device-lost', detail: message.reason });
+      for (const pending of this.pending.values()) pending.reject(error);
+      this.pending.clear();
       for (const listener of this.deviceLostListeners) listener(message.reason);
       return;
     }

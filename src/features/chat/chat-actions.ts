@@ -95,7 +95,8 @@ async function generateReply(conversationId: string, parentId: string, continueM
   } catch (error) {
     const value = toErrorValue(error);
     const partial = useAppStore.getState().generation?.text ?? prefix;
-    await updateMessage(reply.id, { content: partial, status: 'error', error: value });
+    // A lost GPU leaves an intact partial reply that can be continued after a reload.
+    await updateMessage(reply.id, { content: partial, status: value.code === 'device-lost' ? 'interrupted' : 'error', error: value });
     useAppStore.setState({ chatError: value });
   } finally {
     await updateConversation(conversationId, { updatedAt: Date.now() });
