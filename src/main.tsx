@@ -2,8 +2,10 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './app/App.tsx';
 import './app/app.css';
+import { applyTheme, readTheme } from './app/theme.ts';
 import { initI18n } from './i18n/index.ts';
 
+applyTheme(readTheme());
 initI18n();
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

@@ -6,9 +6,11 @@ export async function openApp(page: Page, query = 'lang=en'): Promise<void> {
   await expect(page.getByRole('combobox', { name: 'Model' })).toBeEnabled();
 }
 
-export async function loadModel(page: Page, modelId: string, options: { dtype?: string } = {}): Promise<void> {
+export async function loadModel(page: Page, modelId: string, options: { dtype?: string; device?: 'wasm' } = {}): Promise<void> {
   await page.getByRole('combobox', { name: 'Model' }).selectOption(modelId);
   if (options.dtype) await page.getByRole('combobox', { name: 'Precision' }).selectOption(options.dtype);
+  // WebAssembly where WebGPU is not what a test is about: loads and decodes far faster than SwiftShader.
+  if (options.device) await page.getByRole('combobox', { name: 'Run on' }).selectOption(options.device);
   await page.getByRole('button', { name: 'Load model' }).click();
   await expect(page.getByText(/^Loaded: /)).toBeVisible({ timeout: 300_000 });
 }
@@ -53,8 +55,17 @@ export async function send(page: Page, text: string): Promise<void> {
   await expect(box).toHaveValue('');
 }
 
+/**
+ * The last reply's text exactly as the model wrote it. Replies are shown as rendered Markdown
+ * (which drops leading spaces, markup characters and line breaks), so this reads what the
+ * message's Copy button puts on the clipboard: the raw text.
+ */
 export async function lastReplyText(page: Page): Promise<string> {
-  return (await page.getByRole('article', { name: 'Hanmadi' }).last().getByTestId('message-text').textContent()) ?? '';
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+  const reply = page.getByRole('article', { name: 'Hanmadi' }).last();
+  await reply.getByRole('button', { name: 'Copy', exact: true }).click();
+  await expect(reply.getByRole('button', { name: 'Copied', exact: true })).toBeVisible();
+  return page.evaluate(() => navigator.clipboard.readText());
 }
 
 export interface ShownStats {

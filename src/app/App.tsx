@@ -1,50 +1,122 @@
-/** The shell: header (model bar, settings, language), the conversation and the composer. */
-import { useEffect, useState } from 'react';
+/**
+ * The shell: header (sidebar toggle, model bar, settings, shortcuts, theme, language), the
+ * conversation sidebar, the chat and the settings panel; global keyboard shortcuts.
+ */
+import { useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Composer } from '../features/chat/Composer.tsx';
 import { ChatView } from '../features/chat/ChatView.tsx';
 import { StatsLine } from '../features/chat/StatsLine.tsx';
-import { initChat } from '../features/chat/chat-actions.ts';
+import { markInterrupted, stopGeneration } from '../features/chat/chat-actions.ts';
+import { newConversation, openLastConversation, setSidebarOpen } from '../features/conversations/conversation-actions.ts';
+import { Sidebar, SidebarToggle } from '../features/conversations/Sidebar.tsx';
 import { LoadProgress } from '../features/models/LoadProgress.tsx';
 import { ModelBar } from '../features/models/ModelBar.tsx';
 import { loadCatalog } from '../features/models/model-actions.ts';
 import { SettingsPanel } from '../features/settings/SettingsPanel.tsx';
 import { LanguageSwitch } from './LanguageSwitch.tsx';
 import { Notices } from './Notices.tsx';
+import { isEditable, matchShortcut } from './shortcuts.ts';
+import { ShortcutsDialog } from './ShortcutsDialog.tsx';
+import { useAppStore } from './store.ts';
+import { ThemeSwitch } from './ThemeSwitch.tsx';
+
+const focusSoon = (id: string) => requestAnimationFrame(() => document.getElementById(id)?.focus());
 
 export function App() {
   const { t } = useTranslation();
   const [settingsOpen, setSettingsOpen] = useState(false);
+  const [helpOpen, setHelpOpen] = useState(false);
+  const settingsToggle = useRef<HTMLButtonElement>(null);
 
   useEffect(() => {
     void loadCatalog();
-    void initChat();
+    // Replies cut off by a closed or crashed tab are marked before the last conversation shows.
+    void markInterrupted().then(openLastConversation);
+  }, []);
+
+  useEffect(() => {
+    const onKeyDown = (event: KeyboardEvent) => {
+      if (event.defaultPrevented) return; // a field or menu handled it (e.g. Esc cancels a rename)
+      const shortcut = matchShortcut({
+        key: event.key,
+        code: event.code,
+        ctrlKey: event.ctrlKey,
+        metaKey: event.metaKey,
+        shiftKey: event.shiftKey,
+        altKey: event.altKey,
+        isComposing: event.isComposing,
+        inEditable: isEditable(event.target),
+      });
+      // A modal dialog keeps the keyboard to itself (its Esc closes it).
+      if (!shortcut || document.querySelector('dialog[open]')) return;
+      if (shortcut === 'stop') {
+        if (!useAppStore.getState().generation) return;
+        event.preventDefault();
+        void stopGeneration();
+        return;
+      }
+      event.preventDefault();
+      if (shortcut === 'new-chat') void newConversation().then(() => focusSoon('composer-input'));
+      else if (shortcut === 'focus-composer') focusSoon('composer-input');
+      else if (shortcut === 'help') setHelpOpen(true);
+      else if (shortcut === 'search') {
+        setSidebarOpen(true);
+        focusSoon('conversation-search');
+      }
+    };
+    window.addEventListener('keydown', onKeyDown);
+    return () => window.removeEventListener('keydown', onKeyDown);
   }, []);
 
   return (
     <div className="app">
+      <a className="skip-link" href="#composer-input">
+        {t('app.skipToComposer')}
+      </a>
       <header className="app-header">
+        <SidebarToggle />
         <h1 className="brand">
           <span lang="ko">{t('app.nameHangul')}</span> <span className="brand-latin">{t('app.name')}</span>
         </h1>
         <ModelBar />
         <div className="header-tools">
-          <button type="button" className="ghost" aria-expanded={settingsOpen} aria-controls="settings-panel" onClick={() => setSettingsOpen((open) => !open)}>
+          <button
+            type="button"
+            ref={settingsToggle}
+            className="ghost"
+            aria-expanded={settingsOpen}
+            aria-controls={settingsOpen ? 'settings-panel' : undefined}
+            onClick={() => setSettingsOpen((open) => !open)}
+          >
             {t('settings.open')}
           </button>
+          <button type="button" className="ghost icon" aria-label={t('shortcuts.open')} title={t('shortcuts.open')} onClick={() => setHelpOpen(true)}>
+            ?
+          </button>
+          <ThemeSwitch />
           <LanguageSwitch />
         </div>
       </header>
       <Notices />
       <LoadProgress />
       <div className="app-body">
-        <main className="chat-column">
+        <Sidebar />
+        <main className="chat-column" aria-labelledby="chat-title">
           <ChatView />
           <StatsLine />
           <Composer />
         </main>
-        {settingsOpen && <SettingsPanel onClose={() => setSettingsOpen(false)} />}
+        {settingsOpen && (
+          <SettingsPanel
+            onClose={() => {
+              setSettingsOpen(false);
+              settingsToggle.current?.focus();
+            }}
+          />
+        )}
       </div>
+      {helpOpen && <ShortcutsDialog onClose={() => setHelpOpen(false)} />}
     </div>
   );
 }

@@ -5,11 +5,13 @@
  */
 import { create } from 'zustand';
 import { createChatSlice, type ChatSlice } from '../features/chat/chat-slice.ts';
+import { createConversationsSlice, type ConversationsSlice } from '../features/conversations/conversations-slice.ts';
 import { createModelsSlice, type ModelsSlice } from '../features/models/models-slice.ts';
 
-export type AppState = ModelsSlice & ChatSlice;
+export type AppState = ModelsSlice & ChatSlice & ConversationsSlice;
 
 export const useAppStore = create<AppState>()((...args) => ({
   ...createModelsSlice(...args),
   ...createChatSlice(...args),
+  ...createConversationsSlice(...args),
 }));

@@ -3,6 +3,7 @@
  * The visible conversation is the path from the active leaf up to the root of the message tree.
  */
 import { db, ROOT, type ConversationRecord, type MessageRecord } from './app-db.ts';
+import type { ConversationWithMessages } from './export-format.ts';
 
 export function newId(): string {
   return crypto.randomUUID();
@@ -80,9 +81,48 @@ export async function lastConversation(): Promise<ConversationRecord | undefined
   return db.conversations.orderBy('updatedAt').last();
 }
 
-export async function deleteConversation(id: string): Promise<void> {
-  await db.transaction('rw', db.messages, db.conversations, async () => {
+/** Conversations by last activity, newest first. */
+export async function listConversations(): Promise<ConversationRecord[]> {
+  return db.conversations.orderBy('updatedAt').reverse().toArray();
+}
+
+/** An untouched conversation (no messages yet), if one exists. */
+export async function emptyConversation(): Promise<ConversationRecord | undefined> {
+  return db.conversations.filter((c) => c.activeLeafId === ROOT).first();
+}
+
+/**
+ * Deletes a conversation and its messages, returning what was deleted so that Undo can put it
+ * back exactly (same ids) with restoreConversation.
+ */
+export async function deleteConversation(id: string): Promise<ConversationWithMessages | null> {
+  return db.transaction('rw', db.messages, db.conversations, async () => {
+    const conversation = await db.conversations.get(id);
+    if (!conversation) return null;
+    const messages = await db.messages.where('conversationId').equals(id).toArray();
     await db.messages.where('conversationId').equals(id).delete();
     await db.conversations.delete(id);
+    return { conversation, messages };
+  });
+}
+
+export async function restoreConversation(snapshot: ConversationWithMessages): Promise<void> {
+  await db.transaction('rw', db.messages, db.conversations, async () => {
+    await db.conversations.put(snapshot.conversation);
+    await db.messages.bulkPut(snapshot.messages);
+  });
+}
+
+/** Conversations with all their messages, for export; all of them when `ids` is absent. */
+export async function conversationsWithMessages(ids?: readonly string[]): Promise<ConversationWithMessages[]> {
+  const conversations = ids ? (await db.conversations.bulkGet([...ids])).filter((c) => c !== undefined) : await listConversations();
+  return Promise.all(conversations.map(async (conversation) => ({ conversation, messages: await messagesOf(conversation.id) })));
+}
+
+/** Adds imported conversations in one transaction: all of them or, on any failure, none. */
+export async function addConversations(items: readonly ConversationWithMessages[]): Promise<void> {
+  await db.transaction('rw', db.messages, db.conversations, async () => {
+    await db.conversations.bulkAdd(items.map((i) => i.conversation));
+    await db.messages.bulkAdd(items.flatMap((i) => i.messages));
   });
 }

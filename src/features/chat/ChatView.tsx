@@ -22,16 +22,36 @@ export function ChatView() {
   }, [conversationId]);
   const thread = data ? pathTo(data.messages, data.conversation.activeLeafId) : [];
   const streamingText = generation?.text;
+  const focusMessageId = useAppStore((s) => s.focusMessageId);
   const log = useRef<HTMLDivElement>(null);
   const pinned = useRef(true);
+  const focusOnThread = focusMessageId !== null && thread.some((m) => m.id === focusMessageId);
+
+  // Another conversation starts at its end.
+  useEffect(() => {
+    pinned.current = true;
+  }, [conversationId]);
 
   // Follow the reply while it streams, unless the user scrolled up to read.
   useEffect(() => {
     const element = log.current;
-    if (element && pinned.current) element.scrollTop = element.scrollHeight;
-  }, [thread.length, streamingText]);
+    if (element && pinned.current && !focusMessageId) element.scrollTop = element.scrollHeight;
+  }, [thread.length, streamingText, focusMessageId, conversationId]);
+
+  // A search hit: scroll it into view and highlight it briefly.
+  useEffect(() => {
+    if (!focusOnThread || !focusMessageId) return;
+    document.getElementById(`message-${focusMessageId}`)?.scrollIntoView({ block: 'center' });
+    pinned.current = false;
+    const timer = setTimeout(() => useAppStore.setState({ focusMessageId: null }), 2500);
+    return () => clearTimeout(timer);
+  }, [focusOnThread, focusMessageId]);
 
   return (
+    <>
+    <h2 className="chat-title" id="chat-title">
+      {data?.conversation.title || t('conversations.untitled')}
+    </h2>
     <div
       ref={log}
       className="chat-log"
@@ -51,9 +71,11 @@ export function ChatView() {
             key={message.id}
             message={message}
             allMessages={data.messages}
+            found={message.id === focusMessageId}
             streamingText={generation?.messageId === message.id ? generation.text : undefined}
           />
         ))}
     </div>
+    </>
   );
 }

@@ -23,11 +23,7 @@ export function Composer() {
 
   const onKeyDown = (event: KeyboardEvent<HTMLTextAreaElement>) => {
     const native = event.nativeEvent;
-    if (event.key === 'Escape' && generating) {
-      event.preventDefault();
-      void stopGeneration();
-      return;
-    }
+    // (Esc stops a reply from anywhere: the app's global shortcut.)
     if (event.key !== 'Enter') return;
     if (shouldSendOnKeyDown({ key: event.key, shiftKey: event.shiftKey, isComposing: native.isComposing, keyCode: native.keyCode }, composing.current)) {
       event.preventDefault();

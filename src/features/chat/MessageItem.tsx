@@ -1,10 +1,16 @@
-/** One message with its actions: edit (user), regenerate / continue (assistant), version switcher. */
-import { useState } from 'react';
+/**
+ * One message with its actions: copy, edit (user), regenerate / continue (assistant), version
+ * switcher. Replies render as sanitized Markdown; the user's own text shows as written.
+ */
+import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useAppStore } from '../../app/store.ts';
 import type { MessageRecord } from '../../db/app-db.ts';
 import { newestLeafBelow, siblingsOf, updateConversation } from '../../db/conversations.ts';
+import { formatDateTime, formatShortDate } from '../../i18n/format.ts';
 import { continueReply, editUserMessage, regenerateReply } from './chat-actions.ts';
+import { copyText } from './copy-text.ts';
+import { Markdown } from './Markdown.tsx';
 
 function VersionSwitcher({ message, allMessages }: { message: MessageRecord; allMessages: MessageRecord[] }) {
   const { t } = useTranslation();
@@ -28,20 +34,44 @@ function VersionSwitcher({ message, allMessages }: { message: MessageRecord; all
   );
 }
 
-export function MessageItem({ message, allMessages, streamingText }: { message: MessageRecord; allMessages: MessageRecord[]; streamingText?: string }) {
+function CopyButton({ text }: { text: string }) {
   const { t } = useTranslation();
+  const [copied, setCopied] = useState(false);
+  useEffect(() => {
+    if (!copied) return;
+    const timer = setTimeout(() => setCopied(false), 2000);
+    return () => clearTimeout(timer);
+  }, [copied]);
+  return (
+    <button type="button" className="ghost" onClick={() => void copyText(text).then(setCopied)}>
+      {copied ? t('chat.copied') : t('chat.copy')}
+    </button>
+  );
+}
+
+export function MessageItem({ message, allMessages, streamingText, found = false }: { message: MessageRecord; allMessages: MessageRecord[]; streamingText?: string; found?: boolean }) {
+  const { t, i18n } = useTranslation();
   const modelReady = useAppStore((s) => s.loaded !== null);
   const busy = useAppStore((s) => s.generation !== null);
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState(message.content);
   const text = streamingText ?? message.content;
+  const streaming = streamingText !== undefined;
   const isUser = message.role === 'user';
   const canContinue = !isUser && (message.status === 'stopped' || message.status === 'interrupted');
 
   return (
-    <article className={`message message-${message.role}`} aria-label={isUser ? t('chat.you') : t('chat.assistant')} data-status={message.status}>
+    <article
+      id={`message-${message.id}`}
+      className={`message message-${message.role}${found ? ' message-found' : ''}`}
+      aria-label={isUser ? t('chat.you') : t('chat.assistant')}
+      data-status={message.status}
+    >
       <header className="message-meta">
         <span className="message-author">{isUser ? t('chat.you') : t('chat.assistant')}</span>
+        <time dateTime={new Date(message.createdAt).toISOString()} title={formatDateTime(message.createdAt, i18n.language)}>
+          {formatShortDate(message.createdAt, i18n.language)}
+        </time>
         <VersionSwitcher message={message} allMessages={allMessages} />
         {message.status !== 'complete' && message.status !== 'streaming' && <span className={`badge badge-${message.status}`}>{t(`chat.status.${message.status}`)}</span>}
       </header>
@@ -54,7 +84,19 @@ export function MessageItem({ message, allMessages, streamingText }: { message: 
             void editUserMessage(message, draft);
           }}
         >
-          <textarea value={draft} onChange={(e) => setDraft(e.target.value)} aria-label={t('chat.editMessage')} rows={3} autoFocus />
+          <textarea
+            value={draft}
+            onChange={(e) => setDraft(e.target.value)}
+            onKeyDown={(e) => {
+              if (e.key === 'Escape') {
+                e.preventDefault(); // handled here: not "stop generation"
+                setEditing(false);
+              }
+            }}
+            aria-label={t('chat.editMessage')}
+            rows={3}
+            autoFocus
+          />
           <div className="message-actions">
             <button type="submit" disabled={!modelReady || busy || !draft.trim()}>
               {t('chat.saveAndSend')}
@@ -64,14 +106,18 @@ export function MessageItem({ message, allMessages, streamingText }: { message: 
             </button>
           </div>
         </form>
+      ) : isUser ? (
+        <div className="message-text plain-text" data-testid="message-text">
+          {text}
+        </div>
       ) : (
         <div className="message-text" data-testid="message-text">
-          {text}
-          {streamingText !== undefined && <span className="cursor" aria-hidden="true" />}
+          <Markdown text={text} streaming={streaming} />
         </div>
       )}
-      {!editing && streamingText === undefined && (
+      {!editing && !streaming && (
         <div className="message-actions">
+          <CopyButton text={message.content} />
           {isUser ? (
             <button type="button" className="ghost" disabled={busy} onClick={() => (setDraft(message.content), setEditing(true))}>
               {t('chat.edit')}

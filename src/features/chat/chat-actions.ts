@@ -9,7 +9,6 @@ import { db, ROOT, type MessageRecord } from '../../db/app-db.ts';
 import {
   addMessage,
   createConversation,
-  lastConversation,
   markInterruptedReplies,
   messagesOf,
   pathTo,
@@ -23,11 +22,9 @@ import { clampSampling, samplingFromGenerationConfig } from '../settings/samplin
 /** How often the streaming reply is written to IndexedDB. */
 export const SAVE_INTERVAL_MS = 400;
 
-/** Opens the last conversation (or a new one) and marks replies cut off by a closed tab. */
-export async function initChat(): Promise<void> {
+/** Marks replies that were streaming when the last page died (closed, crashed) as interrupted. */
+export async function markInterrupted(): Promise<void> {
   await markInterruptedReplies();
-  const conversation = (await lastConversation()) ?? (await createConversation());
-  useAppStore.setState({ activeConversationId: conversation.id });
 }
 
 async function activeConversationId(): Promise<string> {
@@ -104,6 +101,13 @@ async function generateReply(conversationId: string, parentId: string, continueM
   }
 }
 
+/** A conversation's first title: the start of its first message, on one line. */
+function titleFrom(content: string): string {
+  const line = content.replace(/\s+/gu, ' ').trim();
+  const chars = Array.from(line); // never cut a surrogate pair
+  return chars.length > 60 ? `${chars.slice(0, 59).join('')}…` : line;
+}
+
 export async function sendMessage(text: string): Promise<void> {
   const content = text.trim();
   const state = useAppStore.getState();
@@ -111,7 +115,7 @@ export async function sendMessage(text: string): Promise<void> {
   const conversationId = await activeConversationId();
   const conversation = await db.conversations.get(conversationId);
   const user = await addMessage({ conversationId, parentId: conversation?.activeLeafId ?? ROOT, role: 'user', content, status: 'complete' });
-  if (!conversation?.title) await updateConversation(conversationId, { title: content.slice(0, 60) });
+  if (!conversation?.title) await updateConversation(conversationId, { title: titleFrom(content) });
   await generateReply(conversationId, user.id);
 }
 
@@ -139,13 +143,4 @@ export async function regenerateReply(message: MessageRecord): Promise<void> {
 export async function continueReply(message: MessageRecord): Promise<void> {
   if (message.role !== 'assistant' || useAppStore.getState().generation) return;
   await generateReply(message.conversationId, message.parentId, message);
-}
-
-export async function newConversation(): Promise<void> {
-  if (useAppStore.getState().generation) return;
-  const current = useAppStore.getState().activeConversationId;
-  // An untouched "New chat" is reused rather than piling up empty conversations.
-  if (current && (await db.conversations.get(current))?.activeLeafId === ROOT) return;
-  const conversation = await createConversation();
-  useAppStore.setState({ activeConversationId: conversation.id, lastStats: null, chatError: null });
 }

@@ -19,6 +19,8 @@ export interface ChatSlice {
   generation: ActiveGeneration | null;
   lastStats: GenerationStats | null;
   chatError: EngineErrorValue | null;
+  /** A message to scroll to and highlight once it is on screen (e.g. a search hit). */
+  focusMessageId: string | null;
 }
 
 export const createChatSlice: StateCreator<ChatSlice> = () => ({
@@ -26,4 +28,5 @@ export const createChatSlice: StateCreator<ChatSlice> = () => ({
   generation: null,
   lastStats: null,
   chatError: null,
+  focusMessageId: null,
 });

@@ -23,14 +23,27 @@ export function samplingFromGenerationConfig(config: unknown): SamplingParams {
   };
 }
 
+/** What the sampler accepts; the settings panel flags values outside these. */
+export const SAMPLING_LIMITS: Record<keyof SamplingParams, { min: number; max: number }> = {
+  temperature: { min: 0, max: 5 },
+  topP: { min: 0.01, max: 1 },
+  topK: { min: 0, max: 1000 },
+  repetitionPenalty: { min: 0.5, max: 3 },
+  maxNewTokens: { min: 1, max: 32768 },
+};
+
 /** Keeps user-entered values inside what the sampler accepts. */
 export function clampSampling(params: SamplingParams): SamplingParams {
-  const clamp = (v: number, lo: number, hi: number, fallback: number) => (Number.isFinite(v) ? Math.min(hi, Math.max(lo, v)) : fallback);
+  const clamp = (key: keyof SamplingParams) => {
+    const { min, max } = SAMPLING_LIMITS[key];
+    const v = params[key];
+    return Number.isFinite(v) ? Math.min(max, Math.max(min, v)) : FALLBACK_SAMPLING[key];
+  };
   return {
-    temperature: clamp(params.temperature, 0, 5, FALLBACK_SAMPLING.temperature),
-    topP: clamp(params.topP, 0.01, 1, FALLBACK_SAMPLING.topP),
-    topK: Math.round(clamp(params.topK, 0, 1000, FALLBACK_SAMPLING.topK)),
-    repetitionPenalty: clamp(params.repetitionPenalty, 0.5, 3, FALLBACK_SAMPLING.repetitionPenalty),
-    maxNewTokens: Math.round(clamp(params.maxNewTokens, 1, 32768, FALLBACK_SAMPLING.maxNewTokens)),
+    temperature: clamp('temperature'),
+    topP: clamp('topP'),
+    topK: Math.round(clamp('topK')),
+    repetitionPenalty: clamp('repetitionPenalty'),
+    maxNewTokens: Math.round(clamp('maxNewTokens')),
   };
 }

@@ -1,0 +1,262 @@
+/**
+ * The conversation export file (JSON) and its validation on import.
+ *
+ * The format is versioned: `format` names it, `version` says which shape follows. A file from a
+ * newer Hanmadi (a higher version) is refused with its own message rather than half-read. Import
+ * validates everything before anything is written, and gives every conversation and message a new
+ * id, so importing can never overwrite what is already stored (importing twice makes two copies).
+ *
+ * The validator is hand-written rather than a schema library: the checks that matter most are
+ * about the message tree (ids unique, parents present, no cycles, the active leaf exists), which a
+ * schema cannot express, and the shape part is a few dozen lines; no runtime dependency is added.
+ */
+import type { GenerationStats, SamplingParams } from '../worker/protocol.ts';
+import { ROOT, type ConversationRecord, type MessageRecord, type MessageStatus } from './app-db.ts';
+
+export const EXPORT_FORMAT = 'hanmadi-conversations';
+export const EXPORT_VERSION = 1;
+/** Larger files are refused before they are read (a person's history is far smaller). */
+export const MAX_IMPORT_BYTES = 32 * 1024 * 1024;
+
+export interface ExportedMessage {
+  id: string;
+  /** '' for the first message of a thread. */
+  parentId: string;
+  role: 'user' | 'assistant';
+  content: string;
+  createdAt: number;
+  status: MessageStatus;
+  modelId?: string;
+  stats?: GenerationStats;
+}
+
+export interface ExportedConversation {
+  id: string;
+  title: string;
+  createdAt: number;
+  updatedAt: number;
+  /** The message at the end of the visible thread; '' when empty. */
+  activeLeafId: string;
+  systemPrompt: string;
+  sampling: Partial<SamplingParams>;
+  /** The whole message tree, earlier versions included. */
+  messages: ExportedMessage[];
+}
+
+export interface ExportFile {
+  format: typeof EXPORT_FORMAT;
+  version: typeof EXPORT_VERSION;
+  exportedAt: string;
+  conversations: ExportedConversation[];
+}
+
+export interface ConversationWithMessages {
+  conversation: ConversationRecord;
+  messages: MessageRecord[];
+}
+
+export function buildExport(items: readonly ConversationWithMessages[], now = new Date()): ExportFile {
+  return {
+    format: EXPORT_FORMAT,
+    version: EXPORT_VERSION,
+    exportedAt: now.toISOString(),
+    conversations: items.map(({ conversation: c, messages }) => ({
+      id: c.id,
+      title: c.title,
+      createdAt: c.createdAt,
+      updatedAt: c.updatedAt,
+      activeLeafId: c.activeLeafId,
+      systemPrompt: c.systemPrompt,
+      sampling: { ...c.sampling },
+      messages: [...messages]
+        .sort((a, b) => a.createdAt - b.createdAt)
+        .map((m) => ({
+          id: m.id,
+          parentId: m.parentId,
+          role: m.role,
+          content: m.content,
+          createdAt: m.createdAt,
+          status: m.status,
+          ...(m.modelId !== undefined ? { modelId: m.modelId } : {}),
+          ...(m.stats !== undefined ? { stats: m.stats } : {}),
+        })),
+    })),
+  };
+}
+
+/** Why a file cannot be imported; each code has a translated message (conversations.importError.*). */
+export type ImportProblem =
+  | { code: 'too-large'; limitBytes: number }
+  | { code: 'not-json' }
+  | { code: 'not-hanmadi' }
+  | { code: 'unknown-version'; version: string }
+  | { code: 'invalid'; path: string }
+  | { code: 'empty' }
+  /** The file could not be read, or the database refused the write (e.g. storage full). */
+  | { code: 'read-failed' }
+  | { code: 'write-failed'; detail: string };
+
+export type ImportResult = { ok: true; conversations: ExportedConversation[] } | { ok: false; problem: ImportProblem };
+
+export function checkImportSize(bytes: number): ImportProblem | null {
+  return bytes > MAX_IMPORT_BYTES ? { code: 'too-large', limitBytes: MAX_IMPORT_BYTES } : null;
+}
+
+class Invalid extends Error {
+  constructor(readonly path: string) {
+    super(path);
+  }
+}
+
+type Json = Record<string, unknown>;
+
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function field<T>(object: Json, key: string, path: string, check: (v: unknown) => v is T): T {
+  const value = object[key];
+  if (!check(value)) throw new Invalid(`${path}.${key}`);
+  return value;
+}
+
+const isString = (v: unknown): v is string => typeof v === 'string';
+// Within what a Date can hold (±8.64e15 ms), so every timestamp can be displayed.
+const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 8.64e15;
+const isFiniteNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isRole = (v: unknown): v is 'user' | 'assistant' => v === 'user' || v === 'assistant';
+const STATUSES: readonly MessageStatus[] = ['complete', 'streaming', 'stopped', 'interrupted', 'error'];
+const isStatus = (v: unknown): v is MessageStatus => STATUSES.includes(v as MessageStatus);
+const isArray = (v: unknown): v is unknown[] => Array.isArray(v);
+
+const SAMPLING_KEYS: readonly (keyof SamplingParams)[] = ['temperature', 'topP', 'topK', 'repetitionPenalty', 'maxNewTokens'];
+const STATS_KEYS: readonly (keyof GenerationStats)[] = [
+  'prefillTokens',
+  'reusedTokens',
+  'promptTokens',
+  'timeToFirstTokenMs',
+  'prefillTokensPerSecond',
+  'decodeTokens',
+  'decodeTokensPerSecond',
+  'totalMs',
+];
+
+function readSampling(value: unknown, path: string): Partial<SamplingParams> {
+  if (!isObject(value)) throw new Invalid(path);
+  const sampling: Partial<SamplingParams> = {};
+  // Unknown keys are dropped (a later 1.x may add settings); known ones must be numbers.
+  for (const key of SAMPLING_KEYS) {
+    if (value[key] === undefined) continue;
+    sampling[key] = field(value, key, path, isFiniteNumber);
+  }
+  return sampling;
+}
+
+function readStats(value: unknown, path: string): GenerationStats {
+  if (!isObject(value)) throw new Invalid(path);
+  const stats = {} as GenerationStats;
+  for (const key of STATS_KEYS) stats[key] = field(value, key, path, isFiniteNumber);
+  return stats;
+}
+
+function readMessage(value: unknown, path: string): ExportedMessage {
+  if (!isObject(value)) throw new Invalid(path);
+  const message: ExportedMessage = {
+    id: field(value, 'id', path, (v): v is string => isString(v) && v !== ROOT),
+    parentId: field(value, 'parentId', path, isString),
+    role: field(value, 'role', path, isRole),
+    content: field(value, 'content', path, isString),
+    createdAt: field(value, 'createdAt', path, isTime),
+    status: field(value, 'status', path, isStatus),
+  };
+  if (value.modelId !== undefined) message.modelId = field(value, 'modelId', path, isString);
+  if (value.stats !== undefined) message.stats = readStats(value.stats, `${path}.stats`);
+  return message;
+}
+
+/** The tree must hang together: unique ids, every parent present, no cycles. */
+function checkTree(messages: readonly ExportedMessage[], path: string): void {
+  const parentOf = new Map<string, string>();
+  messages.forEach((m, i) => {
+    if (parentOf.has(m.id)) throw new Invalid(`${path}.messages[${i}].id`);
+    parentOf.set(m.id, m.parentId);
+  });
+  messages.forEach((m, i) => {
+    if (m.parentId !== ROOT && !parentOf.has(m.parentId)) throw new Invalid(`${path}.messages[${i}].parentId`);
+    // Following parents from any message must reach the root within n steps.
+    let current = m.parentId;
+    for (let steps = 0; current !== ROOT; steps++) {
+      if (steps > messages.length) throw new Invalid(`${path}.messages[${i}].parentId`);
+      current = parentOf.get(current) ?? ROOT;
+    }
+  });
+}
+
+function readConversation(value: unknown, path: string): ExportedConversation {
+  if (!isObject(value)) throw new Invalid(path);
+  const id = field(value, 'id', path, isString);
+  const title = field(value, 'title', path, isString);
+  const createdAt = field(value, 'createdAt', path, isTime);
+  const updatedAt = field(value, 'updatedAt', path, isTime);
+  const systemPrompt = field(value, 'systemPrompt', path, isString);
+  const sampling = readSampling(value.sampling ?? {}, `${path}.sampling`);
+  const messages = field(value, 'messages', path, isArray).map((m, i) => readMessage(m, `${path}.messages[${i}]`));
+  checkTree(messages, path);
+  const activeLeafId = field(value, 'activeLeafId', path, isString);
+  if (activeLeafId !== ROOT && !messages.some((m) => m.id === activeLeafId)) throw new Invalid(`${path}.activeLeafId`);
+  return { id, title, createdAt, updatedAt, activeLeafId, systemPrompt, sampling, messages };
+}
+
+/** Parses and validates an export file's text. Nothing is written here. */
+export function parseExport(text: string): ImportResult {
+  const tooLarge = checkImportSize(new Blob([text]).size);
+  if (tooLarge) return { ok: false, problem: tooLarge };
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    return { ok: false, problem: { code: 'not-json' } };
+  }
+  if (!isObject(data) || data.format !== EXPORT_FORMAT) return { ok: false, problem: { code: 'not-hanmadi' } };
+  if (typeof data.version !== 'number') return { ok: false, problem: { code: 'invalid', path: 'version' } };
+  if (data.version !== EXPORT_VERSION) return { ok: false, problem: { code: 'unknown-version', version: String(data.version) } };
+  try {
+    const conversations = field(data, 'conversations', '$', isArray).map((c, i) => readConversation(c, `conversations[${i}]`));
+    if (conversations.length === 0) return { ok: false, problem: { code: 'empty' } };
+    return { ok: true, conversations };
+  } catch (error) {
+    if (error instanceof Invalid) return { ok: false, problem: { code: 'invalid', path: error.path.replace(/^\$\./, '') } };
+    throw error;
+  }
+}
+
+/**
+ * Records to store for validated conversations: every id new (parents and active leaf remapped),
+ * replies that were streaming when exported marked interrupted.
+ */
+export function toNewRecords(conversations: readonly ExportedConversation[], newId: () => string): ConversationWithMessages[] {
+  return conversations.map((c) => {
+    const conversationId = newId();
+    const ids = new Map<string, string>(c.messages.map((m) => [m.id, newId()]));
+    const remap = (id: string) => (id === ROOT ? ROOT : ids.get(id)!);
+    const messages: MessageRecord[] = c.messages.map((m) => ({
+      id: remap(m.id),
+      conversationId,
+      parentId: remap(m.parentId),
+      role: m.role,
+      content: m.content,
+      createdAt: m.createdAt,
+      status: m.status === 'streaming' ? 'interrupted' : m.status,
+      ...(m.modelId !== undefined ? { modelId: m.modelId } : {}),
+      ...(m.stats !== undefined ? { stats: m.stats } : {}),
+    }));
+    const conversation: ConversationRecord = {
+      id: conversationId,
+      title: c.title,
+      createdAt: c.createdAt,
+      updatedAt: c.updatedAt,
+      activeLeafId: remap(c.activeLeafId),
+      systemPrompt: c.systemPrompt,
+      sampling: c.sampling,
+    };
+    return { conversation, messages };
+  });
+}

@@ -1,0 +1,183 @@
+/**
+ * Conversation actions: open, new, rename, delete with undo, export and import. Which
+ * conversation is open lives in the store (`activeConversationId`); its id is also remembered in
+ * localStorage so a reload reopens it (a pointer, not data: the conversation itself is in
+ * IndexedDB).
+ */
+import { useAppStore } from '../../app/store.ts';
+import { db, ROOT } from '../../db/app-db.ts';
+import {
+  addConversations,
+  conversationsWithMessages,
+  createConversation,
+  deleteConversation,
+  emptyConversation,
+  lastConversation,
+  messagesOf,
+  newestLeafBelow,
+  newId,
+  pathTo,
+  restoreConversation,
+  updateConversation,
+} from '../../db/conversations.ts';
+import { buildExport, checkImportSize, parseExport, toNewRecords, type ImportProblem } from '../../db/export-format.ts';
+import { conversationsToMarkdown, conversationToMarkdown, fileStem, type MarkdownExportLabels } from './markdown-export.ts';
+import { NARROW_QUERY } from './conversations-slice.ts';
+
+const ACTIVE_KEY = 'hanmadi.activeConversation';
+
+function storage(): Storage | null {
+  try {
+    return localStorage;
+  } catch {
+    return null;
+  }
+}
+
+const isNarrow = () => typeof matchMedia === 'function' && matchMedia(NARROW_QUERY).matches;
+
+function setActive(id: string): void {
+  useAppStore.setState({ activeConversationId: id, lastStats: null, chatError: null });
+  storage()?.setItem(ACTIVE_KEY, id);
+}
+
+let opening: Promise<void> | null = null;
+
+/** At start-up: the conversation open last time, else the most recently active, else a new one. */
+export function openLastConversation(): Promise<void> {
+  opening ??= (async () => {
+    const remembered = storage()?.getItem(ACTIVE_KEY);
+    const conversation = (remembered && (await db.conversations.get(remembered))) || (await lastConversation()) || (await createConversation());
+    setActive(conversation.id);
+  })();
+  return opening;
+}
+
+/**
+ * Opens a conversation. With `messageId` (a search hit) the thread shown is the one holding that
+ * message, even when it is an earlier version, and the chat scrolls to it.
+ */
+export async function openConversation(id: string, messageId?: string): Promise<void> {
+  if (messageId) {
+    const [conversation, messages] = await Promise.all([db.conversations.get(id), messagesOf(id)]);
+    if (conversation && !pathTo(messages, conversation.activeLeafId).some((m) => m.id === messageId)) {
+      await updateConversation(id, { activeLeafId: newestLeafBelow(messages, messageId) });
+    }
+  }
+  setActive(id);
+  useAppStore.setState({ focusMessageId: messageId ?? null });
+  if (isNarrow()) useAppStore.setState({ sidebarOpen: false });
+}
+
+/**
+ * A new conversation with the settings of the open one (system prompt, sampling), so a chosen
+ * style carries over. An untouched conversation is reused rather than piling up empty ones.
+ */
+export async function newConversation(): Promise<void> {
+  const currentId = useAppStore.getState().activeConversationId;
+  const current = currentId ? await db.conversations.get(currentId) : undefined;
+  const settings = current ? { systemPrompt: current.systemPrompt, sampling: current.sampling } : {};
+  const empty = current?.activeLeafId === ROOT ? current : await emptyConversation();
+  let id: string;
+  if (empty) {
+    await updateConversation(empty.id, { ...settings, updatedAt: Date.now() });
+    id = empty.id;
+  } else {
+    id = (await createConversation(settings)).id;
+  }
+  setActive(id);
+  if (isNarrow()) useAppStore.setState({ sidebarOpen: false });
+}
+
+export async function renameConversation(id: string, title: string): Promise<void> {
+  const trimmed = title.replace(/\s+/gu, ' ').trim();
+  if (trimmed) await updateConversation(id, { title: trimmed });
+}
+
+/** Deletes at once; the deleted conversation stays in memory until the Undo toast goes away. */
+export async function deleteWithUndo(id: string): Promise<void> {
+  if (useAppStore.getState().generation?.conversationId === id) return; // a reply is being written into it
+  const snapshot = await deleteConversation(id);
+  if (!snapshot) return;
+  useAppStore.setState({ deleted: snapshot });
+  if (useAppStore.getState().activeConversationId === id) {
+    const next = await lastConversation();
+    if (next) setActive(next.id);
+    else setActive((await createConversation({ systemPrompt: snapshot.conversation.systemPrompt, sampling: snapshot.conversation.sampling })).id);
+  }
+}
+
+export async function undoDelete(): Promise<void> {
+  const snapshot = useAppStore.getState().deleted;
+  if (!snapshot) return;
+  useAppStore.setState({ deleted: null });
+  await restoreConversation(snapshot);
+  setActive(snapshot.conversation.id);
+}
+
+export function dismissUndo(): void {
+  useAppStore.setState({ deleted: null });
+}
+
+export function setSidebarOpen(open: boolean): void {
+  useAppStore.setState({ sidebarOpen: open });
+}
+
+export function dismissTransferNotice(): void {
+  useAppStore.setState({ transferNotice: null });
+}
+
+// ---- export / import ----
+
+function download(name: string, type: string, text: string): void {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const link = document.createElement('a');
+  link.href = url;
+  link.download = name;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  // The download has its own reference by now; free ours on the next turn.
+  setTimeout(() => URL.revokeObjectURL(url), 0);
+}
+
+const today = () => new Date().toISOString().slice(0, 10);
+
+export type ExportFormat = 'json' | 'markdown';
+
+/** One conversation (`id`) or all of them, as JSON (re-importable) or Markdown (for reading). */
+export async function exportConversations(id: string | 'all', format: ExportFormat, labels: MarkdownExportLabels): Promise<void> {
+  const items = await conversationsWithMessages(id === 'all' ? undefined : [id]);
+  if (items.length === 0) return;
+  const stem = id === 'all' ? 'hanmadi-conversations' : `hanmadi-${fileStem(items[0].conversation.title, 'conversation')}`;
+  if (format === 'json') {
+    download(`${stem}-${today()}.json`, 'application/json', `${JSON.stringify(buildExport(items), null, 2)}\n`);
+  } else {
+    const text = id === 'all' ? conversationsToMarkdown(items, labels) : conversationToMarkdown(items[0], labels);
+    download(`${stem}-${today()}.md`, 'text/markdown', text);
+  }
+}
+
+/** Imports an export file: validated completely first, then added in one transaction with new ids. */
+export async function importFile(file: File): Promise<void> {
+  const report = (problem: ImportProblem) => useAppStore.setState({ transferNotice: { kind: 'import-error', problem } });
+  const tooLarge = checkImportSize(file.size);
+  if (tooLarge) return report(tooLarge);
+  let text: string;
+  try {
+    text = await file.text();
+  } catch {
+    return report({ code: 'read-failed' });
+  }
+  const result = parseExport(text);
+  if (!result.ok) return report(result.problem);
+  const records = toNewRecords(result.conversations, newId);
+  try {
+    await addConversations(records);
+  } catch (error) {
+    return report({ code: 'write-failed', detail: String(error) });
+  }
+  useAppStore.setState({ transferNotice: { kind: 'imported', count: records.length } });
+  const newest = records.reduce((a, b) => (b.conversation.updatedAt > a.conversation.updatedAt ? b : a));
+  await openConversation(newest.conversation.id);
+}

@@ -1,0 +1,30 @@
+/**
+ * Dates and numbers in the UI language (Intl), so Korean readers see `2024. 3. 5.` and `오후 3:04`
+ * and English readers `Mar 5, 2024` and `3:04 PM`. Formatters are cached per language.
+ */
+const cache = new Map<string, Intl.DateTimeFormat | Intl.NumberFormat>();
+
+function formatter<T extends Intl.DateTimeFormat | Intl.NumberFormat>(key: string, make: () => T): T {
+  let f = cache.get(key);
+  if (!f) cache.set(key, (f = make()));
+  return f as T;
+}
+
+const dayKey = (d: Date) => `${d.getFullYear()}-${d.getMonth()}-${d.getDate()}`;
+
+/** A time today, otherwise a date: for lists where the recent past matters most. */
+export function formatShortDate(timestamp: number, language: string, now = Date.now()): string {
+  const date = new Date(timestamp);
+  if (dayKey(date) === dayKey(new Date(now))) {
+    return formatter(`time:${language}`, () => new Intl.DateTimeFormat(language, { timeStyle: 'short' })).format(date);
+  }
+  return formatter(`date:${language}`, () => new Intl.DateTimeFormat(language, { dateStyle: 'medium' })).format(date);
+}
+
+export function formatDateTime(timestamp: number, language: string): string {
+  return formatter(`datetime:${language}`, () => new Intl.DateTimeFormat(language, { dateStyle: 'long', timeStyle: 'short' })).format(new Date(timestamp));
+}
+
+export function formatNumber(value: number, language: string, options: Intl.NumberFormatOptions = {}): string {
+  return formatter(`number:${language}:${JSON.stringify(options)}`, () => new Intl.NumberFormat(language, options)).format(value);
+}
