@@ -80,6 +80,37 @@ interface TurnCache {
 
 const now = () => performance.now();
 
+let taskChannel: { port: MessagePort; waiting: (() => void)[] } | null = null;
+
+/** Resolves in a new task (a MessageChannel, unlike setTimeout, has no 4 ms clamp when nested). */
+function nextTask(): Promise<void> {
+  if (!taskChannel) {
+    const channel = new MessageChannel();
+    const waiting: (() => void)[] = [];
+    channel.port1.onmessage = () => waiting.shift()?.();
+    taskChannel = { port: channel.port2, waiting };
+  }
+  const { port, waiting } = taskChannel;
+  return new Promise((resolve) => {
+    waiting.push(resolve);
+    port.postMessage(null);
+  });
+}
+
+/**
+ * ONNX Runtime's WASM backend settles a forward pass in microtasks only, so the worker never
+ * returns to its event loop during a reply and a `stop` message would wait until the reply is
+ * complete. Yielding one task before each forward pass lets it in between tokens (WebGPU yields
+ * on its own while it waits for the GPU; one extra task per token costs nothing there).
+ */
+function yieldBeforeEachForward(model: PreTrainedModel): void {
+  const forward = model.forward.bind(model);
+  model.forward = async (inputs: unknown) => {
+    await nextTask();
+    return forward(inputs);
+  };
+}
+
 /**
  * The prompt text. With `continueFinal`, the last (assistant) message is left open so the model
  * writes on from its end, as Hugging Face's `continue_final_message` does: render without a
@@ -161,6 +192,7 @@ export class LlmEngine {
         session_options: gpuDevice ? { executionProviders: [{ name: 'webgpu', device: gpuDevice }] } : {},
       });
       callbacks.onPhase('session');
+      yieldBeforeEachForward(model);
       const config = model.config as unknown as { max_position_embeddings?: number };
       const generationConfig = (model.generation_config ?? {}) as Record<string, unknown>;
       const eos = generationConfig.eos_token_id ?? (model.config as unknown as { eos_token_id?: number | number[] }).eos_token_id;

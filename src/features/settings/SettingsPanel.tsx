@@ -4,10 +4,10 @@
  * defaults" clears the overrides. Esc closes the panel.
  */
 import { useLiveQuery } from 'dexie-react-hooks';
-import { useEffect, useRef } from 'react';
+import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useAppStore } from '../../app/store.ts';
-import { db } from '../../db/app-db.ts';
+import { db, type ConversationRecord } from '../../db/app-db.ts';
 import { updateConversation } from '../../db/conversations.ts';
 import { formatNumber } from '../../i18n/format.ts';
 import type { SamplingParams } from '../../worker/protocol.ts';
@@ -22,27 +22,52 @@ const FIELDS: { key: keyof SamplingParams; step: number }[] = [
   { key: 'maxNewTokens', step: 1 },
 ];
 
+type Drafts = Record<keyof SamplingParams, string>;
+
+const draftsOf = (sampling: Partial<SamplingParams>): Drafts =>
+  Object.fromEntries(FIELDS.map(({ key }) => [key, sampling[key] === undefined ? '' : String(sampling[key])])) as Drafts;
+
+function samplingOf(drafts: Drafts): Partial<SamplingParams> {
+  const sampling: Partial<SamplingParams> = {};
+  for (const { key } of FIELDS) {
+    const value = Number(drafts[key]);
+    if (drafts[key].trim() !== '' && Number.isFinite(value)) sampling[key] = value;
+  }
+  return sampling;
+}
+
 export function SettingsPanel({ onClose }: { onClose(): void }) {
-  const { t, i18n } = useTranslation();
   const conversationId = useAppStore((s) => s.activeConversationId);
-  const generationConfig = useAppStore((s) => s.loaded?.generationConfig);
   const conversation = useLiveQuery(() => (conversationId ? db.conversations.get(conversationId) : undefined), [conversationId]);
-  const heading = useRef<HTMLHeadingElement>(null);
+  const ready = conversation !== undefined;
+  // Opening the panel moves the keyboard into it (once, not on every conversation switch).
+  useEffect(() => {
+    if (ready) document.getElementById('settings-title')?.focus();
+  }, [ready]);
+  // Keyed by conversation: the form's own state starts from the stored settings of each one.
+  return conversation ? <SettingsForm key={conversation.id} conversation={conversation} onClose={onClose} /> : null;
+}
+
+/**
+ * The fields keep their own state and write through to IndexedDB: a field bound straight to the
+ * database would lag one asynchronous write behind each keystroke (and lose typed characters).
+ */
+function SettingsForm({ conversation, onClose }: { conversation: ConversationRecord; onClose(): void }) {
+  const { t, i18n } = useTranslation();
+  const generationConfig = useAppStore((s) => s.loaded?.generationConfig);
+  const [systemPrompt, setSystemPrompt] = useState(conversation.systemPrompt);
+  const [drafts, setDrafts] = useState(() => draftsOf(conversation.sampling));
   const defaults = generationConfig ? samplingFromGenerationConfig(generationConfig) : FALLBACK_SAMPLING;
 
-  // Opening the panel moves the keyboard into it.
-  useEffect(() => heading.current?.focus(), []);
-
-  if (!conversation) return null;
-
-  const setSampling = (key: keyof SamplingParams, raw: string) => {
-    const sampling = { ...conversation.sampling };
-    const value = Number(raw);
-    if (raw === '' || !Number.isFinite(value)) delete sampling[key];
-    else sampling[key] = value;
-    void updateConversation(conversation.id, { sampling });
+  const saveSystemPrompt = (text: string) => {
+    setSystemPrompt(text);
+    void updateConversation(conversation.id, { systemPrompt: text });
   };
-  const preset = SYSTEM_PRESETS.find((p) => p.text === conversation.systemPrompt.trim())?.id ?? (conversation.systemPrompt.trim() ? 'custom' : 'none');
+  const saveDrafts = (next: Drafts) => {
+    setDrafts(next);
+    void updateConversation(conversation.id, { sampling: samplingOf(next) });
+  };
+  const preset = SYSTEM_PRESETS.find((p) => p.text === systemPrompt.trim())?.id ?? (systemPrompt.trim() ? 'custom' : 'none');
   const number = (value: number) => formatNumber(value, i18n.language, { maximumFractionDigits: 2 });
 
   return (
@@ -58,7 +83,7 @@ export function SettingsPanel({ onClose }: { onClose(): void }) {
       }}
     >
       <header className="panel-header">
-        <h2 id="settings-title" ref={heading} tabIndex={-1}>
+        <h2 id="settings-title" tabIndex={-1}>
           {t('settings.title')}
         </h2>
         <button type="button" className="ghost" onClick={onClose}>
@@ -71,8 +96,8 @@ export function SettingsPanel({ onClose }: { onClose(): void }) {
           value={preset}
           onChange={(e) => {
             const chosen = presetById(e.target.value);
-            if (chosen) void updateConversation(conversation.id, { systemPrompt: chosen.text });
-            else if (e.target.value === 'none') void updateConversation(conversation.id, { systemPrompt: '' });
+            if (chosen) saveSystemPrompt(chosen.text);
+            else if (e.target.value === 'none') saveSystemPrompt('');
           }}
         >
           <option value="none">{t('settings.presets.none')}</option>
@@ -88,16 +113,16 @@ export function SettingsPanel({ onClose }: { onClose(): void }) {
         <span className="field-label">{t('settings.systemPrompt')}</span>
         <textarea
           rows={4}
-          value={conversation.systemPrompt}
+          value={systemPrompt}
           placeholder={t('settings.systemPromptPlaceholder')}
-          onChange={(e) => void updateConversation(conversation.id, { systemPrompt: e.target.value })}
+          onChange={(e) => saveSystemPrompt(e.target.value)}
         />
       </label>
       <fieldset className="sampling">
         <legend>{t('settings.sampling')}</legend>
         {FIELDS.map(({ key, step }) => {
           const { min, max } = SAMPLING_LIMITS[key];
-          const value = conversation.sampling[key];
+          const value = samplingOf(drafts)[key];
           const invalid = value !== undefined && (value < min || value > max);
           const id = `sampling-${key}`;
           return (
@@ -112,11 +137,11 @@ export function SettingsPanel({ onClose }: { onClose(): void }) {
                 step={step}
                 min={min}
                 max={max}
-                value={value ?? ''}
+                value={drafts[key]}
                 placeholder={String(defaults[key])}
                 aria-invalid={invalid}
                 aria-describedby={`${id}-hint`}
-                onChange={(e) => setSampling(key, e.target.value)}
+                onChange={(e) => saveDrafts({ ...drafts, [key]: e.target.value })}
               />
               <span id={`${id}-hint`} className={invalid ? 'field-hint field-error' : 'field-hint'}>
                 {invalid
@@ -130,7 +155,7 @@ export function SettingsPanel({ onClose }: { onClose(): void }) {
         })}
         <p className="hint">{t('settings.temperatureHint')}</p>
       </fieldset>
-      <button type="button" className="ghost" onClick={() => void updateConversation(conversation.id, { sampling: {} })}>
+      <button type="button" className="ghost" onClick={() => saveDrafts(draftsOf({}))}>
         {t('settings.resetDefaults')}
       </button>
     </aside>
