@@ -9,7 +9,8 @@ import { expect, test, type Page } from '@playwright/test';
 import { messages, openApp } from './support/app.ts';
 import { importConversations } from './support/conversations.ts';
 
-test.describe.configure({ mode: 'serial' });
+// No model is loaded here: a stuck step should fail fast, not after the suite's 10 minutes.
+test.describe.configure({ mode: 'serial', timeout: 60_000 });
 
 /** Every payload sets window.__xss (or calls alert / navigates) if it ever runs. */
 const CORPUS = [

@@ -68,7 +68,15 @@ export function exportFile(conversations: TestConversation[]): Record<string, un
 }
 
 /** Imports a file through the sidebar's Import button and the browser's file chooser. */
+/** Opens the sidebar if it is closed (on narrow screens it starts closed). */
+export async function showSidebar(page: Page): Promise<void> {
+  const toggle = page.getByRole('button', { name: 'Conversations' });
+  if ((await toggle.getAttribute('aria-expanded')) !== 'true') await toggle.click();
+  await expect(sidebar(page)).toBeVisible();
+}
+
 export async function importFile(page: Page, contents: string | Buffer, name = 'conversations.json'): Promise<void> {
+  await showSidebar(page);
   const chooser = page.waitForEvent('filechooser');
   await sidebar(page).getByRole('button', { name: 'Import…' }).click();
   await (await chooser).setFiles({ name, mimeType: 'application/json', buffer: typeof contents === 'string' ? Buffer.from(contents) : contents });

@@ -67,6 +67,21 @@ export class ReferenceChat {
     return { ids, text, promptTokens: prompt.ids.length };
   }
 
+  /**
+   * Greedy continuation of a final, partial assistant message, as Hugging Face's
+   * continue_final_message renders it: no generation prompt, cut after the message's trimmed
+   * content. Starts from no previous turn (a reopened page has no KV cache).
+   */
+  continueReply(messages: ChatTurn[], maxNewTokens: number): { ids: number[]; text: string; promptTokens: number } {
+    const rendered = this.tokenizer.apply_chat_template(messages as never, { add_generation_prompt: false, tokenize: false }) as unknown as string;
+    const final = messages[messages.length - 1].content.trim();
+    const promptText = rendered.slice(0, rendered.lastIndexOf(final) + final.length);
+    const promptIds = this.tokenizer.encode(promptText, { add_special_tokens: false });
+    const ids = this.model.greedy(promptIds, maxNewTokens, this.eosIds);
+    this.previous = null;
+    return { ids, text: this.tokenizer.decode(ids, { skip_special_tokens: true }), promptTokens: promptIds.length };
+  }
+
   forget(): void {
     this.previous = null;
   }

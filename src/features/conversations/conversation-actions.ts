@@ -178,6 +178,7 @@ export async function importFile(file: File): Promise<void> {
     return report({ code: 'write-failed', detail: String(error) });
   }
   useAppStore.setState({ transferNotice: { kind: 'imported', count: records.length } });
+  // The imported conversation opens behind the sidebar, which stays open to show the notice.
   const newest = records.reduce((a, b) => (b.conversation.updatedAt > a.conversation.updatedAt ? b : a));
-  await openConversation(newest.conversation.id);
+  setActive(newest.conversation.id);
 }
