@@ -65,6 +65,13 @@ describe('findInText', () => {
     expect(findInText('İstanbul hava durumu', searchTerms('hava'))).toEqual({ before: '', match: '', after: 'İstanbul hava durumu' });
   });
 
+  it('ignores the bare jamo of a syllable still being composed, but searches jamo-only terms as written', () => {
+    expect(searchTerms('날ㅆ')).toEqual(['날']);
+    expect(findInText('오늘 날씨 어때요', searchTerms('오늘 날ㅆ'))?.match).toBe('오늘');
+    expect(searchTerms('ㅋㅋ')).toEqual(['ㅋㅋ']);
+    expect(findInText('좋아요 ㅋㅋ', searchTerms('ㅋㅋ'))?.match).toBe('ㅋㅋ');
+  });
+
   it('has no terms for a blank query', () => {
     expect(searchTerms('  \n ')).toEqual([]);
     expect(findInText('anything', [])).toBeNull();

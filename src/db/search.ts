@@ -14,8 +14,19 @@ export function normalizeForSearch(text: string): string {
   return text.normalize('NFC').toLowerCase();
 }
 
+/** A Hangul syllable followed by one compatibility jamo (U+3131–U+318E) at the end of a term. */
+const COMPOSING_TAIL = /([\uAC00-\uD7A3])[\u3131-\u318E]$/u;
+
+/**
+ * The query's terms. A Korean IME shows the syllable being typed as a bare jamo (`날ㅆ` on the
+ * way to `날씨`); that trailing jamo is dropped so results do not vanish mid-syllable. A term of
+ * jamo only (`ㅋㅋ`) is searched as written.
+ */
 export function searchTerms(query: string): string[] {
-  return normalizeForSearch(query).split(/\s+/u).filter(Boolean);
+  return normalizeForSearch(query)
+    .split(/\s+/u)
+    .map((term) => term.replace(COMPOSING_TAIL, '$1'))
+    .filter(Boolean);
 }
 
 export interface Snippet {

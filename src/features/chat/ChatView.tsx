@@ -1,5 +1,6 @@
 /**
- * The visible conversation: the path from the active leaf to the root, read live from IndexedDB.
+ * The open conversation: its title, then the path from the active leaf to the root, read live
+ * from IndexedDB.
  * The reply being generated shows the store's streaming text (updated per token) rather than the
  * throttled copy in the database.
  */
@@ -49,33 +50,33 @@ export function ChatView() {
 
   return (
     <>
-    <h2 className="chat-title" id="chat-title">
-      {data?.conversation.title || t('conversations.untitled')}
-    </h2>
-    <div
-      ref={log}
-      className="chat-log"
-      role="log"
-      aria-label={t('chat.conversation')}
-      aria-busy={generation !== null}
-      tabIndex={0}
-      onScroll={(event) => {
-        const el = event.currentTarget;
-        pinned.current = el.scrollHeight - el.scrollTop - el.clientHeight < 48;
-      }}
-    >
-      {thread.length === 0 && <p className="chat-empty">{t('chat.empty')}</p>}
-      {data &&
-        thread.map((message) => (
-          <MessageItem
-            key={message.id}
-            message={message}
-            allMessages={data.messages}
-            found={message.id === focusMessageId}
-            streamingText={generation?.messageId === message.id ? generation.text : undefined}
-          />
-        ))}
-    </div>
+      <h2 className="chat-title" id="chat-title">
+        {data?.conversation.title || t('conversations.untitled')}
+      </h2>
+      <div
+        ref={log}
+        className="chat-log"
+        role="log"
+        aria-label={t('chat.conversation')}
+        aria-busy={generation !== null}
+        tabIndex={0}
+        onScroll={(event) => {
+          const el = event.currentTarget;
+          pinned.current = el.scrollHeight - el.scrollTop - el.clientHeight < 48;
+        }}
+      >
+        {thread.length === 0 && <p className="chat-empty">{t('chat.empty')}</p>}
+        {data &&
+          thread.map((message) => (
+            <MessageItem
+              key={message.id}
+              message={message}
+              allMessages={data.messages}
+              found={message.id === focusMessageId}
+              streamingText={generation?.messageId === message.id ? generation.text : undefined}
+            />
+          ))}
+      </div>
     </>
   );
 }
