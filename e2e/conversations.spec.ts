@@ -6,7 +6,7 @@
  * localized dates. One page and one model load are shared by the serial steps.
  */
 import { expect, test, type Page } from '@playwright/test';
-import { lastReplyText, lastStats, loadModel, messages, openApp, send, setSampling, waitForReply } from './support/app.ts';
+import { lastReplyText, lastStats, loadModel, messages, openApp, replyTo, send, setSampling, waitForReply } from './support/app.ts';
 import {
   conversationAction,
   conversationRow,
@@ -32,15 +32,8 @@ const chatTitle = () => page.locator('#chat-title');
 const startsWith = (text: string) => new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`);
 const notice = () => sidebar(page).getByTestId('transfer-notice');
 
-/** Sends a message and waits for the whole reply (on WASM a 2-token reply can end before a Stop button could be seen). */
 async function chat(text: string): Promise<void> {
-  const before = await messages(page).count();
-  const box = page.getByRole('textbox', { name: 'Message' });
-  await box.fill(text);
-  await box.press('Enter');
-  await expect(messages(page)).toHaveCount(before + 2);
-  await expect(messages(page).last()).not.toHaveAttribute('data-status', 'streaming');
-  await waitForReply(page);
+  await replyTo(page, () => send(page, text));
 }
 
 test.beforeAll(async ({ browser }) => {
