@@ -18,6 +18,8 @@ export const EXPORT_VERSION = 1;
 /** Larger files are refused before they are read (a person's history is far smaller). */
 export const MAX_IMPORT_BYTES = 32 * 1024 * 1024;
 
+// The file's shapes are spelled out rather than derived from the database records: a versioned
+// format must not change when the stored records do.
 export interface ExportedMessage {
   id: string;
   /** '' for the first message of a thread. */
