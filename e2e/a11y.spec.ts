@@ -6,7 +6,7 @@
 import { expect, test, type Page } from '@playwright/test';
 import { expectNoSeriousA11yViolations } from './support/a11y.ts';
 import { openApp } from './support/app.ts';
-import { exportFile, importFile, sidebar } from './support/conversations.ts';
+import { exportFile, importFile, showSidebar, sidebar } from './support/conversations.ts';
 
 // No model is loaded here: a stuck step should fail fast, not after the suite's 10 minutes.
 test.describe.configure({ timeout: 60_000 });
@@ -71,9 +71,8 @@ const SCREENS: { name: string; open(page: Page): Promise<void> }[] = [
     name: 'narrow screen with the drawer open',
     open: async (page) => {
       await page.setViewportSize({ width: 360, height: 740 });
-      await importFile(page, richConversation());
-      await page.getByRole('button', { name: 'Conversations' }).click();
-      await expect(sidebar(page)).toBeVisible();
+      await importFile(page, richConversation()); // leaves the drawer open over the chat
+      await showSidebar(page);
     },
   },
 ];

@@ -74,11 +74,15 @@ test('360 px wide: no sideways scrolling, the sidebar is a drawer, settings and 
   await toggle.click();
   await expect(sidebar(page)).toBeVisible();
   await expect(sidebar(page).getByRole('searchbox')).toBeFocused();
+  // What the drawer covers is inert: out of the keyboard's and screen readers' reach.
+  await expect(page.locator('main')).toHaveAttribute('inert', '');
+  expect(await page.evaluate(() => (document.getElementById('composer-input')?.focus(), document.activeElement?.id))).not.toBe('composer-input');
 
   // Choosing a conversation closes the drawer.
   await conversationRow(page, /^첫 번째 대화/).getByRole('button', { name: /^첫 번째 대화/ }).click();
   await expect(sidebar(page)).toHaveCount(0);
   await expect(page.locator('#chat-title')).toHaveText('첫 번째 대화');
+  await expect(page.locator('main')).not.toHaveAttribute('inert');
 
   await page.getByRole('button', { name: 'Settings' }).click();
   const settings = page.getByRole('complementary', { name: 'Conversation settings' });

@@ -9,7 +9,7 @@ import { ChatView } from '../features/chat/ChatView.tsx';
 import { StatsLine } from '../features/chat/StatsLine.tsx';
 import { markInterrupted, stopGeneration } from '../features/chat/chat-actions.ts';
 import { newConversation, openLastConversation, setSidebarOpen } from '../features/conversations/conversation-actions.ts';
-import { Sidebar, SidebarToggle } from '../features/conversations/Sidebar.tsx';
+import { Sidebar, SidebarToggle, useDrawerCovers } from '../features/conversations/Sidebar.tsx';
 import { LoadProgress } from '../features/models/LoadProgress.tsx';
 import { ModelBar } from '../features/models/ModelBar.tsx';
 import { loadCatalog } from '../features/models/model-actions.ts';
@@ -28,6 +28,7 @@ export function App() {
   const [settingsOpen, setSettingsOpen] = useState(false);
   const [helpOpen, setHelpOpen] = useState(false);
   const settingsToggle = useRef<HTMLButtonElement>(null);
+  const covered = useDrawerCovers();
 
   useEffect(() => {
     void loadCatalog();
@@ -74,7 +75,7 @@ export function App() {
       <a className="skip-link" href="#composer-input">
         {t('app.skipToComposer')}
       </a>
-      <header className="app-header">
+      <header className="app-header" inert={covered}>
         <SidebarToggle />
         <h1 className="brand">
           <span lang="ko">{t('app.nameHangul')}</span> <span className="brand-latin">{t('app.name')}</span>
@@ -102,12 +103,12 @@ export function App() {
       <LoadProgress />
       <div className="app-body">
         <Sidebar />
-        <main className="chat-column" aria-labelledby="chat-title">
+        <main className="chat-column" aria-labelledby="chat-title" inert={covered}>
           <ChatView />
           <StatsLine />
           <Composer />
         </main>
-        {settingsOpen && (
+        {settingsOpen && !covered && (
           <SettingsPanel
             onClose={() => {
               setSettingsOpen(false);

@@ -4,7 +4,7 @@
  * it is a drawer over the chat (Esc or the backdrop closes it).
  */
 import { useLiveQuery } from 'dexie-react-hooks';
-import { useDeferredValue, useEffect, useRef, useState, type KeyboardEvent } from 'react';
+import { useDeferredValue, useEffect, useRef, useState, useSyncExternalStore, type KeyboardEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useAppStore } from '../../app/store.ts';
 import type { ConversationRecord } from '../../db/app-db.ts';
@@ -301,6 +301,22 @@ export function Sidebar() {
       </nav>
     </>
   );
+}
+
+function subscribeNarrow(onChange: () => void): () => void {
+  const query = matchMedia(NARROW_QUERY);
+  query.addEventListener('change', onChange);
+  return () => query.removeEventListener('change', onChange);
+}
+
+/**
+ * True while the sidebar is a drawer covering the chat (open, on a narrow screen): the shell
+ * makes what is behind it inert, so the keyboard cannot wander under the backdrop.
+ */
+export function useDrawerCovers(): boolean {
+  const open = useAppStore((s) => s.sidebarOpen);
+  const narrow = useSyncExternalStore(subscribeNarrow, () => matchMedia(NARROW_QUERY).matches);
+  return open && narrow;
 }
 
 /** The header button that shows or hides the sidebar. */
