@@ -12,6 +12,7 @@ import { argmax, ReferenceLlama } from '../model/reference.ts';
 import { syntheticLlamaTensors } from '../model/synthetic.ts';
 import { computeRopeParameters } from '../model/yarn.ts';
 import { buildLlamaGraph, q4EffectiveWeights, type AttentionKind, type GraphDtype } from './llama-graph.ts';
+import { compareWithReference, encodeGraph, KV_CHUNKS, KV_CONFIG, KV_IDS, KV_SHAPE, kvGraph, kvReference, kvWeights } from './kv-paths.helpers.ts';
 import { encodeModel } from './onnx-proto.ts';
 
 const base: HfLlamaConfig = {
@@ -236,38 +237,31 @@ const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
 };
 
 describe.each(['gqa', 'plain'] as const)('KV cache paths (%s attention) against the reference', (attention) => {
-  // An untied YaRN model, so the chunk after the cache also runs past the original window (16).
-  const config: HfLlamaConfig = {
-    ...base, tie_word_embeddings: false,
-    rope_scaling: { type: 'yarn', factor: 4, original_max_position_embeddings: 16, beta_fast: 32, beta_slow: 1 },
+  const weights = kvWeights();
+  const kvSession = async (dtype: GraphDtype) => {
+    const graph = await kvGraph(weights, dtype, attention);
+    expect(graph.nodes.some((n) => n.opType === 'GroupQueryAttention')).toBe(attention === 'gqa');
+    return ort.InferenceSession.create(encodeGraph(graph));
   };
-  const weights = randomWeights(config, 11);
-  const ids = Array.from({ length: 48 }, (_, i) => (i * 53 + 7) % config.vocab_size);
-  // Prefill 20, four single-token steps, a 16-token chunk after the cached 24, four more steps.
-  const chunks = [ids.slice(0, 20), ...ids.slice(20, 24).map((id) => [id]), ids.slice(24, 40), ...ids.slice(40).map((id) => [id])];
-  const shape = resolveLlamaShape(config);
 
   it('fp32: every position equals the reference, and present holds the reference cache', async () => {
-    const { logits, presents } = await runChunks(await session(config, weights, 'fp32', attention), config, chunks, false);
-    const reference = new ReferenceLlama(config, lookup(weights));
-    let worst = 0;
-    ids.forEach((id, t) => {
-      const expected = reference.step(id);
-      worst = Math.max(worst, maxAbsDiff(logits[t], expected));
-      expect(argmax(logits[t]), `position ${t}`).toBe(argmax(expected));
-    });
-    console.log(`${attention} fp32 max |logit − reference| over ${ids.length} positions: ${worst.toExponential(2)}`);
+    const { logits, presents } = await runChunks(await kvSession('fp32'), KV_CONFIG, KV_CHUNKS, false);
+    const reference = kvReference(weights, 'fp32');
+    const { worst, mismatches } = compareWithReference(logits, reference);
+    console.log(`${attention} fp32 max |logit − reference| over ${KV_IDS.length} positions: ${worst.toExponential(2)}`);
+    expect(mismatches).toEqual([]);
     expect(worst).toBeLessThan(1e-3); // float32 vs the float64-accumulating reference: rounding only
     // present.l.key/value [1, kv, T, hd] = the reference's cache (keys after RoPE), position by position.
-    for (let l = 0; l < shape.numLayers; l++) {
+    const { numLayers, numKvHeads, headDim } = KV_SHAPE;
+    for (let l = 0; l < numLayers; l++) {
       const cache = reference.cacheOf(l);
       for (const [kind, rows] of [['key', cache.keys], ['value', cache.values]] as const) {
         const data = presents[`past_key_values.${l}.${kind}`].data as Float32Array;
         let error = 0;
         rows.forEach((row, t) => {
-          for (let h = 0; h < shape.numKvHeads; h++) {
-            const got = data.subarray((h * ids.length + t) * shape.headDim, (h * ids.length + t + 1) * shape.headDim);
-            error = Math.max(error, maxAbsDiff(got, row.subarray(h * shape.headDim, (h + 1) * shape.headDim)));
+          for (let h = 0; h < numKvHeads; h++) {
+            const at = (h * KV_IDS.length + t) * headDim;
+            error = Math.max(error, maxAbsDiff(data.subarray(at, at + headDim), row.subarray(h * headDim, (h + 1) * headDim)));
           }
         });
         expect(error, `present.${l}.${kind}`).toBeLessThan(1e-4);
@@ -276,24 +270,18 @@ describe.each(['gqa', 'plain'] as const)('KV cache paths (%s attention) against 
   });
 
   it('q4: every position equals the reference on the effective 4-bit weights', async () => {
-    const { logits } = await runChunks(await session(config, weights, 'q4', attention), config, chunks, false);
-    const reference = new ReferenceLlama(config, lookup(q4EffectiveWeights(shape, weights)));
-    let worst = 0;
-    ids.forEach((id, t) => {
-      const expected = reference.step(id);
-      worst = Math.max(worst, maxAbsDiff(logits[t], expected));
-      expect(argmax(logits[t]), `position ${t}`).toBe(argmax(expected));
-    });
+    const { logits } = await runChunks(await kvSession('q4'), KV_CONFIG, KV_CHUNKS, false);
+    const { worst, mismatches } = compareWithReference(logits, kvReference(weights, 'q4'));
     console.log(`${attention} q4 max |logit − effective-weight reference|: ${worst.toExponential(2)}`);
+    expect(mismatches).toEqual([]);
     expect(worst).toBeLessThan(1e-3);
   });
 
   it.each(['fp16', 'q4f16'] as const)('%s: top-1 agrees with its reference at nearly every position', async (dtype) => {
-    const { logits } = await runChunks(await session(config, weights, dtype, attention), config, chunks, true);
-    const reference = new ReferenceLlama(config, lookup(dtype === 'q4f16' ? q4EffectiveWeights(shape, weights) : weights));
-    const agree = ids.filter((id, t) => argmax(logits[t]) === argmax(reference.step(id))).length;
-    console.log(`${attention} ${dtype} top-1 agreement over the KV paths: ${agree}/${ids.length}`);
+    const { logits } = await runChunks(await kvSession(dtype), KV_CONFIG, KV_CHUNKS, true);
+    const { agree, worst } = compareWithReference(logits, kvReference(weights, dtype));
+    console.log(`${attention} ${dtype} top-1 agreement over the KV paths: ${agree}/${KV_IDS.length}, max |logit error| ${worst.toExponential(2)}`);
     // fp16 activations and cache (≈1e-3 relative) only flip exact near-ties.
-    expect(agree / ids.length).toBeGreaterThanOrEqual(0.9);
+    expect(agree / KV_IDS.length).toBeGreaterThanOrEqual(0.9);
   });
 });
