@@ -72,7 +72,7 @@ for (const ep of ['webgpu', 'wasm'] as const) {
       for (const attention of ['gqa', 'plain'] as const) {
         const logits = (byForm[attention] = await runInBrowser(page, ep, dtype, attention));
         const { worst, mismatches } = compareWithReference(logits, kvReference(weights, dtype));
-        console.log(`${ep} ${attention} ${dtype}: max |logit − reference| ${worst.toExponential(2)} over ${KV_IDS.length} positions`);
+        console.log(`${ep} ${attention} ${dtype}: max |logit − reference| ${worst.toExponential(2)} over ${KV_IDS.length} positions; top-1 differs at [${mismatches.join(' ')}]`);
         expect(mismatches, `${attention} ${dtype} top-1 differs at`).toEqual([]);
         expect(worst).toBeLessThan(REFERENCE_BOUND[ep]);
       }

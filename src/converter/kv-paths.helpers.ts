@@ -22,9 +22,18 @@ export const KV_CONFIG: HfLlamaConfig = {
 };
 export const KV_SHAPE = resolveLlamaShape(KV_CONFIG);
 
-/** 48 tokens: prefill 20, four single-token steps, a 16-token chunk after the cached 24, four more steps. */
-export const KV_IDS = Array.from({ length: 48 }, (_, i) => (i * 53 + 7) % KV_CONFIG.vocab_size);
-export const KV_CHUNKS: number[][] = [KV_IDS.slice(0, 20), ...KV_IDS.slice(20, 24).map((id) => [id]), KV_IDS.slice(24, 40), ...KV_IDS.slice(40).map((id) => [id])];
+/**
+ * Chunk lengths: a 40-token prefill, three single-token steps, a 16-token chunk after the cached
+ * 43, one step, a 36-token chunk after the cached 60, two steps (98 tokens). Both sides of 32
+ * on purpose: onnxruntime-web's WebGPU GroupQueryAttention runs chunks shorter than 32 tokens
+ * through its split-reduce decode kernels and longer ones through its FlashAttention prefill kernel.
+ */
+const CHUNK_LENGTHS = [40, 1, 1, 1, 16, 1, 36, 1, 1];
+export const KV_IDS = Array.from({ length: CHUNK_LENGTHS.reduce((a, b) => a + b) }, (_, i) => (i * 53 + 7) % KV_CONFIG.vocab_size);
+export const KV_CHUNKS: number[][] = CHUNK_LENGTHS.map((length, i) => {
+  const start = CHUNK_LENGTHS.slice(0, i).reduce((a, b) => a + b, 0);
+  return KV_IDS.slice(start, start + length);
+});
 
 export const kvWeights = (seed = 11) => new Map([...syntheticLlamaTensors(KV_CONFIG, seed)].map((t): [string, Float32Array] => [t.name, t.values]));
 
