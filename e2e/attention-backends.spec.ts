@@ -3,7 +3,11 @@
  * through every KV path transformers.js uses: a prefill, single-token decode steps on a cached
  * past, and a multi-token chunk after a cached prefix (KV reuse across chat turns). Each position's
  * logits are held against the TypeScript reference, for GroupQueryAttention and for the plain-op
- * fallback. The same checks in onnxruntime-node are in src/converter/llama-graph.node.test.ts.
+ * fallback, with chunks on both sides of the 32 tokens where the WebGPU EP switches from its
+ * split-reduce kernels to its FlashAttention prefill kernel. WebGPU runs on the device the app
+ * creates (e2e/harness/app-device.js: no `subgroups` on SwiftShader's 4-lane subgroups, where
+ * that prefill kernel is wrong). The same checks in onnxruntime-node are in
+ * src/converter/llama-graph.node.test.ts.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

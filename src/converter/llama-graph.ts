@@ -139,7 +139,8 @@ export function planLlamaGraph(shape: LlamaShape, rope: RopeParameters, dtype: G
   }
   const g = new GraphBuilder();
   // fp16 graphs keep activations, weights and the KV cache in half precision; RMSNorm, the RoPE
-  // tables, softmax and the logits stay float32 (fp16 would overflow or lose the positions).
+  // tables, the plain form's softmax and the logits stay float32 (fp16 would overflow or lose the
+  // positions; GroupQueryAttention's kernels accumulate as their EP does).
   const half = dtype === 'fp16' || dtype === 'q4f16';
   const quantized = dtype === 'q4' || dtype === 'q4f16';
   const act = half ? DataType.FLOAT16 : DataType.FLOAT;
@@ -225,7 +226,7 @@ export function planLlamaGraph(shape: LlamaShape, rope: RopeParameters, dtype: G
     const flatShape = g.constInt64('flat_heads', [0, 0, -1]);
     const headsShape = g.constInt64('split_heads', [0, 0, -1, HD]);
     const rotated = (x: string) => g.op('Reshape', [applyRope(g.op('Reshape', [x, headsShape])), flatShape]);
-    return (l: string | number, normed: string, p: string): string => {
+    return (l: number, normed: string, p: string): string => {
       const { q, k, v } = qkv(normed, p);
       const [context] = g.multi(
         'GroupQueryAttention',
@@ -263,7 +264,7 @@ export function planLlamaGraph(shape: LlamaShape, rope: RopeParameters, dtype: G
             g.constInt64(`reshape_${x}`, [0, H, -1, HD]),
           ]);
     const scale = g.constFloat('attention_scale_qk', [1 / Math.sqrt(HD)], []);
-    return (l: string | number, normed: string, p: string): string => {
+    return (l: number, normed: string, p: string): string => {
       const projected = qkv(normed, p);
       const q = applyRope(toHeads(projected.q, H, `q_shape_${l}`));
       const k = applyRope(toHeads(projected.k, KV, `k_shape_${l}`));
