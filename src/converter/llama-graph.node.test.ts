@@ -41,6 +41,16 @@ async function session(config: HfLlamaConfig, weights: Map<string, Float32Array>
 
 const i64 = (values: number[], dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(values.map(BigInt)), dims);
 
+/** One run of `ids` at positions `position`… after the cache `past`, with an all-ones mask. */
+const runGraph = (s: ort.InferenceSession, ids: number[], position: number, past: Record<string, ort.Tensor>, logitsToKeep: number) =>
+  s.run({
+    input_ids: i64(ids, [1, ids.length]),
+    attention_mask: i64(new Array(position + ids.length).fill(1), [1, position + ids.length]),
+    position_ids: i64(ids.map((_, i) => position + i), [1, ids.length]),
+    num_logits_to_keep: i64([logitsToKeep], []),
+    ...past,
+  });
+
 /** Runs prompt then greedy single-token steps through the graph, feeding present → past. */
 async function graphGreedy(s: ort.InferenceSession, config: HfLlamaConfig, prompt: number[], steps: number) {
   const { numKvHeads: kv, headDim: hd } = resolveLlamaShape(config);
@@ -53,13 +63,7 @@ async function graphGreedy(s: ort.InferenceSession, config: HfLlamaConfig, promp
   let position = 0;
   for (let step = 0; step <= steps; step++) {
     const total = position + ids.length;
-    const out = await s.run({
-      input_ids: i64(ids, [1, ids.length]),
-      attention_mask: i64(new Array(total).fill(1), [1, total]),
-      position_ids: i64(ids.map((_, i) => position + i), [1, ids.length]),
-      num_logits_to_keep: i64([1], []),
-      ...past,
-    });
+    const out = await runGraph(s, ids, position, past, 1);
     expect(out.logits.dims).toEqual([1, 1, config.vocab_size]);
     const logits = out.logits.data as Float32Array;
     lastLogits.push(logits);
@@ -206,13 +210,7 @@ async function runChunks(s: ort.InferenceSession, config: HfLlamaConfig, chunks:
   let position = 0;
   for (const ids of chunks) {
     const total = position + ids.length;
-    const out = await s.run({
-      input_ids: i64(ids, [1, ids.length]),
-      attention_mask: i64(new Array(total).fill(1), [1, total]),
-      position_ids: i64(ids.map((_, i) => position + i), [1, ids.length]),
-      num_logits_to_keep: i64([0], []),
-      ...past,
-    });
+    const out = await runGraph(s, ids, position, past, 0);
     expect(out.logits.dims).toEqual([1, ids.length, v]);
     const all = out.logits.data as Float32Array;
     for (let t = 0; t < ids.length; t++) logits.push(all.slice(t * v, (t + 1) * v));
