@@ -1,12 +1,13 @@
 /**
  * The converted fixtures in real Chromium with WebGPU (SwiftShader: no shader-f16, so fp32 and
  * q4): transformers.js loads them and greedy-generates exactly the reference's tokens (fp32),
- * and exactly the tokens the same q4 graph gives in onnxruntime-node.
+ * and exactly the tokens the same q4 graph gives in onnxruntime-node; a second chat turn reusing
+ * the first turn's KV cache (a multi-token prefill after a cached prefix) too.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
-import { AutoModelForCausalLM, env, Tensor } from '@huggingface/transformers';
+import { AutoModelForCausalLM, AutoTokenizer, env, Tensor } from '@huggingface/transformers';
 import type { HfLlamaConfig } from '../src/model/config.ts';
 import { loadReferenceModel } from '../tools/lib/reference-loader.ts';
 import { chatPromptIds } from './harness/chat-prompt.ts';
@@ -60,4 +61,24 @@ test('tiny-llama q4 (MatMulNBits) on WebGPU matches the same graph in onnxruntim
   await nodeModel.dispose();
   const tokens = await generateInBrowser(page, { model: 'tiny-llama', device: 'webgpu', dtype: 'q4', promptIds, maxNewTokens: 24 });
   expect(tokens).toEqual(expected);
+});
+
+test('tiny-llama fp32 on WebGPU: a second turn on the first turn\'s KV cache generates the reference\'s tokens', async ({ page }) => {
+  const promptIds = await chatPromptIds('tiny-llama', 1);
+  const tokenizer = await AutoTokenizer.from_pretrained('tiny-llama');
+  const nextUserTurn = tokenizer.encode('<|eot_id|><|start_header_id|>user<|end_header_id|>\n\n그럼 내일은요? And tomorrow?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n', { add_special_tokens: false });
+  await page.goto(`${server.url}/harness/generate.html`);
+  await page.waitForFunction(() => (window as unknown as { harnessReady?: boolean }).harnessReady === true);
+  type Turn = { promptIds: number[]; tokens: number[]; cachedBefore: number };
+  const args = { model: 'tiny-llama', device: 'webgpu', dtype: 'fp32', turns: [{ appendIds: promptIds, maxNewTokens: 4 }, { appendIds: nextUserTurn, maxNewTokens: 4 }] };
+  const [first, second] = await page.evaluate((a) => (window as unknown as { generateTurns(x: typeof a): Promise<Turn[]> }).generateTurns(a), args);
+
+  const config = JSON.parse(readFileSync(join(fixtures, 'checkpoints', 'tiny-llama', 'config.json'), 'utf8')) as HfLlamaConfig;
+  const reference = await loadReferenceModel(join(fixtures, 'checkpoints', 'tiny-llama'), config);
+  expect(first.tokens).toEqual(reference.greedy(promptIds, 4));
+  // Turn 2 ran on the cache of everything but turn 1's last token: that token and the new user
+  // turn were prefilled together after the cached prefix. The reference starts from scratch.
+  expect(second.promptIds).toEqual([...promptIds, ...first.tokens, ...nextUserTurn]);
+  expect(second.cachedBefore).toBe(promptIds.length + first.tokens.length - 1);
+  expect(second.tokens).toEqual(reference.greedy(second.promptIds, 4));
 });

@@ -1,25 +1,33 @@
 /**
- * `npm run convert -- --input <hf-dir> --output <dir> --dtype fp32,q4`
- * Converts a Hugging Face Llama-family checkpoint into a folder transformers.js loads.
+ * `npm run convert -- --input <hf-dir> --output <dir> --dtype fp32,q4 [--attention gqa|plain]`
+ * Converts a Hugging Face Llama-family checkpoint into a folder transformers.js loads
+ * (`--attention plain`: the standard-op attention instead of GroupQueryAttention).
  */
 import { parseArgs } from 'node:util';
 import { convertCheckpoint, SUPPORTED_DTYPES, type ConvertDtype } from '../src/converter/convert.ts';
+import type { AttentionKind } from '../src/converter/llama-graph.ts';
 import { directoryReader, directoryWriter } from './lib/node-io.ts';
 
-const usage = `usage: npm run convert -- --input <hf-checkpoint-dir> --output <dir> [--dtype ${SUPPORTED_DTYPES.join(',')}]`;
+const usage = `usage: npm run convert -- --input <hf-checkpoint-dir> --output <dir> [--dtype ${SUPPORTED_DTYPES.join(',')}] [--attention gqa|plain]`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { input: { type: 'string' }, output: { type: 'string' }, dtype: { type: 'string', default: 'q4' }, help: { type: 'boolean' } },
+    options: { input: { type: 'string' }, output: { type: 'string' }, dtype: { type: 'string', default: 'q4' }, attention: { type: 'string' }, help: { type: 'boolean' } },
   });
   if (values.help || !values.input || !values.output) {
     console.error(usage);
     process.exit(values.help ? 0 : 1);
   }
   const dtypes = values.dtype.split(',').map((d) => d.trim()) as ConvertDtype[];
+  if (values.attention !== undefined && values.attention !== 'gqa' && values.attention !== 'plain') {
+    console.error(`--attention must be gqa or plain, got "${values.attention}".\n${usage}`);
+    process.exit(1);
+  }
+  const attention = values.attention as AttentionKind | undefined;
   const started = Date.now();
   await convertCheckpoint(directoryReader(values.input), directoryWriter(values.output), {
     dtypes,
+    attention,
     onProgress(event) {
       if (event.kind !== 'tensor') return;
       const width = 30;

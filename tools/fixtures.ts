@@ -22,8 +22,8 @@ import { CTX64_DTYPES, CTX64_FIXTURE, CTX64_SPEC, FIXTURES } from './lib/fixture
 import { directoryReader, directoryWriter } from './lib/node-io.ts';
 import { KANANA_SHAPE_DTYPES, KANANA_SHAPE_FIXTURE, KANANA_SHAPE_SPEC } from './fixtures/kanana.ts';
 
-/** Bump when the generator or converter output changes, so stale fixtures are rebuilt (3: tied head stored after the table). */
-const GENERATOR_VERSION = 3;
+/** Bump when the generator or converter output changes, so stale fixtures are rebuilt (3: tied head stored after the table; 4: GroupQueryAttention). */
+const GENERATOR_VERSION = 4;
 const STAMP_FILE = '.stamp';
 
 interface FixtureEntry {

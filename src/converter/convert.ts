@@ -16,7 +16,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { resolveLlamaShape, UnsupportedModelError, type HfLlamaConfig, type LlamaShape } from '../model/config.ts';
 import { computeRopeParameters, type RopeParameters } from '../model/yarn.ts';
 import { emptyExternalDataState, ExternalDataSink, layoutExternalData, type ExternalDataState, type ExternalLocation } from './external-data.ts';
-import { planLlamaGraph, type GraphDtype } from './llama-graph.ts';
+import { planLlamaGraph, type AttentionKind, type GraphDtype } from './llama-graph.ts';
 import { ConversionError, type CheckpointReader, type ManifestFile, type ModelWriter } from './model-io.ts';
 import { encodeModel, type Graph, type Tensor } from './onnx-proto.ts';
 import { ResumableSha256 } from './resumable-sha256.ts';
@@ -36,8 +36,8 @@ export const GRAPH_OPSETS = [
   { domain: 'com.microsoft', version: 1 },
 ];
 
-/** Part of every plan id: bump when the converter's output bytes change, so no run resumes onto older output. */
-const OUTPUT_VERSION = 1;
+/** Part of every plan id: bump when the converter's output bytes change, so no run resumes onto older output (2: GroupQueryAttention). */
+const OUTPUT_VERSION = 2;
 const STATE_FORMAT = 1;
 
 export type ConversionProgress =
@@ -47,6 +47,8 @@ export type ConversionProgress =
 
 export interface ConvertOptions {
   dtypes: ConvertDtype[];
+  /** Attention form of every graph (llama-graph.ts); default GroupQueryAttention where the shape allows. */
+  attention?: AttentionKind;
   onProgress?: (event: ConversionProgress) => void;
   /** External data is split into files of at most this many bytes (a tensor never spans two). */
   maxExternalChunkBytes?: number;
@@ -166,7 +168,7 @@ export interface ConversionPlan {
  * graph first uses them, each dtype's weights of a tensor written together (so a tied head
  * follows the embedding table in external data). Needs no weights.
  */
-export function planConversion(shape: LlamaShape, rope: RopeParameters, dtypes: readonly ConvertDtype[], maxChunkBytes: number): ConversionPlan {
+export function planConversion(shape: LlamaShape, rope: RopeParameters, dtypes: readonly ConvertDtype[], maxChunkBytes: number, attention?: AttentionKind): ConversionPlan {
   const graphs = new Map<ConvertDtype, Graph>();
   const steps = new Map<string, ConversionStep>();
   for (const dtype of dtypes) {
@@ -177,7 +179,7 @@ export function planConversion(shape: LlamaShape, rope: RopeParameters, dtypes: 
       group.push({ spec, tensor });
       bySource.set(spec.source, group);
       return tensor;
-    });
+    }, { attention });
     const writeOrder = [...bySource.values()].flat();
     const layout = layoutExternalData(writeOrder.map((w) => w.spec.byteLength), graphFileName(dtype), maxChunkBytes);
     writeOrder.forEach(({ spec, tensor }, i) => {
@@ -214,7 +216,7 @@ function planIdOf(options: ConvertOptions, config: HfLlamaConfig, maxChunkBytes:
     const { info } = tensors.get(s.source)!;
     return [s.source, info.dtype, info.end - info.begin];
   });
-  const identity = { OUTPUT_VERSION, sourceId: options.sourceId ?? null, config, dtypes: options.dtypes, maxChunkBytes, sources };
+  const identity = { OUTPUT_VERSION, sourceId: options.sourceId ?? null, config, dtypes: options.dtypes, attention: options.attention ?? null, maxChunkBytes, sources };
   return bytesToHex(sha256(encoder.encode(JSON.stringify(identity))));
 }
 
@@ -268,7 +270,7 @@ async function convertOpenCheckpoint(reader: CheckpointReader, writer: ModelWrit
 
   const tensors = await indexTensors(reader);
   const maxChunkBytes = options.maxExternalChunkBytes ?? 1024 ** 3;
-  const plan = planConversion(shape, rope, dtypes, maxChunkBytes);
+  const plan = planConversion(shape, rope, dtypes, maxChunkBytes, options.attention);
   checkTensors(plan.steps, tensors);
   const planId = planIdOf({ ...options, dtypes }, config, maxChunkBytes, plan.steps, tensors);
   const saveCheckpoint = async (state: ConversionState) => {

@@ -1,7 +1,9 @@
 /**
  * The converter's graph against the independent TypeScript reference, in onnxruntime-node:
  * prefill + KV-cached decode steps, num_logits_to_keep, GQA with head_dim ≠ hidden/heads,
- * tied and untied heads, default and YaRN RoPE; q4 by top-1 agreement.
+ * tied and untied heads, default and YaRN RoPE; q4 by top-1 agreement. Every KV path (prefill,
+ * single-token steps, a multi-token chunk after a cached prefix) for each dtype and both
+ * attention forms (GroupQueryAttention and the plain-op fallback).
  */
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
@@ -9,7 +11,8 @@ import { resolveLlamaShape, type HfLlamaConfig } from '../model/config.ts';
 import { argmax, ReferenceLlama } from '../model/reference.ts';
 import { syntheticLlamaTensors } from '../model/synthetic.ts';
 import { computeRopeParameters } from '../model/yarn.ts';
-import { buildLlamaGraph, q4EffectiveWeights, type GraphDtype } from './llama-graph.ts';
+import { buildLlamaGraph, q4EffectiveWeights, type AttentionKind, type GraphDtype } from './llama-graph.ts';
+import { compareWithReference, encodeGraph, KV_CHUNKS, KV_CONFIG, KV_IDS, KV_SHAPE, kvGraph, kvReference, kvWeights } from './kv-paths.helpers.ts';
 import { encodeModel } from './onnx-proto.ts';
 
 const base: HfLlamaConfig = {
@@ -22,19 +25,31 @@ const base: HfLlamaConfig = {
 const randomWeights = (config: HfLlamaConfig, seed: number) =>
   new Map([...syntheticLlamaTensors(config, seed)].map((t): [string, Float32Array] => [t.name, t.values]));
 
-async function session(config: HfLlamaConfig, weights: Map<string, Float32Array>, dtype: GraphDtype) {
+async function session(config: HfLlamaConfig, weights: Map<string, Float32Array>, dtype: GraphDtype, attention?: AttentionKind) {
   const graph = await buildLlamaGraph(
     resolveLlamaShape(config),
     computeRopeParameters(config),
     dtype,
     async (name) => weights.get(name) ?? Promise.reject(new Error(`missing ${name}`)),
     async (name, dataType, dims, bytes) => ({ name, dataType, dims, data: bytes.slice() }),
+    { attention },
   );
+  if (attention) expect(graph.nodes.some((n) => n.opType === 'GroupQueryAttention')).toBe(attention === 'gqa');
   const model = encodeModel({ graph, opsets: [{ domain: '', version: 17 }, { domain: 'com.microsoft', version: 1 }] });
   return ort.InferenceSession.create(model);
 }
 
 const i64 = (values: number[], dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(values.map(BigInt)), dims);
+
+/** One run of `ids` at positions `position`… after the cache `past`, with an all-ones mask. */
+const runGraph = (s: ort.InferenceSession, ids: number[], position: number, past: Record<string, ort.Tensor>, logitsToKeep: number) =>
+  s.run({
+    input_ids: i64(ids, [1, ids.length]),
+    attention_mask: i64(new Array(position + ids.length).fill(1), [1, position + ids.length]),
+    position_ids: i64(ids.map((_, i) => position + i), [1, ids.length]),
+    num_logits_to_keep: i64([logitsToKeep], []),
+    ...past,
+  });
 
 /** Runs prompt then greedy single-token steps through the graph, feeding present → past. */
 async function graphGreedy(s: ort.InferenceSession, config: HfLlamaConfig, prompt: number[], steps: number) {
@@ -48,13 +63,7 @@ async function graphGreedy(s: ort.InferenceSession, config: HfLlamaConfig, promp
   let position = 0;
   for (let step = 0; step <= steps; step++) {
     const total = position + ids.length;
-    const out = await s.run({
-      input_ids: i64(ids, [1, ids.length]),
-      attention_mask: i64(new Array(total).fill(1), [1, total]),
-      position_ids: i64(ids.map((_, i) => position + i), [1, ids.length]),
-      num_logits_to_keep: i64([1], []),
-      ...past,
-    });
+    const out = await runGraph(s, ids, position, past, 1);
     expect(out.logits.dims).toEqual([1, 1, config.vocab_size]);
     const logits = out.logits.data as Float32Array;
     lastLogits.push(logits);
@@ -180,5 +189,97 @@ describe('Llama graph in half precision (fp16, q4f16)', () => {
     console.log(`q4f16 vs q4 top-1 agreement: ${agree}/${q4.length}`);
     // Same quantized weights; only fp16 activations and scales differ.
     expect(agree / q4.length).toBeGreaterThanOrEqual(0.9);
+  });
+});
+
+/**
+ * Feeds `chunks` one after another through the graph, each after the cache the previous ones left
+ * (present → past), with every position's logits kept: the shapes transformers.js produces for a
+ * prefill, single-token decode steps and a multi-token prompt after a cached prefix (KV reuse
+ * across chat turns).
+ */
+async function runChunks(s: ort.InferenceSession, config: HfLlamaConfig, chunks: number[][], half: boolean) {
+  const { numKvHeads: kv, headDim: hd, vocabSize: v, numLayers } = resolveLlamaShape(config);
+  let past: Record<string, ort.Tensor> = {};
+  for (let l = 0; l < numLayers; l++) {
+    for (const kind of ['key', 'value']) {
+      past[`past_key_values.${l}.${kind}`] = half ? new ort.Tensor('float16', new Uint16Array(0), [1, kv, 0, hd]) : new ort.Tensor('float32', new Float32Array(0), [1, kv, 0, hd]);
+    }
+  }
+  const logits: Float32Array[] = [];
+  let position = 0;
+  for (const ids of chunks) {
+    const total = position + ids.length;
+    const out = await runGraph(s, ids, position, past, 0);
+    expect(out.logits.dims).toEqual([1, ids.length, v]);
+    const all = out.logits.data as Float32Array;
+    for (let t = 0; t < ids.length; t++) logits.push(all.slice(t * v, (t + 1) * v));
+    past = {};
+    for (let l = 0; l < numLayers; l++) {
+      for (const kind of ['key', 'value']) {
+        const present = out[`present.${l}.${kind}`];
+        expect(present.dims).toEqual([1, kv, total, hd]);
+        expect(present.type).toBe(half ? 'float16' : 'float32');
+        past[`past_key_values.${l}.${kind}`] = present;
+      }
+    }
+    position = total;
+  }
+  return { logits, presents: past };
+}
+
+const maxAbsDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
+  return max;
+};
+
+describe.each(['gqa', 'plain'] as const)('KV cache paths (%s attention) against the reference', (attention) => {
+  const weights = kvWeights();
+  const kvSession = async (dtype: GraphDtype) => {
+    const graph = await kvGraph(weights, dtype, attention);
+    expect(graph.nodes.some((n) => n.opType === 'GroupQueryAttention')).toBe(attention === 'gqa');
+    return ort.InferenceSession.create(encodeGraph(graph));
+  };
+
+  it('fp32: every position equals the reference, and present holds the reference cache', async () => {
+    const { logits, presents } = await runChunks(await kvSession('fp32'), KV_CONFIG, KV_CHUNKS, false);
+    const reference = kvReference(weights, 'fp32');
+    const { worst, mismatches } = compareWithReference(logits, reference);
+    console.log(`${attention} fp32 max |logit − reference| over ${KV_IDS.length} positions: ${worst.toExponential(2)}`);
+    expect(mismatches).toEqual([]);
+    expect(worst).toBeLessThan(1e-3); // float32 vs the float64-accumulating reference: rounding only
+    // present.l.key/value [1, kv, T, hd] = the reference's cache (keys after RoPE), position by position.
+    const { numLayers, numKvHeads, headDim } = KV_SHAPE;
+    for (let l = 0; l < numLayers; l++) {
+      const cache = reference.cacheOf(l);
+      for (const [kind, rows] of [['key', cache.keys], ['value', cache.values]] as const) {
+        const data = presents[`past_key_values.${l}.${kind}`].data as Float32Array;
+        let error = 0;
+        rows.forEach((row, t) => {
+          for (let h = 0; h < numKvHeads; h++) {
+            const at = (h * KV_IDS.length + t) * headDim;
+            error = Math.max(error, maxAbsDiff(data.subarray(at, at + headDim), row.subarray(h * headDim, (h + 1) * headDim)));
+          }
+        });
+        expect(error, `present.${l}.${kind}`).toBeLessThan(1e-4);
+      }
+    }
+  });
+
+  it('q4: every position equals the reference on the effective 4-bit weights', async () => {
+    const { logits } = await runChunks(await kvSession('q4'), KV_CONFIG, KV_CHUNKS, false);
+    const { worst, mismatches } = compareWithReference(logits, kvReference(weights, 'q4'));
+    console.log(`${attention} q4 max |logit − effective-weight reference|: ${worst.toExponential(2)}`);
+    expect(mismatches).toEqual([]);
+    expect(worst).toBeLessThan(1e-3);
+  });
+
+  it.each(['fp16', 'q4f16'] as const)('%s: top-1 agrees with its reference at nearly every position', async (dtype) => {
+    const { logits } = await runChunks(await kvSession(dtype), KV_CONFIG, KV_CHUNKS, true);
+    const { agree, worst } = compareWithReference(logits, kvReference(weights, dtype));
+    console.log(`${attention} ${dtype} top-1 agreement over the KV paths: ${agree}/${KV_IDS.length}, max |logit error| ${worst.toExponential(2)}`);
+    // fp16 activations and cache (≈1e-3 relative) only flip exact near-ties.
+    expect(agree / KV_IDS.length).toBeGreaterThanOrEqual(0.9);
   });
 });

@@ -1,8 +1,12 @@
 /**
  * Builds the decoder-with-past ONNX graph of a Llama-family model in the I/O layout transformers.js
- * expects (docs/model-format.md). Plain ONNX ops everywhere (ORT fuses RMSNorm and friends) except
- * com.microsoft MatMulNBits for 4-bit weights, so every graph runs on onnxruntime-web's WebGPU and
- * WASM EPs and on onnxruntime-node.
+ * expects (docs/model-format.md). Plain ONNX ops (ORT fuses RMSNorm and friends) except two
+ * com.microsoft contrib ops that onnxruntime-web's WebGPU and WASM EPs and onnxruntime-node all
+ * implement: MatMulNBits for 4-bit weights, and GroupQueryAttention, which appends the new keys
+ * and values to the cache and attends over the grouped KV heads without expanding them to every
+ * query head or materializing a [heads, seq, total] score tensor in the graph (the plain-op
+ * attention, still selectable, does both). RoPE stays our own ops either way (do_rotary = 0), so
+ * the patchable `rope.inv_freq` / `rope.attention_scale` initializers keep their meaning.
  *
  * The graph is planned without touching any weight: each weight is a WeightSpec (which checkpoint
  * tensor, which encoding, how many bytes) handed to a `place` callback that decides where its
@@ -17,6 +21,33 @@ import { dequantizeQ4, quantizeQ4 } from './quantize.ts';
 import { encodeWeightRows, RowBlock, sourceMatrix, weightSpec, type WeightEncoding, type WeightSpec } from './weight-encoding.ts';
 
 export type GraphDtype = 'fp32' | 'fp16' | 'q4' | 'q4f16';
+
+/**
+ * How attention is built: `gqa` = com.microsoft GroupQueryAttention (the default); `plain` = Concat
+ * of the cache, Expand of the KV heads and an explicit masked softmax in standard ONNX ops (kept
+ * as a fallback and a baseline for benchmarks).
+ */
+export type AttentionKind = 'gqa' | 'plain';
+
+export interface GraphOptions {
+  attention?: AttentionKind;
+}
+
+/** A graph option the model cannot use (typed, for the converter's callers). */
+export class GraphOptionError extends Error {
+  readonly code = 'unsupported-attention';
+  constructor(message: string) {
+    super(message);
+    this.name = 'GraphOptionError';
+  }
+}
+
+/** GroupQueryAttention's own requirement (onnxruntime's group_query_attention_helper.h). */
+export const supportsGroupQueryAttention = (shape: Pick<LlamaShape, 'headDim' | 'numHeads' | 'numKvHeads'>) =>
+  shape.headDim % 8 === 0 && shape.numHeads % shape.numKvHeads === 0;
+
+/** `gqa` when the shape allows it, else `plain`. */
+export const defaultAttention = (shape: LlamaShape): AttentionKind => (supportsGroupQueryAttention(shape) ? 'gqa' : 'plain');
 
 /** Where a weight's bytes go (inline or external data); returns the initializer to reference. */
 export type StoreWeight = (name: string, dataType: DataType, dims: number[], bytes: Uint8Array) => Promise<Tensor>;
@@ -49,6 +80,12 @@ class GraphBuilder {
     return output;
   }
 
+  /** A node with several outputs, named by the caller. */
+  multi(opType: string, inputs: string[], outputs: string[], attributes: Node['attributes'], domain?: string): string[] {
+    this.nodes.push({ opType, inputs, outputs, attributes, domain });
+    return outputs;
+  }
+
   constInt64(name: string, values: number[], dims = [values.length]): string {
     this.initializers.push({ name, dataType: DataType.INT64, dims, data: int64s(values) });
     return name;
@@ -70,13 +107,14 @@ export async function buildLlamaGraph(
   dtype: GraphDtype,
   loadWeight: LoadWeight,
   storeWeight: StoreWeight,
+  options: GraphOptions = {},
 ): Promise<Graph> {
   const planned = new Map<Tensor, WeightSpec>();
   const graph = planLlamaGraph(shape, rope, dtype, (spec) => {
     const placeholder: Tensor = { name: spec.name, dataType: spec.dataType, dims: spec.dims, data: new Uint8Array(0) };
     planned.set(placeholder, spec);
     return placeholder;
-  });
+  }, options);
   let block: RowBlock | null = null;
   let blockSource = '';
   for (const [index, initializer] of graph.initializers.entries()) {
@@ -93,11 +131,16 @@ export async function buildLlamaGraph(
 }
 
 /** The graph of `dtype` with every weight placed by `place`, in the order the graph lists them. */
-export function planLlamaGraph(shape: LlamaShape, rope: RopeParameters, dtype: GraphDtype, place: PlaceWeight): Graph {
+export function planLlamaGraph(shape: LlamaShape, rope: RopeParameters, dtype: GraphDtype, place: PlaceWeight, options: GraphOptions = {}): Graph {
   const { hiddenSize: d, numHeads: H, numKvHeads: KV, headDim: HD, intermediateSize: I, numLayers, vocabSize: V } = shape;
+  const attention = options.attention ?? defaultAttention(shape);
+  if (attention === 'gqa' && !supportsGroupQueryAttention(shape)) {
+    throw new GraphOptionError(`GroupQueryAttention needs head_dim a multiple of 8 (got ${HD}) and heads a multiple of KV heads (${H} / ${KV}).`);
+  }
   const g = new GraphBuilder();
   // fp16 graphs keep activations, weights and the KV cache in half precision; RMSNorm, the RoPE
-  // tables, softmax and the logits stay float32 (fp16 would overflow or lose the positions).
+  // tables, the plain form's softmax and the logits stay float32 (fp16 would overflow or lose the
+  // positions; GroupQueryAttention's kernels accumulate as their EP does).
   const half = dtype === 'fp16' || dtype === 'q4f16';
   const quantized = dtype === 'q4' || dtype === 'q4f16';
   const act = half ? DataType.FLOAT16 : DataType.FLOAT;
@@ -137,16 +180,18 @@ export function planLlamaGraph(shape: LlamaShape, rope: RopeParameters, dtype: G
   const table = store(embedName, act, [V, d], embedName, [V, d], { kind: 'float', half });
   let hidden = g.op('Gather', [table, 'input_ids']);
 
-  // RoPE tables from position_ids, in float32 like Hugging Face: [B, 1, S, HD].
+  // RoPE tables from position_ids, in float32 like Hugging Face: [B, 1, S, HD] for heads-first
+  // tensors (plain attention), [B, S, 1, HD] for GroupQueryAttention's sequence-first layout.
   const invFreq = g.constFloat(ROPE_INV_FREQ, rope.invFreq, [HD / 2]);
   const attentionScale = g.constFloat(ROPE_ATTENTION_SCALE, [rope.attentionFactor], []);
   const axesLast = g.constInt64('axes_last', [-1]);
   const axes1 = g.constInt64('axes_1', [1]);
+  const headAxis = attention === 'gqa' ? g.constInt64('axes_2', [2]) : axes1;
   const positions = g.op('Unsqueeze', [g.op('Cast', ['position_ids'], { to: DataType.FLOAT }), axesLast]);
   const freqs = g.op('Mul', [positions, invFreq]);
   const angles = g.op('Concat', [freqs, freqs], { axis: -1 });
-  const cos = toAct(g.op('Unsqueeze', [g.op('Mul', [g.op('Cos', [angles]), attentionScale]), axes1]));
-  const sin = toAct(g.op('Unsqueeze', [g.op('Mul', [g.op('Sin', [angles]), attentionScale]), axes1]));
+  const cos = toAct(g.op('Unsqueeze', [g.op('Mul', [g.op('Cos', [angles]), attentionScale]), headAxis]));
+  const sin = toAct(g.op('Unsqueeze', [g.op('Mul', [g.op('Sin', [angles]), attentionScale]), headAxis]));
   const halfDim = g.constInt64('rope_half', [HD / 2]);
   const zero = g.constInt64('zero_1d', [0]);
   const full = g.constInt64('head_dim_1d', [HD]);
@@ -158,34 +203,80 @@ export function planLlamaGraph(shape: LlamaShape, rope: RopeParameters, dtype: G
     return g.op('Add', [g.op('Mul', [x, cos]), g.op('Mul', [rotated, sin])]);
   };
 
-  // Additive attention mask [B, 1, S, T]: causal over absolute positions, and padding.
   const dim1 = g.constInt64('dim_1', [1]);
   const scalar0 = g.constInt64('scalar_0', [0], []);
-  const scalar1 = g.constInt64('scalar_1', [1], []);
   const total = g.op('Squeeze', [g.op('Slice', [g.op('Shape', ['attention_mask']), dim1, g.constInt64('dim_2', [2])])]);
-  const seq = g.op('Squeeze', [g.op('Slice', [g.op('Shape', ['input_ids']), dim1, g.constInt64('dim_2b', [2])])]);
-  const past = g.op('Sub', [total, seq]);
-  const keyIndex = g.op('Unsqueeze', [g.op('Range', [scalar0, total, scalar1]), zero]);
-  const queryIndex = g.op('Unsqueeze', [g.op('Add', [g.op('Range', [scalar0, seq, scalar1]), past]), dim1]);
-  const causal = g.op('LessOrEqual', [keyIndex, queryIndex]);
-  const padding = g.op('Unsqueeze', [g.op('Cast', ['attention_mask'], { to: DataType.BOOL }), g.constInt64('axes_12', [1, 2])]);
-  const maskAdd = g.op('Where', [
-    g.op('And', [causal, padding]),
-    g.constFloat('mask_keep', [0], []),
-    g.constFloat('mask_drop', [-3.4028234663852886e38], []),
-  ]);
+  const qkv = (normed: string, p: string) => ({
+    q: linear(normed, `${p}self_attn.q_proj.weight`, H * HD, d),
+    k: linear(normed, `${p}self_attn.k_proj.weight`, KV * HD, d),
+    v: linear(normed, `${p}self_attn.v_proj.weight`, KV * HD, d),
+  });
+  /** Attention of layer `l` over its cache: [B, S, H·HD] before o_proj; writes present.l.key/value. */
+  const attend = attention === 'gqa' ? groupQueryAttention() : plainAttention();
 
-  const toHeads = (x: string, heads: number, name: string) =>
-    g.op('Transpose', [g.op('Reshape', [x, g.constInt64(name, [0, 0, heads, HD])])], { perm: [0, 2, 1, 3] });
-  const groups = H / KV;
-  const repeatKv = (x: string): string =>
-    groups === 1
-      ? x
-      : g.op('Reshape', [
-          g.op('Expand', [g.op('Unsqueeze', [x, g.constInt64(`axes_2_${x}`, [2])]), g.constInt64(`expand_${x}`, [1, 1, groups, 1, 1])]),
-          g.constInt64(`reshape_${x}`, [0, H, -1, HD]),
-        ]);
-  const scale = g.constFloat('attention_scale_qk', [1 / Math.sqrt(HD)], []);
+  /**
+   * GroupQueryAttention over [B, S, heads·HD] tensors. seqlens_k (total − 1 per row) and
+   * total_sequence_length (int32) come from attention_mask as onnxruntime-genai's builder makes
+   * them; the op attends query i of a chunk to keys 0 … past + i, so the cache must be unpadded
+   * (see docs/model-format.md).
+   */
+  function groupQueryAttention() {
+    const seqlensK = g.op('Cast', [g.op('Sub', [g.op('ReduceSum', ['attention_mask', axes1], { keepdims: 0 }), g.constInt64('one_1d', [1])])], { to: DataType.INT32 });
+    const totalInt32 = g.op('Cast', [total], { to: DataType.INT32 });
+    const flatShape = g.constInt64('flat_heads', [0, 0, -1]);
+    const headsShape = g.constInt64('split_heads', [0, 0, -1, HD]);
+    const rotated = (x: string) => g.op('Reshape', [applyRope(g.op('Reshape', [x, headsShape])), flatShape]);
+    return (l: number, normed: string, p: string): string => {
+      const { q, k, v } = qkv(normed, p);
+      const [context] = g.multi(
+        'GroupQueryAttention',
+        [rotated(q), rotated(k), v, `past_key_values.${l}.key`, `past_key_values.${l}.value`, seqlensK, totalInt32],
+        [`attention_${l}`, `present.${l}.key`, `present.${l}.value`],
+        { num_heads: H, kv_num_heads: KV, scale: { float: 1 / Math.sqrt(HD) } },
+        'com.microsoft',
+      );
+      return context;
+    };
+  }
+
+  /** Standard ops: additive mask [B, 1, S, T] (causal over absolute positions, and padding), KV heads expanded. */
+  function plainAttention() {
+    const scalar1 = g.constInt64('scalar_1', [1], []);
+    const seq = g.op('Squeeze', [g.op('Slice', [g.op('Shape', ['input_ids']), dim1, g.constInt64('dim_2b', [2])])]);
+    const past = g.op('Sub', [total, seq]);
+    const keyIndex = g.op('Unsqueeze', [g.op('Range', [scalar0, total, scalar1]), zero]);
+    const queryIndex = g.op('Unsqueeze', [g.op('Add', [g.op('Range', [scalar0, seq, scalar1]), past]), dim1]);
+    const causal = g.op('LessOrEqual', [keyIndex, queryIndex]);
+    const padding = g.op('Unsqueeze', [g.op('Cast', ['attention_mask'], { to: DataType.BOOL }), g.constInt64('axes_12', [1, 2])]);
+    const maskAdd = g.op('Where', [
+      g.op('And', [causal, padding]),
+      g.constFloat('mask_keep', [0], []),
+      g.constFloat('mask_drop', [-3.4028234663852886e38], []),
+    ]);
+    const toHeads = (x: string, heads: number, name: string) =>
+      g.op('Transpose', [g.op('Reshape', [x, g.constInt64(name, [0, 0, heads, HD])])], { perm: [0, 2, 1, 3] });
+    const groups = H / KV;
+    const repeatKv = (x: string): string =>
+      groups === 1
+        ? x
+        : g.op('Reshape', [
+            g.op('Expand', [g.op('Unsqueeze', [x, g.constInt64(`axes_2_${x}`, [2])]), g.constInt64(`expand_${x}`, [1, 1, groups, 1, 1])]),
+            g.constInt64(`reshape_${x}`, [0, H, -1, HD]),
+          ]);
+    const scale = g.constFloat('attention_scale_qk', [1 / Math.sqrt(HD)], []);
+    return (l: number, normed: string, p: string): string => {
+      const projected = qkv(normed, p);
+      const q = applyRope(toHeads(projected.q, H, `q_shape_${l}`));
+      const k = applyRope(toHeads(projected.k, KV, `k_shape_${l}`));
+      const v = toHeads(projected.v, KV, `v_shape_${l}`);
+      const presentK = g.named(`present.${l}.key`, 'Concat', [`past_key_values.${l}.key`, k], { axis: 2 });
+      const presentV = g.named(`present.${l}.value`, 'Concat', [`past_key_values.${l}.value`, v], { axis: 2 });
+      const keysT = g.op('Transpose', [repeatKv(presentK)], { perm: [0, 1, 3, 2] });
+      const scores = g.op('Add', [g.op('Mul', [toFloat32(g.op('MatMul', [q, keysT])), scale]), maskAdd]);
+      const context = g.op('MatMul', [toAct(g.op('Softmax', [scores], { axis: -1 })), repeatKv(presentV)]);
+      return g.op('Reshape', [g.op('Transpose', [context], { perm: [0, 2, 1, 3] }), g.constInt64(`o_shape_${l}`, [0, 0, H * HD])]);
+    };
+  }
 
   const pastType = act;
   const inputs: ValueInfo[] = [
@@ -197,20 +288,11 @@ export function planLlamaGraph(shape: LlamaShape, rope: RopeParameters, dtype: G
 
   for (let l = 0; l < numLayers; l++) {
     const p = `model.layers.${l}.`;
-    const normed = rmsNorm(hidden, `${p}input_layernorm.weight`);
-    const q = applyRope(toHeads(linear(normed, `${p}self_attn.q_proj.weight`, H * HD, d), H, `q_shape_${l}`));
-    const k = applyRope(toHeads(linear(normed, `${p}self_attn.k_proj.weight`, KV * HD, d), KV, `k_shape_${l}`));
-    const v = toHeads(linear(normed, `${p}self_attn.v_proj.weight`, KV * HD, d), KV, `v_shape_${l}`);
     for (const kind of ['key', 'value']) {
       inputs.push({ name: `past_key_values.${l}.${kind}`, elemType: pastType, shape: ['batch_size', KV, 'past_sequence_length', HD] });
       outputs.push({ name: `present.${l}.${kind}`, elemType: pastType, shape: ['batch_size', KV, 'total_sequence_length', HD] });
     }
-    const presentK = g.named(`present.${l}.key`, 'Concat', [`past_key_values.${l}.key`, k], { axis: 2 });
-    const presentV = g.named(`present.${l}.value`, 'Concat', [`past_key_values.${l}.value`, v], { axis: 2 });
-    const keysT = g.op('Transpose', [repeatKv(presentK)], { perm: [0, 1, 3, 2] });
-    const scores = g.op('Add', [g.op('Mul', [toFloat32(g.op('MatMul', [q, keysT])), scale]), maskAdd]);
-    const context = g.op('MatMul', [toAct(g.op('Softmax', [scores], { axis: -1 })), repeatKv(presentV)]);
-    const merged = g.op('Reshape', [g.op('Transpose', [context], { perm: [0, 2, 1, 3] }), g.constInt64(`o_shape_${l}`, [0, 0, H * HD])]);
+    const merged = attend(l, rmsNorm(hidden, `${p}input_layernorm.weight`), p);
     hidden = g.op('Add', [hidden, linear(merged, `${p}self_attn.o_proj.weight`, d, H * HD)]);
 
     const normed2 = rmsNorm(hidden, `${p}post_attention_layernorm.weight`);

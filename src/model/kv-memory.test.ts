@@ -22,33 +22,65 @@ describe('KV cache size', () => {
     expect(kvCacheBytes(kananaShape, 4, 8192)).toBe(2 * GiB); // float32 cache (fp32, q4 graphs)
   });
 
-  it("names the graph's largest buffers with their sizes", () => {
+  it("names the GroupQueryAttention graph's largest buffers with their sizes", () => {
     const shape = { ...kananaShape, hiddenSize: 1792, intermediateSize: 8064, vocabSize: 128256, rmsNormEps: 1e-5, ropeTheta: 500000, maxPositionEmbeddings: 32768, tieWordEmbeddings: true };
     expect(largestBuffers(shape, 2, 32768)).toEqual([
       { buffer: 'present-kv', bytes: 64 * MiB }, // 8 × 32768 × 128 × 2
+      { buffer: 'mlp-activations', bytes: 504 * MiB }, // 32768 × 8064 × 2
+      // A ≤ 31-token chunk on the split-reduce kernels: 24 heads × 31 × 512 tiles of 64 × 128 × 2
+      { buffer: 'attention-partials', bytes: 93 * MiB },
+    ]);
+    // Prefilling 512 at a time shrinks the activations, not the partials of a short chunk.
+    expect(largestBuffers(shape, 2, 32768, 512).slice(1)).toEqual([
+      { buffer: 'mlp-activations', bytes: 512 * 8064 * 2 },
+      { buffer: 'attention-partials', bytes: 93 * MiB },
+    ]);
+    // A decode-only caller (1-token chunks): 24 × 1 × 512 × 128 × 2 = 3 MiB.
+    expect(largestBuffers(shape, 2, 32768, 1)[2]).toEqual({ buffer: 'attention-partials', bytes: 3 * MiB });
+    // head_dim 256 in float32: the prefill kernel's K/V tiles (2 × 16 × 256 × 4 = 32 KiB) exceed
+    // the guaranteed 16 KiB, so every chunk takes split-reduce: 24 × 4096 × 64 tiles × 256 × 4.
+    expect(largestBuffers({ ...shape, headDim: 256 }, 4, 4096)[2]).toEqual({ buffer: 'attention-partials', bytes: 24 * 4096 * 64 * 256 * 4 });
+  });
+
+  it("names the plain-attention graph's expanded heads and score matrix", () => {
+    const shape = { ...kananaShape, hiddenSize: 1792, intermediateSize: 8064, vocabSize: 128256, rmsNormEps: 1e-5, ropeTheta: 500000, maxPositionEmbeddings: 32768, tieWordEmbeddings: true };
+    expect(largestBuffers(shape, 2, 32768, 32768, 'plain').slice(2)).toEqual([
       { buffer: 'repeated-kv', bytes: 192 * MiB }, // 24 × 32768 × 128 × 2
       { buffer: 'attention-scores', bytes: 96 * GiB }, // 24 × 32768 × 32768 × 4
     ]);
-    expect(largestBuffers(shape, 2, 32768, 512)[2]).toEqual({ buffer: 'attention-scores', bytes: 1.5 * GiB }); // 24 × 512 × 32768 × 4
-    expect(largestBuffers({ ...shape, numKvHeads: 24 }, 2, 1024).map((b) => b.buffer)).toEqual(['present-kv', 'attention-scores']);
+    expect(largestBuffers(shape, 2, 32768, 512, 'plain')[3]).toEqual({ buffer: 'attention-scores', bytes: 1.5 * GiB }); // 24 × 512 × 32768 × 4
+    expect(largestBuffers({ ...shape, numKvHeads: 24 }, 2, 1024, 1024, 'plain').map((b) => b.buffer)).toEqual(['present-kv', 'mlp-activations', 'attention-scores']);
   });
 });
 
 describe('checkContextLength', () => {
   it('accepts what fits the adapter and refuses the rest with the buffer and the limit', () => {
+    // GroupQueryAttention, q4f16, full-length prefill: the largest buffer is the MLP activations,
+    // 131072 × 8064 × 2 = 2016 MiB, under a desktop's 2 GiB binding limit.
+    expect(checkContextLength(kanana, 131072, { dtype: 'q4f16', limits: desktop })).toBeNull();
+    // q4 keeps float32 activations: 4032 MiB at 128K; 2016 MiB at 64K still fits.
+    const refusal = checkContextLength(kanana, 131072, { dtype: 'q4', limits: desktop });
+    expect(refusal).toMatchObject({ code: 'buffer-too-large', buffer: 'mlp-activations', bytes: 131072 * 8064 * 4, limit: 'maxStorageBufferBindingSize', limitBytes: 2 * GiB - 4 });
+    expect(refusal?.message).toMatch(/feed-forward activations .* 4032 MiB, more than this GPU’s maxStorageBufferBindingSize of 2048 MiB/);
+    expect(checkContextLength(kanana, 65536, { dtype: 'q4', limits: desktop })).toBeNull();
+    // A caller that prefills 512 tokens at a time: the partials of a 31-token chunk bound it,
+    // 24 × 31 × 2048 × 128 × 4 = 744 MiB at 128K, over a 512 MiB binding limit.
+    const small = { maxStorageBufferBindingSize: 512 * MiB, maxBufferSize: GiB };
+    expect(checkContextLength(kanana, 131072, { dtype: 'q4', limits: small, prefillTokens: 512 })).toMatchObject({ buffer: 'attention-partials', bytes: 744 * MiB });
+    expect(checkContextLength(kanana, 65536, { dtype: 'q4', limits: small, prefillTokens: 512 })).toBeNull(); // 372 MiB
+    // maxBufferSize can be the tighter one.
+    expect(checkContextLength(kanana, 131072, { dtype: 'q4', limits: { maxStorageBufferBindingSize: 4 * GiB, maxBufferSize: 512 * MiB }, prefillTokens: 512 })).toMatchObject({ limit: 'maxBufferSize' });
+  });
+
+  it('checks the plain-attention fallback by its score matrix and expanded heads', () => {
     // Full-length prefill: scores 24 × 4096² × 4 = 1.5 GiB fit 2 GiB; at 8192 they are 6 GiB.
-    expect(checkContextLength(kanana, 4096, { dtype: 'q4f16', limits: desktop })).toBeNull();
-    const refusal = checkContextLength(kanana, 8192, { dtype: 'q4f16', limits: desktop });
+    expect(checkContextLength(kanana, 4096, { dtype: 'q4f16', limits: desktop, attention: 'plain' })).toBeNull();
+    const refusal = checkContextLength(kanana, 8192, { dtype: 'q4f16', limits: desktop, attention: 'plain' });
     expect(refusal).toMatchObject({ code: 'buffer-too-large', buffer: 'attention-scores', bytes: 6 * GiB, limit: 'maxStorageBufferBindingSize', limitBytes: 2 * GiB - 4 });
     expect(refusal?.message).toMatch(/attention scores .* 6144 MiB, more than this GPU’s maxStorageBufferBindingSize of 2048 MiB/);
-    // A caller that prefills 512 tokens at a time: 32K fits; at 128K the scores are 24 × 512 × 131072 × 4 = 6 GiB.
-    expect(checkContextLength(kanana, 32768, { dtype: 'q4f16', limits: desktop, prefillTokens: 512 })).toBeNull();
-    expect(checkContextLength(kanana, 131072, { dtype: 'q4f16', limits: desktop, prefillTokens: 512 })).toMatchObject({ buffer: 'attention-scores', bytes: 6 * GiB });
     // The expanded GQA heads in float32 at 128K: 24 × 131072 × 128 × 4 = 1.5 GiB > a 1 GiB buffer.
     const small = { maxStorageBufferBindingSize: GiB, maxBufferSize: GiB };
-    expect(checkContextLength(kanana, 131072, { dtype: 'q4', limits: small, prefillTokens: 16 })).toMatchObject({ buffer: 'repeated-kv', bytes: 1.5 * GiB, limit: 'maxStorageBufferBindingSize' });
-    // maxBufferSize can be the tighter one.
-    expect(checkContextLength(kanana, 131072, { dtype: 'q4', limits: { maxStorageBufferBindingSize: 4 * GiB, maxBufferSize: GiB }, prefillTokens: 16 })).toMatchObject({ limit: 'maxBufferSize' });
+    expect(checkContextLength(kanana, 131072, { dtype: 'q4', limits: small, prefillTokens: 16, attention: 'plain' })).toMatchObject({ buffer: 'repeated-kv', bytes: 1.5 * GiB, limit: 'maxStorageBufferBindingSize' });
   });
 
   it("refuses lengths beyond YaRN's maximum and nonsense lengths", () => {
@@ -81,12 +113,19 @@ describe('offered lengths and the default', () => {
     const at128k = noLimits.options.find((o) => o.tokens === 131072)!;
     expect(at128k).toEqual({ tokens: 131072, kvBytes: 16 * GiB, extended: true, refusal: null });
     expect(noLimits.options.find((o) => o.tokens === 32768)).toMatchObject({ kvBytes: 4 * GiB, extended: false });
-    // Full-length prefill on a desktop adapter: 8K is refused (6 GiB of scores), 4K is the default.
+    // Full-length prefill on a desktop adapter: q4f16 runs every offered length, q4 all but 128K.
     const desktopChoices = contextLengthChoices(kanana, { dtype: 'q4f16', limits: desktop });
-    expect(desktopChoices.defaultTokens).toBe(4096);
-    expect(desktopChoices.options.filter((o) => o.refusal).map((o) => o.tokens)).toEqual([8192, 16384, 32768, 65536, 131072]);
-    // Nothing fits WebGPU's default limits with full-length prefill (2K: 384 MiB of scores).
-    expect(contextLengthChoices(kanana, { dtype: 'q4f16', limits: webgpuDefaults }).defaultTokens).toBeNull();
+    expect(desktopChoices.defaultTokens).toBe(8192);
+    expect(desktopChoices.options.filter((o) => o.refusal)).toEqual([]);
+    expect(contextLengthChoices(kanana, { dtype: 'q4', limits: desktop }).options.filter((o) => o.refusal).map((o) => o.tokens)).toEqual([131072]);
+    // WebGPU's default limits: 8K fits (activations 8192 × 8064 × 2 = 126 MiB < 128 MiB), 16K does not.
+    const defaults = contextLengthChoices(kanana, { dtype: 'q4f16', limits: webgpuDefaults });
+    expect(defaults.defaultTokens).toBe(8192);
+    expect(defaults.options.find((o) => o.tokens === 16384)?.refusal).toMatchObject({ buffer: 'mlp-activations' });
+    // The plain-attention fallback: 8K is refused (6 GiB of scores), 4K is the default; nothing
+    // fits WebGPU's default limits (2K: 384 MiB of scores).
+    expect(contextLengthChoices(kanana, { dtype: 'q4f16', limits: desktop, attention: 'plain' }).defaultTokens).toBe(4096);
+    expect(contextLengthChoices(kanana, { dtype: 'q4f16', limits: webgpuDefaults, attention: 'plain' }).defaultTokens).toBeNull();
     // A smaller native window is its own default; the cap can be raised but the default stays native.
     expect(contextLengthChoices({ ...kanana, max_position_embeddings: 4096 }, { dtype: 'fp16' }).defaultTokens).toBe(4096);
     expect(contextLengthChoices(kanana, { dtype: 'fp16', cap: 1 << 20 }).defaultTokens).toBe(32768);

@@ -5,24 +5,36 @@
  * - KV cache bytes = 2 (K and V) × layers × kv_heads × head_dim × bytes per element × tokens.
  *   Kanana (32 layers, 8 KV heads, head_dim 128) in fp16: 128 KiB per token, 4 GiB at 32K.
  * - Per-buffer limits: a WebGPU buffer must fit maxBufferSize and, to be bound by a shader,
- *   maxStorageBufferBindingSize. The largest buffers of our graph (src/converter/llama-graph.ts)
- *   for a context of T tokens and a prefill chunk of S tokens (batch 1):
- *     present.N.key / .value   kv_heads × T × head_dim × bytes
- *     repeated K / V (GQA)     heads × T × head_dim × bytes (Expand materializes the grouped heads)
- *     attention scores         heads × S × T × 4 (float32 even in fp16 graphs; Softmax output too)
+ *   maxStorageBufferBindingSize. The largest context-dependent buffers of one layer of our graph
+ *   (src/converter/llama-graph.ts) for a context of T tokens and a prefill chunk of S tokens
+ *   (batch 1; b = bytes per activation, 4 in fp32/q4 graphs, 2 in fp16/q4f16 ones):
+ *     present.N.key / .value   kv_heads × T × head_dim × b
+ *     MLP activations          S × intermediate_size × b (gate, up and their SwiGLU product)
+ *   and, by attention form:
+ *   - GroupQueryAttention (default), as onnxruntime-web's WebGPU EP runs it
+ *     (contrib_ops/webgpu/bert/flash_attention.cc): no score matrix and no expanded KV heads.
+ *     Chunks of 32+ tokens take the FlashAttention prefill kernel (tiles in workgroup memory).
+ *     Shorter ones (every decode step, a short turn after a cached prefix) take split-reduce
+ *     kernels with a partial-output buffer of heads × S × ⌈T / 64⌉ × head_dim × b, so
+ *     S ≤ 31 there — unless the prefill kernel's K/V tiles (2 × 16 × head_dim × b bytes) exceed
+ *     WebGPU's guaranteed 16 KiB of workgroup storage, when every chunk goes that way.
+ *   - plain ops (fallback): Expand copies the KV heads to every query head
+ *     (heads × T × head_dim × b) and the scores are materialized (heads × S × T × 4, float32
+ *     even in fp16 graphs; Softmax output too).
  *   transformers.js prefills a whole prompt in one run, and after turns are dropped the kept
  *   history is prefilled again, so S defaults to T (`prefillTokens` lowers it for a caller that
- *   chunks its prefill).
+ *   chunks its prefill). (WASM is not bound by these limits; its CPU kernel does allocate the
+ *   float32 scores of a chunk, heads × S × T × 4.)
  * - Offered lengths: powers of two from 2K (or the native window, if smaller) up to the YaRN
  *   maximum, native window × 4.4 by Kanana's recipe (32K → 128K), plus the native window itself.
  *   Default: the native window capped at 8K, stepped down until the adapter can run it; never the
  *   maximum.
  */
-import type { GraphDtype } from '../converter/llama-graph.ts';
+import type { AttentionKind, GraphDtype } from '../converter/llama-graph.ts';
 import { resolveLlamaShape, type HfLlamaConfig, type LlamaShape } from './config.ts';
 import { KANANA_YARN_RECIPE, originalContextWindow } from './yarn.ts';
 
-/** Bytes per KV-cache element: fp32 and q4 graphs keep a float32 cache, fp16 and q4f16 a float16 one. */
+/** Bytes per KV-cache element (and activation): fp32 and q4 graphs keep a float32 cache, fp16 and q4f16 a float16 one. */
 export const KV_ELEMENT_BYTES: Record<GraphDtype, number> = { fp32: 4, q4: 4, fp16: 2, q4f16: 2 };
 
 /** The subset of GPUSupportedLimits that bounds one buffer. */
@@ -41,18 +53,36 @@ export function kvCacheBytes(shape: KvShape, elementBytes: number, tokens: numbe
   return kvBytesPerToken(shape, elementBytes) * tokens;
 }
 
-export type GraphBuffer = 'present-kv' | 'repeated-kv' | 'attention-scores';
+export type GraphBuffer = 'present-kv' | 'mlp-activations' | 'attention-partials' | 'repeated-kv' | 'attention-scores';
 
 export interface BufferSize {
   buffer: GraphBuffer;
   bytes: number;
 }
 
+/** Chunks shorter than this run GroupQueryAttention's split-reduce kernels on WebGPU. */
+const GQA_PREFILL_KERNEL_MIN_TOKENS = 32;
+/** Keys per split-reduce tile. */
+const GQA_SPLIT_TILE = 64;
+/** WebGPU's guaranteed maxComputeWorkgroupStorageSize, which the prefill kernel's tiles must fit. */
+const MIN_WORKGROUP_STORAGE = 16384;
+
 /** The largest single buffers of one layer for `tokens` of context and a prefill of `prefillTokens`. */
-export function largestBuffers(shape: LlamaShape, elementBytes: number, tokens: number, prefillTokens = tokens): BufferSize[] {
-  const sizes: BufferSize[] = [{ buffer: 'present-kv', bytes: shape.numKvHeads * tokens * shape.headDim * elementBytes }];
-  if (shape.numHeads !== shape.numKvHeads) sizes.push({ buffer: 'repeated-kv', bytes: shape.numHeads * tokens * shape.headDim * elementBytes });
-  sizes.push({ buffer: 'attention-scores', bytes: shape.numHeads * Math.min(prefillTokens, tokens) * tokens * 4 });
+export function largestBuffers(shape: LlamaShape, elementBytes: number, tokens: number, prefillTokens = tokens, attention: AttentionKind = 'gqa'): BufferSize[] {
+  const { numHeads: heads, numKvHeads, headDim, intermediateSize } = shape;
+  const chunk = Math.min(prefillTokens, tokens);
+  const sizes: BufferSize[] = [
+    { buffer: 'present-kv', bytes: numKvHeads * tokens * headDim * elementBytes },
+    { buffer: 'mlp-activations', bytes: chunk * intermediateSize * elementBytes },
+  ];
+  if (attention === 'gqa') {
+    const prefillKernelFits = 2 * 16 * headDim * elementBytes <= MIN_WORKGROUP_STORAGE;
+    const splitRows = prefillKernelFits ? Math.min(chunk, GQA_PREFILL_KERNEL_MIN_TOKENS - 1) : chunk;
+    sizes.push({ buffer: 'attention-partials', bytes: heads * splitRows * Math.ceil(tokens / GQA_SPLIT_TILE) * headDim * elementBytes });
+  } else {
+    if (heads !== numKvHeads) sizes.push({ buffer: 'repeated-kv', bytes: heads * tokens * headDim * elementBytes });
+    sizes.push({ buffer: 'attention-scores', bytes: heads * chunk * tokens * 4 });
+  }
   return sizes;
 }
 
@@ -67,6 +97,8 @@ export interface ContextOptions {
   limits?: AdapterLimits;
   /** Largest prompt run in one graph call (default: the whole context). */
   prefillTokens?: number;
+  /** The graph's attention form (default GroupQueryAttention, what the converter writes). */
+  attention?: AttentionKind;
   /** Largest YaRN factor over the native window to offer (default: Kanana's 4.4). */
   maxFactor?: number;
 }
@@ -80,6 +112,8 @@ const MiB = 1024 * 1024;
 const mib = (bytes: number) => `${(bytes / MiB).toFixed(bytes < 10 * MiB ? 1 : 0)} MiB`;
 const BUFFER_NAMES: Record<GraphBuffer, string> = {
   'present-kv': 'Each layer’s key/value cache',
+  'mlp-activations': 'The feed-forward activations of one prompt run',
+  'attention-partials': 'The partial attention outputs of a short prompt run',
   'repeated-kv': 'The grouped key/value heads expanded for attention',
   'attention-scores': 'The attention scores of one prompt run',
 };
@@ -91,7 +125,7 @@ export function checkContextLength(config: HfLlamaConfig, tokens: number, option
   if (tokens > maximum) return { code: 'beyond-maximum', maximum, message: `${tokens} tokens is beyond this model’s maximum of ${maximum} (YaRN over its ${originalContextWindow(config)}-token window).` };
   if (!options.limits) return null;
   const shape = resolveLlamaShape(config);
-  for (const { buffer, bytes } of largestBuffers(shape, KV_ELEMENT_BYTES[options.dtype], tokens, options.prefillTokens)) {
+  for (const { buffer, bytes } of largestBuffers(shape, KV_ELEMENT_BYTES[options.dtype], tokens, options.prefillTokens, options.attention)) {
     for (const limit of ['maxStorageBufferBindingSize', 'maxBufferSize'] as const) {
       const limitBytes = options.limits[limit];
       if (bytes > limitBytes) {

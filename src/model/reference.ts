@@ -93,6 +93,11 @@ export class ReferenceLlama {
     return this.keys[0]?.length ?? 0;
   }
 
+  /** The cached keys (after RoPE) and values of one layer, by position: [kvHeads × headDim] each. */
+  cacheOf(layer: number): { keys: readonly Float32Array[]; values: readonly Float32Array[] } {
+    return { keys: this.keys[layer], values: this.values[layer] };
+  }
+
   reset(): void {
     this.keys = this.layers.map(() => []);
     this.values = this.layers.map(() => []);

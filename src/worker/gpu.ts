@@ -13,10 +13,22 @@ export type GpuAcquisition =
 /** Features ONNX Runtime's WebGPU EP uses when present (the set its own device request asks for). */
 const OPTIONAL_FEATURES = ['shader-f16', 'subgroups', 'timestamp-query'] as const;
 
+/**
+ * The optional features to request. `subgroups` is withheld where a subgroup can be narrower than
+ * 8 lanes (SwiftShader: 4): onnxruntime-web's FlashAttention prefill kernel, which
+ * GroupQueryAttention runs for chunks of 32+ tokens, handles 8 or 16 keys per step through
+ * subgroup shuffles and computes wrong attention on such subgroups; without the feature it takes
+ * its shared-memory path, which is exact (e2e/attention-backends.spec.ts).
+ */
+export function featuresToRequest(available: ReadonlySet<string>, info: { subgroupMinSize?: number } | undefined): GPUFeatureName[] {
+  const narrowSubgroups = !((info?.subgroupMinSize ?? 0) >= 8);
+  return OPTIONAL_FEATURES.filter((f) => available.has(f) && !(f === 'subgroups' && narrowSubgroups)) as GPUFeatureName[];
+}
+
 export async function acquireWebGpu(): Promise<GpuAcquisition> {
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
   if (!gpu) return { ok: false, reason: 'no-webgpu-api' };
-  let adapter: GPUAdapter | null = null;
+  let adapter: GPUAdapter | null;
   try {
     adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   } catch (error) {
@@ -24,7 +36,7 @@ export async function acquireWebGpu(): Promise<GpuAcquisition> {
   }
   if (!adapter) return { ok: false, reason: 'no-adapter' };
   const limits = adapter.limits;
-  const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f)) as GPUFeatureName[];
+  const requiredFeatures = featuresToRequest(adapter.features, adapter.info);
   let device: GPUDevice;
   try {
     device = await adapter.requestDevice({
