@@ -14,7 +14,9 @@ export type ModelSource =
   /** A transformers.js-ready repository on the Hugging Face Hub. */
   | { kind: 'hf'; repo: string; revision: string }
   /** Safetensors only (no ONNX published): must be converted before it can run. */
-  | { kind: 'hf-safetensors'; repo: string; revision: string };
+  | { kind: 'hf-safetensors'; repo: string; revision: string }
+  /** Imported from a folder on this device: exists only in the store, nothing to download. */
+  | { kind: 'imported'; folder: string };
 
 export interface CatalogEntry {
   id: string;

@@ -32,7 +32,9 @@ export function parseModelSource(input: string): ParsedModelSource {
 }
 
 export function sourceKey(source: ModelSource): string {
-  return source.kind === 'url' ? source.baseUrl : `${source.repo}@${source.revision}`;
+  if (source.kind === 'url') return source.baseUrl;
+  if (source.kind === 'imported') return `imported:${source.folder}`;
+  return `${source.repo}@${source.revision}`;
 }
 
 export function userModelEntry(source: Extract<ModelSource, { kind: 'url' } | { kind: 'hf' }>, label: string): CatalogEntry {
