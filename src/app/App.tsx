@@ -9,12 +9,14 @@ import { LoadProgress } from '../features/models/LoadProgress.tsx';
 import { ModelBar } from '../features/models/ModelBar.tsx';
 import { loadCatalog } from '../features/models/model-actions.ts';
 import { SettingsPanel } from '../features/settings/SettingsPanel.tsx';
+import { StoragePanel } from '../features/storage/StoragePanel.tsx';
 import { LanguageSwitch } from './LanguageSwitch.tsx';
 import { Notices } from './Notices.tsx';
 
 export function App() {
   const { t } = useTranslation();
-  const [settingsOpen, setSettingsOpen] = useState(false);
+  const [panel, setPanel] = useState<'settings' | 'storage' | null>(null);
+  const toggle = (which: 'settings' | 'storage') => setPanel((open) => (open === which ? null : which));
 
   useEffect(() => {
     void loadCatalog();
@@ -29,8 +31,11 @@ export function App() {
         </h1>
         <ModelBar />
         <div className="header-tools">
-          <button type="button" className="ghost" aria-expanded={settingsOpen} aria-controls="settings-panel" onClick={() => setSettingsOpen((open) => !open)}>
+          <button type="button" className="ghost" aria-expanded={panel === 'settings'} aria-controls="settings-panel" onClick={() => toggle('settings')}>
             {t('settings.open')}
+          </button>
+          <button type="button" className="ghost" aria-expanded={panel === 'storage'} aria-controls="storage-panel" onClick={() => toggle('storage')}>
+            {t('storage.open')}
           </button>
           <LanguageSwitch />
         </div>
@@ -43,7 +48,8 @@ export function App() {
           <StatsLine />
           <Composer />
         </main>
-        {settingsOpen && <SettingsPanel onClose={() => setSettingsOpen(false)} />}
+        {panel === 'settings' && <SettingsPanel onClose={() => setPanel(null)} />}
+        {panel === 'storage' && <StoragePanel onClose={() => setPanel(null)} />}
       </div>
     </div>
   );

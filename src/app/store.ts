@@ -6,10 +6,12 @@
 import { create } from 'zustand';
 import { createChatSlice, type ChatSlice } from '../features/chat/chat-slice.ts';
 import { createModelsSlice, type ModelsSlice } from '../features/models/models-slice.ts';
+import { createStorageSlice, type StorageSlice } from '../features/storage/storage-slice.ts';
 
-export type AppState = ModelsSlice & ChatSlice;
+export type AppState = ModelsSlice & ChatSlice & StorageSlice;
 
 export const useAppStore = create<AppState>()((...args) => ({
   ...createModelsSlice(...args),
   ...createChatSlice(...args),
+  ...createStorageSlice(...args),
 }));

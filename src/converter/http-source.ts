@@ -50,6 +50,12 @@ export interface HttpOptions {
   retryDelayMs?: number;
   /** Called with the size of each piece of response body received. */
   onBytes?: (bytes: number) => void;
+  /**
+   * The fetch cache mode. A download stored elsewhere (IndexedDB) passes 'no-store', so the
+   * browser's HTTP cache neither keeps a second copy of gigabytes nor answers parts of a Range
+   * request itself.
+   */
+  cache?: RequestCache;
   /** Sees each successful response (200/206) before its body is read, e.g. to check its ETag; may throw to refuse it. */
   onResponse?: (response: Response) => void;
 }
@@ -176,7 +182,7 @@ export async function fetchBytes(url: string, options: HttpOptions = {}): Promis
   const doFetch = options.fetch ?? fetch;
   let result: Uint8Array | null = null;
   await withRetries(url, options, async () => {
-    const response = await doFetch(url, { headers: options.headers, signal: options.signal });
+    const response = await doFetch(url, { headers: options.headers, signal: options.signal, ...(options.cache ? { cache: options.cache } : {}) });
     if (response.status !== 200) await rejectStatus(url, response);
     options.onResponse?.(response);
     try {
@@ -305,7 +311,7 @@ export class HttpByteSource {
   private request(start: number, end: number): Promise<Response> {
     this.requests++;
     const doFetch = this.options.fetch ?? fetch;
-    return doFetch(this.url, { headers: { ...this.options.headers, Range: `bytes=${start}-${end}` }, signal: this.options.signal });
+    return doFetch(this.url, { headers: { ...this.options.headers, Range: `bytes=${start}-${end}` }, signal: this.options.signal, ...(this.options.cache ? { cache: this.options.cache } : {}) });
   }
 
   /** A response about to be read: the caller's hook may refuse it (throwing), so the body is released first on failure. */

@@ -48,6 +48,7 @@ function parseSource(value: unknown): ModelSource | null {
   if ((s.kind === 'hf' || s.kind === 'hf-safetensors') && isString(s.repo)) {
     return { kind: s.kind, repo: s.repo, revision: isString(s.revision) ? s.revision : 'main' };
   }
+  if (s.kind === 'imported' && isString(s.folder)) return { kind: 'imported', folder: s.folder };
   return null;
 }
 

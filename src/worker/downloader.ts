@@ -17,6 +17,7 @@
 import { HttpByteSource, HttpSourceError, type HttpOptions } from '../converter/http-source.ts';
 import { HfHubError } from '../converter/hf-hub.ts';
 import { chunkLength, sameContent, StoreError, type ChunkedFileWriter, type ModelStore } from '../db/model-store.ts';
+import { availableBytes } from '../db/storage-manager.ts';
 import { EngineError } from './engine-error.ts';
 import { planDownload, type PlannedFile } from './download-plan.ts';
 import type { DownloadFileProgress, DownloadProgress, EnsureResult, StoredModelSpec } from './protocol.ts';
@@ -133,7 +134,8 @@ export async function ensureStored(spec: StoredModelSpec, deps: DownloaderDeps, 
     return { ...base, outcome: 'complete', downloadedBytes: 0, repairedChunks: 0, completedNow: false };
   }
 
-  const http: HttpOptions = { fetch: deps.fetch, signal, ...deps.retry };
+  // 'no-store': the bytes go to IndexedDB; the HTTP cache must neither keep a second copy nor serve parts of a range.
+  const http: HttpOptions = { fetch: deps.fetch, signal, cache: 'no-store', ...deps.retry };
   const emitPlanning = () =>
     options.onProgress?.({ ...base, phase: 'planning', files: [], loaded: 0, total: existing?.totalBytes ?? 0, neededBytes: 0, availableBytes: null });
   emitPlanning();
@@ -161,7 +163,7 @@ export async function ensureStored(spec: StoredModelSpec, deps: DownloaderDeps, 
   }
   const total = plan.files.reduce((sum, f) => sum + f.size, 0);
   const estimate = await (deps.estimate?.() ?? Promise.resolve(null)).catch(() => null);
-  const available = estimate?.quota !== undefined && estimate.usage !== undefined ? Math.max(0, estimate.quota - estimate.usage) : null;
+  const available = availableBytes(estimate);
   if (available !== null && needed > available) {
     // Refused before anything is written: what is stored (this model's parts, other models) stays.
     throw new EngineError('quota-insufficient', `${needed} bytes must be stored, ${available} are available.`, { needed, available });

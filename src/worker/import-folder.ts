@@ -11,6 +11,7 @@ import type { ManifestFile } from '../converter/model-io.ts';
 import type { ModelStore } from '../db/model-store.ts';
 import { MODEL_DTYPES, type ModelDtype } from '../model/catalog.ts';
 import { graphFiles, OPTIONAL_SHARED_FILES, REQUIRED_SHARED_FILES } from '../model/model-files.ts';
+import { availableBytes } from '../db/storage-manager.ts';
 import { EngineError } from './engine-error.ts';
 import type { DownloadFileProgress, DownloadProgress, ImportResult } from './protocol.ts';
 
@@ -64,7 +65,7 @@ export async function importFolder(store: ModelStore, folderFiles: readonly Fold
   const total = paths.reduce((sum, p) => sum + files.get(p)!.size, 0);
 
   const estimate = await (options.estimate?.() ?? Promise.resolve(null)).catch(() => null);
-  const available = estimate?.quota !== undefined && estimate.usage !== undefined ? Math.max(0, estimate.quota - estimate.usage) : null;
+  const available = availableBytes(estimate);
   if (available !== null && total > available) throw new EngineError('quota-insufficient', `${total} bytes must be stored, ${available} are available.`, { needed: total, available });
 
   for (const path of paths) {
