@@ -240,3 +240,38 @@ test('no Cache API entry holds model files', async () => {
   });
   expect(cached.filter((url) => /\.onnx|onnx_data|tokenizer|config\.json|\/resolve\//.test(url))).toEqual([]);
 });
+
+test('two tabs loading the same model download each byte once, and the other tab sees it stored', async ({ browser, baseURL }) => {
+  const own = await browser.newContext({ baseURL });
+  try {
+    const [a, b] = [await own.newPage(), await own.newPage()];
+    const repo = 'hanmadi/tiny-llama-ctx64';
+    for (const tab of [a, b]) {
+      page = tab;
+      await openApp(tab);
+    }
+    page = a;
+    await addModel(folderUrl(repo), 'Shared');
+    await b.reload();
+    await openApp(b);
+    await b.getByRole('button', { name: 'Storage' }).click();
+    const mark = hub.log.length;
+    for (const tab of [a, b]) {
+      page = tab;
+      await startLoad(modelKey(repo));
+    }
+    for (const tab of [a, b]) await expect(tab.getByText(/^Loaded: .*\(WASM, q4\)$/)).toBeVisible({ timeout: 300_000 });
+    const size = (await storedFile(a, modelKey(repo), DATA))!.size;
+    const data = hub.log.slice(mark).filter((r) => r.file === DATA);
+    // One Web Lock per file: the second tab waited and found each file stored.
+    expect(data.map((r) => r.range)).toEqual([
+      { start: 0, end: CHUNK - 1 },
+      { start: CHUNK, end: size - 1 },
+    ]);
+    await expect(b.getByTestId('stored-model').filter({ hasText: 'Shared' })).toContainText('Complete');
+    await expect(b.getByRole('combobox', { name: 'Model' }).locator('option', { hasText: 'Shared' })).toHaveText(/· stored$/);
+  } finally {
+    await own.close();
+  }
+});
+
