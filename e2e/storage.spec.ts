@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { chromium, expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { CHROMIUM_ARGS } from '../playwright.config.ts';
 import { startMockHub, type MockHub } from './harness/mock-hub.ts';
-import { lastReplyText, openApp, send, setSampling, waitForReply } from './support/app.ts';
+import { lastReplyText, openApp, replyTo, send, setSampling } from './support/app.ts';
 import { ReferenceChat } from './support/reference.ts';
 import { corruptChunk, storageUsage, storedFile, storedRows } from './support/store.ts';
 
@@ -66,13 +66,8 @@ async function chatMatchesReference(chat: ReferenceChat): Promise<void> {
   chat.forget();
   const expected = chat.reply([{ role: 'user', content: MESSAGE }], NEW_TOKENS);
   const replies = page.getByRole('article', { name: 'Hanmadi' });
-  if ((await replies.count()) === 0) {
-    await send(page, MESSAGE);
-  } else {
-    await replies.last().getByRole('button', { name: 'Regenerate' }).click();
-    await expect(page.getByRole('button', { name: 'Stop' })).toBeVisible();
-  }
-  await waitForReply(page);
+  const first = (await replies.count()) === 0;
+  await replyTo(page, () => (first ? send(page, MESSAGE) : replies.last().getByRole('button', { name: 'Regenerate' }).click()));
   expect(await lastReplyText(page)).toBe(expected.text);
 }
 
