@@ -64,6 +64,11 @@ export interface MockHub {
    * network then stays down (until setNetworkDown(false)) unless `staysDown` is false.
    */
   cutAfter(bytes: number, staysDown?: boolean): void;
+  /**
+   * The connection serving `file` (a repo path) drops just before the file's byte `offset` would
+   * be sent; the network then stays down (until setNetworkDown(false)) unless `staysDown` is false.
+   */
+  cutFileAt(file: string, offset: number, staysDown?: boolean): void;
   /** Network down: every request's connection is dropped before an answer. */
   setNetworkDown(down: boolean): void;
   /** The next `count` requests are answered with `status` (e.g. 503). */
@@ -114,6 +119,7 @@ export async function startMockHub(options: MockHubOptions): Promise<MockHub> {
   const log: HubRequest[] = [];
   let cutBudget: number | null = null;
   let cutStaysDown = true;
+  let fileCut: { file: string; offset: number } | null = null;
   let networkDown = false;
   let failures: { count: number; status: number } = { count: 0, status: 503 };
   let ignoreRange = false;
@@ -160,8 +166,14 @@ export async function startMockHub(options: MockHubOptions): Promise<MockHub> {
       return;
     }
     const stream = createReadStream(file.absolute, { start, end, highWaterMark: 64 * 1024 });
+    let position = start;
     stream.on('data', (chunk) => {
       const bytes = chunk as Buffer;
+      position += bytes.length;
+      if (fileCut && fileCut.file === file.path && position > fileCut.offset && position - bytes.length <= fileCut.offset) {
+        cutBudget = fileCut.offset - (position - bytes.length);
+        fileCut = null;
+      }
       if (cutBudget !== null && bytes.length >= cutBudget) {
         // The network goes away mid-body: send what fits, then drop the connection.
         const part = bytes.subarray(0, cutBudget);
@@ -258,6 +270,10 @@ export async function startMockHub(options: MockHubOptions): Promise<MockHub> {
     },
     cutAfter: (bytes, staysDown = true) => {
       cutBudget = bytes;
+      cutStaysDown = staysDown;
+    },
+    cutFileAt: (file, offset, staysDown = true) => {
+      fileCut = { file, offset };
       cutStaysDown = staysDown;
     },
     setNetworkDown: (down) => {

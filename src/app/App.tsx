@@ -1,6 +1,6 @@
 /**
- * The shell: header (sidebar toggle, model bar, settings, shortcuts, theme, language), the
- * conversation sidebar, the chat and the settings panel; global keyboard shortcuts.
+ * The shell: header (sidebar toggle, model bar, settings, storage, shortcuts, theme, language),
+ * the conversation sidebar, the chat and the settings or storage panel; global keyboard shortcuts.
  */
 import { useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
@@ -14,6 +14,7 @@ import { LoadProgress } from '../features/models/LoadProgress.tsx';
 import { ModelBar } from '../features/models/ModelBar.tsx';
 import { loadCatalog } from '../features/models/model-actions.ts';
 import { SettingsPanel } from '../features/settings/SettingsPanel.tsx';
+import { StoragePanel } from '../features/storage/StoragePanel.tsx';
 import { LanguageSwitch } from './LanguageSwitch.tsx';
 import { Notices } from './Notices.tsx';
 import { isEditable, matchShortcut } from './shortcuts.ts';
@@ -25,9 +26,16 @@ const focusSoon = (id: string) => requestAnimationFrame(() => document.getElemen
 
 export function App() {
   const { t } = useTranslation();
-  const [settingsOpen, setSettingsOpen] = useState(false);
+  const [panel, setPanel] = useState<'settings' | 'storage' | null>(null);
   const [helpOpen, setHelpOpen] = useState(false);
   const settingsToggle = useRef<HTMLButtonElement>(null);
+  const storageToggle = useRef<HTMLButtonElement>(null);
+  const toggle = (which: 'settings' | 'storage') => setPanel((open) => (open === which ? null : which));
+  /** Closing a panel returns focus to the button that opened it. */
+  const closePanel = (which: 'settings' | 'storage') => {
+    setPanel(null);
+    (which === 'settings' ? settingsToggle : storageToggle).current?.focus();
+  };
   const covered = useDrawerCovers();
 
   useEffect(() => {
@@ -86,11 +94,21 @@ export function App() {
             type="button"
             ref={settingsToggle}
             className="ghost"
-            aria-expanded={settingsOpen}
-            aria-controls={settingsOpen ? 'settings-panel' : undefined}
-            onClick={() => setSettingsOpen((open) => !open)}
+            aria-expanded={panel === 'settings'}
+            aria-controls={panel === 'settings' ? 'settings-panel' : undefined}
+            onClick={() => toggle('settings')}
           >
             {t('settings.open')}
+          </button>
+          <button
+            type="button"
+            ref={storageToggle}
+            className="ghost"
+            aria-expanded={panel === 'storage'}
+            aria-controls={panel === 'storage' ? 'storage-panel' : undefined}
+            onClick={() => toggle('storage')}
+          >
+            {t('storage.open')}
           </button>
           <button type="button" className="ghost icon" aria-label={t('shortcuts.open')} title={t('shortcuts.open')} onClick={() => setHelpOpen(true)}>
             ?
@@ -108,14 +126,8 @@ export function App() {
           <StatsLine />
           <Composer />
         </main>
-        {settingsOpen && !covered && (
-          <SettingsPanel
-            onClose={() => {
-              setSettingsOpen(false);
-              settingsToggle.current?.focus();
-            }}
-          />
-        )}
+        {panel === 'settings' && !covered && <SettingsPanel onClose={() => closePanel('settings')} />}
+        {panel === 'storage' && !covered && <StoragePanel onClose={() => closePanel('storage')} />}
       </div>
       {helpOpen && <ShortcutsDialog onClose={() => setHelpOpen(false)} />}
     </div>

@@ -3,6 +3,7 @@
  * load or generation errors, each translated from its typed error code.
  */
 import { useTranslation } from 'react-i18next';
+import { formatErrorParams } from '../i18n/format.ts';
 import type { EngineErrorValue } from '../worker/protocol.ts';
 import { useAppStore } from './store.ts';
 
@@ -11,7 +12,7 @@ function ErrorNotice({ error, onDismiss }: { error: EngineErrorValue; onDismiss(
   return (
     <div className="notice notice-error" role="alert">
       <p>
-        <strong>{t(`errors.${error.code}`, error.params ?? {})}</strong>
+        <strong>{t(`errors.${error.code}`, formatErrorParams(error.params))}</strong>
       </p>
       {error.detail && (
         <details>

@@ -8,7 +8,9 @@
  * Errors are HfHubError with a code, from the status and the Hub's X-Error-Code header as
  * huggingface_hub's hf_raise_for_status reads them (GatedRepo, RepoNotFound, RevisionNotFound).
  */
+import type { ModelDtype } from '../model/catalog.ts';
 import { UnsupportedModelError, type HfLlamaConfig, type LlamaShape } from '../model/config.ts';
+import { graphFiles, OPTIONAL_SHARED_FILES, REQUIRED_SHARED_FILES } from '../model/model-files.ts';
 import { checkConvertible, GRAPH_OPSETS, planConversion, type ConvertDtype } from './convert.ts';
 import { fetchBytes, HttpByteSource, HttpSourceError, type HttpOptions } from './http-source.ts';
 import type { CheckpointReader } from './model-io.ts';
@@ -54,6 +56,8 @@ export interface HfRepoFile {
   size: number;
   /** sha256 of the content, for files stored with LFS (every safetensors file). */
   lfsSha256?: string;
+  /** The git blob id: for files outside LFS, sha1 of "blob <size>\0" + content. */
+  blobId?: string;
 }
 
 export interface HfModelRepo {
@@ -120,6 +124,7 @@ function hubError(error: unknown, what: string, gated: boolean): unknown {
 interface ApiSibling {
   rfilename: string;
   size?: number;
+  blobId?: string;
   lfs?: { sha256?: string; size?: number };
 }
 
@@ -146,7 +151,12 @@ export async function fetchModelRepo(repoId: string, revision = 'main', options:
   const files = (info.siblings as ApiSibling[]).map((s): HfRepoFile => {
     const size = s.size ?? s.lfs?.size;
     if (typeof s.rfilename !== 'string' || typeof size !== 'number') throw new HfHubError('bad-response', `The Hub listed a file of ${repo} without its size.`);
-    return { path: s.rfilename, size, ...(s.lfs?.sha256 ? { lfsSha256: s.lfs.sha256 } : {}) };
+    return {
+      path: s.rfilename,
+      size,
+      ...(s.lfs?.sha256 ? { lfsSha256: s.lfs.sha256 } : {}),
+      ...(typeof s.blobId === 'string' && /^[0-9a-f]{40}$/.test(s.blobId) ? { blobId: s.blobId } : {}),
+    };
   });
   const gated = info.gated === 'auto' || info.gated === 'manual' ? info.gated : false;
   return { host, repo, revision, sha: info.sha, gated, files };
@@ -213,6 +223,47 @@ export async function resolveHfCheckpoint(
   const smallBytes = SMALL_FILES.reduce((sum, name) => sum + (byPath.get(name)?.size ?? 0), 0);
   const downloadBytes = weightFiles.reduce((sum, f) => sum + f.size, 0) + smallBytes;
   return { ...repo, config, shape, weightFiles, downloadBytes };
+}
+
+export interface HfOnnxFile extends HfRepoFile {
+  /** The file at the pinned commit. */
+  url: string;
+}
+
+export interface HfOnnxModel extends HfModelRepo {
+  /** config.json's bytes (read to know the external-data files); stored as they are. */
+  configBytes: Uint8Array;
+  /** What transformers.js reads for the precision: shared files, the graph and its external data. */
+  modelFiles: HfOnnxFile[];
+}
+
+/**
+ * Resolves a transformers.js-ready repo (ONNX graphs under onnx/) for one precision: pins the
+ * revision to its commit and lists the files transformers.js will read — the shared files, the
+ * graph and the external data config.json announces — with their sizes and hashes (LFS sha256,
+ * or the git blob id for small files), so a download can be verified file by file.
+ */
+export async function resolveHfOnnxModel(
+  repoId: string,
+  revision: string,
+  dtype: ModelDtype,
+  options: HfHubOptions & {
+    /** config.json's bytes when already kept (e.g. stored) for this listing's size and blob id; saves a request. */
+    knownFile?: (file: HfRepoFile) => Promise<Uint8Array | null>;
+  } = {},
+): Promise<HfOnnxModel> {
+  const repo = await fetchModelRepo(repoId, revision, options);
+  const byPath = new Map(repo.files.map((f) => [f.path, f]));
+  const configFile = byPath.get('config.json');
+  if (!configFile) throw new HfHubError('missing-file', `${repo.repo} has no config.json: not a transformers.js model.`);
+  const configBytes = (await options.knownFile?.(configFile)) ?? (await fetchRepoFile(repo, 'config.json', options));
+  const config = parseJsonFile<unknown>(configBytes, `${repo.repo}/config.json`);
+  const wanted = [...REQUIRED_SHARED_FILES, ...graphFiles(config, dtype)];
+  const missing = wanted.filter((p) => !byPath.has(p));
+  if (missing.length) throw new HfHubError('missing-file', `${repo.repo} has no ${missing.join(', ')} for ${dtype}.`);
+  const paths = [...wanted, ...OPTIONAL_SHARED_FILES.filter((p) => byPath.has(p))];
+  const modelFiles = paths.map((path) => ({ ...byPath.get(path)!, url: hfFileUrl(repo.host, repo.repo, repo.sha, path) }));
+  return { ...repo, configBytes, modelFiles };
 }
 
 /**

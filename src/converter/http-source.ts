@@ -50,6 +50,14 @@ export interface HttpOptions {
   retryDelayMs?: number;
   /** Called with the size of each piece of response body received. */
   onBytes?: (bytes: number) => void;
+  /**
+   * The fetch cache mode. A download stored elsewhere (IndexedDB) passes 'no-store', so the
+   * browser's HTTP cache neither keeps a second copy of gigabytes nor answers parts of a Range
+   * request itself.
+   */
+  cache?: RequestCache;
+  /** Sees each successful response (200/206) before its body is read, e.g. to check its ETag; may throw to refuse it. */
+  onResponse?: (response: Response) => void;
 }
 
 export interface HttpSourceOptions extends HttpOptions {
@@ -174,8 +182,9 @@ export async function fetchBytes(url: string, options: HttpOptions = {}): Promis
   const doFetch = options.fetch ?? fetch;
   let result: Uint8Array | null = null;
   await withRetries(url, options, async () => {
-    const response = await doFetch(url, { headers: options.headers, signal: options.signal });
+    const response = await doFetch(url, { headers: options.headers, signal: options.signal, ...(options.cache ? { cache: options.cache } : {}) });
     if (response.status !== 200) await rejectStatus(url, response);
+    options.onResponse?.(response);
     try {
       result = new Uint8Array(await response.arrayBuffer());
     } catch (error) {
@@ -219,12 +228,19 @@ export class HttpByteSource {
       throw new RangeError(`Read of ${length} bytes at ${offset} is outside ${this.url} (${this.size} bytes).`);
     }
     const bytes = new Uint8Array(length);
-    if (length > 0) await this.fetchInto(offset, bytes);
+    if (length > 0) await this.readInto(offset, bytes);
     return bytes;
   }
 
-  private async fetchInto(offset: number, target: Uint8Array): Promise<void> {
-    const progress = { filled: 0 };
+  /**
+   * Fills `target` with the bytes at `offset`, going on from `progress.filled`. If it throws
+   * (retries exhausted, aborted), `progress.filled` says how many bytes did arrive, so a caller
+   * can keep them.
+   */
+  async readInto(offset: number, target: Uint8Array, progress = { filled: 0 }): Promise<void> {
+    if (offset < 0 || offset + target.length > this.size) {
+      throw new RangeError(`Read of ${target.length} bytes at ${offset} is outside ${this.url} (${this.size} bytes).`);
+    }
     await withRetries(
       this.url,
       this.options,
@@ -256,6 +272,7 @@ export class HttpByteSource {
         await discard(response);
         throw new HttpSourceError('size-changed', `${this.url} is now ${range.total} bytes, not ${this.size}.`, this.url, 206);
       }
+      this.seen(response);
       // A server may send less than asked (never more): read it, and the rest comes next request.
       const limit = progress.filled + (range.end - range.start + 1);
       return readBodyInto(this.url, response, target.subarray(0, limit), progress, (n) => this.count(n));
@@ -266,6 +283,7 @@ export class HttpByteSource {
       await discard(response);
       throw new HttpSourceError('size-changed', `${this.url} is now ${length} bytes, not ${this.size}.`, this.url, 200);
     }
+    this.seen(response);
     // A whole-file 200 answer starts from the first byte again.
     progress.filled = 0;
     return readBodyInto(this.url, response, target, progress, (n) => this.count(n));
@@ -282,6 +300,7 @@ export class HttpByteSource {
       }
       if (response.status !== 206) await rejectStatus(this.url, response);
       const range = parseContentRange(response.headers.get('Content-Range'));
+      if (range) this.seen(response);
       await discard(response);
       if (!range) throw new HttpSourceError('bad-response', `${this.url} sent no valid Content-Range.`, this.url, 206);
       total = range.total;
@@ -292,7 +311,17 @@ export class HttpByteSource {
   private request(start: number, end: number): Promise<Response> {
     this.requests++;
     const doFetch = this.options.fetch ?? fetch;
-    return doFetch(this.url, { headers: { ...this.options.headers, Range: `bytes=${start}-${end}` }, signal: this.options.signal });
+    return doFetch(this.url, { headers: { ...this.options.headers, Range: `bytes=${start}-${end}` }, signal: this.options.signal, ...(this.options.cache ? { cache: this.options.cache } : {}) });
+  }
+
+  /** A response about to be read: the caller's hook may refuse it (throwing), so the body is released first on failure. */
+  private seen(response: Response): void {
+    try {
+      this.options.onResponse?.(response);
+    } catch (error) {
+      void discard(response);
+      throw error;
+    }
   }
 
   private count(n: number): void {

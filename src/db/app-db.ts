@@ -4,7 +4,9 @@
  * (conversations) and everything downloaded (model files) lives here — never localStorage or the
  * Cache API.
  */
-import Dexie, { type EntityTable } from 'dexie';
+import Dexie, { type EntityTable, type Table } from 'dexie';
+import type { Sha256State } from '../converter/resumable-sha256.ts';
+import type { ModelDtype, ModelSource } from '../model/catalog.ts';
 import type { EngineErrorValue, GenerationStats, SamplingParams } from '../worker/protocol.ts';
 
 /** Root messages have parentId ROOT (IndexedDB cannot index null). */
@@ -42,15 +44,101 @@ export interface MessageRecord {
   error?: EngineErrorValue;
 }
 
+/**
+ * One precision of a model kept on this device (docs/architecture.md, "Model storage"). The
+ * files it needs are listed by path; their bytes live in `modelFiles`/`modelChunks` under the
+ * same `modelKey`, shared with the model's other precisions (config and tokenizer are stored once).
+ */
+export interface StoredModelRecord {
+  /** The catalog entry's id (e.g. "local:tiny-llama", "user:https://…", "import:…"). */
+  modelKey: string;
+  dtype: ModelDtype;
+  label: string;
+  source: ModelSource;
+  /** For Hugging Face sources: the commit the files were pinned to when the download started. */
+  revision?: string;
+  /** Paths (relative to the model folder) transformers.js reads for this precision. */
+  files: string[];
+  totalBytes: number;
+  /** 'complete' once every file is stored and verified; a repair sets it back to 'partial'. */
+  status: 'partial' | 'complete';
+  createdAt: number;
+  lastUsedAt: number;
+  completedAt?: number;
+}
+
+/** How a stored file's content was checked when its last byte arrived. */
+export type FileVerification = 'sha256' | 'git-sha1' | 'size';
+
+export interface StoredFileRecord {
+  modelKey: string;
+  path: string;
+  size: number;
+  /** Bytes per chunk (the last chunk is shorter); fixed for the life of the record. */
+  chunkSize: number;
+  /** Where the bytes came from (absent for imported files). */
+  url?: string;
+  /** Expected SHA-256 of the whole file (our converter's manifest, or Hugging Face LFS). */
+  sha256?: string;
+  /** Expected git blob id (Hugging Face files not in LFS). */
+  gitSha1?: string;
+  /** The server's ETag or the Hub's revision: a different one on resume restarts the file. */
+  etag?: string;
+  /** SHA-256 (hex) of each complete chunk, computed as it arrived: checked on every read. */
+  chunkSha256: string[];
+  /** Bytes stored, complete chunks and the partial tail together. */
+  storedBytes: number;
+  /** The whole-file SHA-256 over the first `hashedChunks` chunks, saved so a resume goes on from it. */
+  hashState?: Sha256State;
+  hashedChunks: number;
+  /** Set when the last byte arrived and the whole file matched its expected size and hash. */
+  verified?: FileVerification;
+  updatedAt: number;
+}
+
+export interface StoredChunkRecord {
+  modelKey: string;
+  path: string;
+  index: number;
+  /** Tens of MiB at most: a file is never one huge blob. */
+  data: Blob;
+  /** data.size, kept as a field so completeness is known without touching the blob. */
+  size: number;
+}
+
+/** An "Add model" entry or an imported folder, offered in the model picker. */
+export interface UserModelRecord {
+  id: string;
+  label: string;
+  source: ModelSource;
+  dtypes: Partial<Record<ModelDtype, number | null>>;
+  nativeContext: number;
+  addedAt: number;
+}
+
 export class AppDB extends Dexie {
   conversations!: EntityTable<ConversationRecord, 'id'>;
   messages!: EntityTable<MessageRecord, 'id'>;
+  storedModels!: Table<StoredModelRecord, [string, ModelDtype]>;
+  modelFiles!: Table<StoredFileRecord, [string, string]>;
+  modelChunks!: Table<StoredChunkRecord, [string, string, number]>;
+  userModels!: EntityTable<UserModelRecord, 'id'>;
 
   constructor(name = 'hanmadi') {
     super(name);
     this.version(1).stores({
       conversations: 'id, updatedAt',
       messages: 'id, conversationId, [conversationId+parentId]',
+    });
+    // Model storage. Chunks are keyed by file and index, so a file's chunks (and a model's) are
+    // a primary-key range: no secondary index on the big table. User models moved here from
+    // localStorage; that data move runs on the main thread (user-models.ts), because this
+    // upgrade may run in a worker, where localStorage does not exist.
+    this.version(2).stores({
+      storedModels: '[modelKey+dtype], lastUsedAt',
+      modelFiles: '[modelKey+path]',
+      modelChunks: '[modelKey+path+index]',
+      userModels: 'id, addedAt',
     });
   }
 }

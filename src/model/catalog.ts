@@ -14,7 +14,9 @@ export type ModelSource =
   /** A transformers.js-ready repository on the Hugging Face Hub. */
   | { kind: 'hf'; repo: string; revision: string }
   /** Safetensors only (no ONNX published): must be converted before it can run. */
-  | { kind: 'hf-safetensors'; repo: string; revision: string };
+  | { kind: 'hf-safetensors'; repo: string; revision: string }
+  /** Imported from a folder on this device: exists only in the store, nothing to download. */
+  | { kind: 'imported'; folder: string };
 
 export interface CatalogEntry {
   id: string;
@@ -46,6 +48,7 @@ function parseSource(value: unknown): ModelSource | null {
   if ((s.kind === 'hf' || s.kind === 'hf-safetensors') && isString(s.repo)) {
     return { kind: s.kind, repo: s.repo, revision: isString(s.revision) ? s.revision : 'main' };
   }
+  if (s.kind === 'imported' && isString(s.folder)) return { kind: 'imported', folder: s.folder };
   return null;
 }
 

@@ -30,3 +30,30 @@ export function dtypesFromFiles(files: readonly { path: string; size: number }[]
   }
   return out;
 }
+
+/** Files transformers.js reads for every precision; generation_config.json is optional (read with fatal=false). */
+export const REQUIRED_SHARED_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json'] as const;
+export const OPTIONAL_SHARED_FILES = ['generation_config.json'] as const;
+
+/**
+ * How many external-data files transformers.js 4.3.1 loads for a graph: config.json's
+ * `transformers.js_config.use_external_data_format`, either one value (true = 1) or per file
+ * name (`model_q4.onnx`, then the base name `model`), as in its model-loader.js.
+ */
+export function externalDataChunks(config: unknown, dtype: ModelDtype): number {
+  const format = (config as { 'transformers.js_config'?: { use_external_data_format?: unknown } } | null)?.['transformers.js_config']?.use_external_data_format;
+  if (!format) return 0;
+  if (typeof format === 'object') {
+    const byName = format as Record<string, unknown>;
+    const value = byName[`model${DTYPE_FILE_SUFFIX[dtype]}.onnx`] ?? byName.model ?? 0;
+    return Math.max(0, Math.floor(Number(value) || 0));
+  }
+  return Math.max(0, Math.floor(Number(format) || 0));
+}
+
+/** The graph and external-data paths of a precision, in the order transformers.js names them. */
+export function graphFiles(config: unknown, dtype: ModelDtype): string[] {
+  const graph = `onnx/model${DTYPE_FILE_SUFFIX[dtype]}.onnx`;
+  const chunks = externalDataChunks(config, dtype);
+  return [graph, ...Array.from({ length: chunks }, (_, i) => `${graph}_data${i === 0 ? '' : `_${i}`}`)];
+}

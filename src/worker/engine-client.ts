@@ -3,46 +3,23 @@
  * its typed result and taking callbacks for its events. Worker errors reject with
  * `EngineRequestError`, which carries the typed `EngineErrorValue`.
  */
-import type {
-  ChatMessage,
-  EngineErrorValue,
-  FileProgress,
-  GenerateResult,
-  LoadResult,
-  LoadSpec,
-  ResultMap,
-  SamplingParams,
-  WorkerMessage,
-  WorkerRequest,
-} from './protocol.ts';
+import type { ChatMessage, FileProgress, GenerateResult, LoadResult, LoadSpec, ResultMap, SamplingParams, WorkerMessage, WorkerRequest } from './protocol.ts';
+import { EngineRequestError, RpcClient } from './rpc-client.ts';
 
-export class EngineRequestError extends Error {
-  constructor(readonly value: EngineErrorValue) {
-    super(value.detail ?? value.code);
-    this.name = 'EngineRequestError';
-  }
-}
-
-interface Pending {
-  resolve(result: unknown): void;
-  reject(error: EngineRequestError): void;
-  onEvent?(message: WorkerMessage): void;
-}
+export { EngineRequestError } from './rpc-client.ts';
 
 /** Distributive Omit, so each request keeps its own fields. */
 type RequestBody = WorkerRequest extends infer R ? (R extends WorkerRequest ? Omit<R, 'id'> : never) : never;
 
-export class EngineClient {
-  private readonly pending = new Map<string, Pending>();
+export class EngineClient extends RpcClient<WorkerRequest, WorkerMessage> {
   private deviceLostListeners = new Set<(reason: string) => void>();
 
-  constructor(private readonly worker: Worker) {
-    worker.addEventListener('message', (event: MessageEvent<WorkerMessage>) => this.dispatch(event.data));
-    worker.addEventListener('error', (event) => {
-      // A crashed worker fails every request in flight rather than leaving the UI waiting.
-      const error = new EngineRequestError({ code: 'unknown', detail: event.message || 'The model worker crashed.' });
-      for (const pending of this.pending.values()) pending.reject(error);
-      this.pending.clear();
+  constructor(worker: Worker) {
+    super(worker, (message) => {
+      if (message.type !== 'device-lost') return;
+      // Whatever was running on the GPU will not finish: fail it now rather than leave the UI waiting.
+      this.failAll(new EngineRequestError({ code: 'device-lost', detail: message.reason }));
+      for (const listener of this.deviceLostListeners) listener(message.reason);
     });
   }
 
@@ -66,9 +43,13 @@ export class EngineClient {
     options: { continueFinal?: boolean } = {},
   ): { id: string; result: Promise<GenerateResult> } {
     const id = crypto.randomUUID();
-    const result = this.request({ type: 'generate', messages, sampling, ...options }, (message) => {
-      if (message.type === 'token') onDelta(message.delta, message.generatedTokens);
-    }, id);
+    const result = this.request(
+      { type: 'generate', messages, sampling, ...options },
+      (message) => {
+        if (message.type === 'token') onDelta(message.delta, message.generatedTokens);
+      },
+      id,
+    );
     return { id, result };
   }
 
@@ -84,49 +65,18 @@ export class EngineClient {
     return this.request({ type: 'unload' });
   }
 
+  /** What the device can run (WebGPU, shader-f16), without loading anything. */
+  probeDevice(): Promise<ResultMap['probe-device']> {
+    return this.request({ type: 'probe-device' });
+  }
+
   onDeviceLost(listener: (reason: string) => void): () => void {
     this.deviceLostListeners.add(listener);
     return () => this.deviceLostListeners.delete(listener);
   }
 
-  terminate(): void {
-    this.worker.terminate();
-  }
-
-  private request<K extends keyof ResultMap>(
-    body: Extract<RequestBody, { type: K }>,
-    onEvent?: (message: WorkerMessage) => void,
-    id: string = crypto.randomUUID(),
-  ): Promise<ResultMap[K]> {
-    return new Promise<ResultMap[K]>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (r: unknown) => void, reject, onEvent });
-      this.worker.postMessage({ ...body, id } as WorkerRequest);
-    });
-  }
-
-  private dispatch(message: WorkerMessage): void {
-    if (message.type === 'device-lost') {
-      // Whatever was running on the GPU will not finish: fail it now rather than leave the UI waiting.
-      const error = new EngineRequestError({ code: 'device-lost', detail: message.reason });
-      for (const pending of this.pending.values()) pending.reject(error);
-      this.pending.clear();
-      for (const listener of this.deviceLostListeners) listener(message.reason);
-      return;
-    }
-    const pending = this.pending.get(message.id);
-    if (!pending) return;
-    switch (message.type) {
-      case 'result':
-        this.pending.delete(message.id);
-        pending.resolve(message.result);
-        break;
-      case 'error':
-        this.pending.delete(message.id);
-        pending.reject(new EngineRequestError(message.error));
-        break;
-      default:
-        pending.onEvent?.(message);
-    }
+  private request<K extends keyof ResultMap>(body: Extract<RequestBody, { type: K }>, onEvent?: (message: WorkerMessage) => void, id: string = crypto.randomUUID()): Promise<ResultMap[K]> {
+    return this.send<ResultMap[K]>({ ...body, id } as WorkerRequest, onEvent);
   }
 }
 

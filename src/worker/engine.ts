@@ -30,7 +30,9 @@ import { acquireWebGpu } from './gpu.ts';
 import { continuePromptIds, planKvReuse } from './kv-reuse.ts';
 import type { ChatMessage, DeviceKind, FileProgress, GenerateResult, LoadResult, LoadSpec, SamplingParams } from './protocol.ts';
 import { TextDeltaStream } from './text-stream.ts';
-import { locateModel } from './model-location.ts';
+import { modelStore } from '../db/model-store.ts';
+import { openStoredModel, readModelsFromStore, readModelsThroughCacheApi } from './model-cache.ts';
+import { holdModelShared } from './model-locks.ts';
 
 export interface LoadCallbacks {
   onPhase(phase: 'adapter' | 'files' | 'session' | 'warm-up'): void;
@@ -167,7 +169,19 @@ export class LlmEngine {
     }
 
     callbacks.onPhase('files');
-    const location = locateModel(spec.modelId, spec.source);
+    // The app reads only the store (filled by the store worker before this request); the Cache
+    // API path exists for the benchmark's baseline.
+    let stored: ReturnType<typeof openStoredModel> | null = null;
+    let location: { modelPath: string; options: { revision?: string } };
+    if (spec.files === 'cache-api') {
+      location = readModelsThroughCacheApi(spec.modelId, spec.source);
+    } else {
+      readModelsFromStore();
+      stored = openStoredModel(spec.modelId);
+      location = { modelPath: stored.modelPath, options: {} };
+    }
+    // Held while files are read, so another tab cannot delete them mid-load.
+    const release = stored ? await holdModelShared(spec.modelId) : () => {};
     const progress_callback = (info: ProgressInfo) => {
       if (info.status === 'initiate' || info.status === 'download' || info.status === 'progress' || info.status === 'done') {
         const p = info as ProgressInfo & { file: string; loaded?: number; total?: number };
@@ -182,7 +196,7 @@ export class LlmEngine {
         if (info.reason !== 'destroyed' || this.loaded?.gpuDevice === gpuDevice) callbacks.onDeviceLost(info.message || info.reason);
       });
     }
-    try {
+    const readModel = async () => {
       const tokenizer = await AutoTokenizer.from_pretrained(location.modelPath, { ...location.options, progress_callback });
       const model = await AutoModelForCausalLM.from_pretrained(location.modelPath, {
         ...location.options,
@@ -191,6 +205,14 @@ export class LlmEngine {
         progress_callback,
         session_options: gpuDevice ? { executionProviders: [{ name: 'webgpu', device: gpuDevice }] } : {},
       });
+      return { tokenizer, model };
+    };
+    try {
+      if (stored) await this.checkStored(spec.modelId, dtype);
+      // A corrupt stored chunk ends the load through `failure` (see model-cache.ts).
+      const { tokenizer, model } = stored ? await Promise.race([readModel(), stored.failure]) : await readModel();
+      release();
+      if (stored) void modelStore.touchModel(spec.modelId, dtype).catch(() => undefined);
       callbacks.onPhase('session');
       yieldBeforeEachForward(model);
       const config = model.config as unknown as { max_position_embeddings?: number };
@@ -222,7 +244,17 @@ export class LlmEngine {
     } catch (error) {
       await this.unload();
       gpuDevice?.destroy();
-      throw error;
+      throw stored ? stored.explain(error) : error;
+    } finally {
+      release();
+      stored?.close();
+    }
+  }
+
+  /** Every file of the precision must be stored whole before transformers.js is asked (no bytes read here). */
+  private async checkStored(modelKey: string, dtype: ModelDtype): Promise<void> {
+    if (!(await modelStore.markCompleteIfStored(modelKey, dtype))) {
+      throw new EngineError('model-files-missing', `${modelKey} (${dtype}) is not stored completely: download it first.`);
     }
   }
 

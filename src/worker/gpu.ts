@@ -4,7 +4,7 @@
  * default 256 MiB maxStorageBufferBindingSize is too small for a 2B model's embedding or a long
  * KV cache — and (2) watch `device.lost` to tell the user instead of failing silently.
  */
-import type { AdapterSummary } from './protocol.ts';
+import type { AdapterSummary, DeviceProbe } from './protocol.ts';
 
 export type GpuAcquisition =
   | { ok: true; adapter: GPUAdapter; device: GPUDevice; summary: AdapterSummary }
@@ -23,6 +23,19 @@ const OPTIONAL_FEATURES = ['shader-f16', 'subgroups', 'timestamp-query'] as cons
 export function featuresToRequest(available: ReadonlySet<string>, info: { subgroupMinSize?: number } | undefined): GPUFeatureName[] {
   const narrowSubgroups = !((info?.subgroupMinSize ?? 0) >= 8);
   return OPTIONAL_FEATURES.filter((f) => available.has(f) && !(f === 'subgroups' && narrowSubgroups)) as GPUFeatureName[];
+}
+
+/** Whether WebGPU can run models here and with which precisions, without creating a device. */
+export async function probeWebGpu(): Promise<DeviceProbe> {
+  const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
+  if (!gpu) return { webgpu: false, shaderF16: false, reason: 'no-webgpu-api' };
+  try {
+    const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+    if (!adapter) return { webgpu: false, shaderF16: false, reason: 'no-adapter' };
+    return { webgpu: true, shaderF16: adapter.features.has('shader-f16') };
+  } catch (error) {
+    return { webgpu: false, shaderF16: false, reason: `no-adapter: ${String(error)}` };
+  }
 }
 
 export async function acquireWebGpu(): Promise<GpuAcquisition> {

@@ -1,9 +1,10 @@
 /**
- * The one message protocol between the UI and the LLM worker (types only: imported by both
- * sides). Every request carries an `id`; the worker answers with events for that id (progress,
- * tokens), then exactly one `result` or `error`. Errors cross the boundary as typed values.
- * Messages are discriminated unions on `type` (and `request` for results), so a `switch`
- * narrows them without casts.
+ * The one message protocol between the UI and the app's two workers (types only: imported by
+ * every side): the LLM worker (transformers.js) and the store worker (downloads, imports and
+ * deletions of model files in IndexedDB). Every request carries an `id`; the worker answers with
+ * events for that id (progress, tokens), then exactly one `result` or `error`. Errors cross the
+ * boundary as typed values. Messages are discriminated unions on `type` (and `request` for
+ * results), so a `switch` narrows them without casts.
  */
 import type { ModelDtype, ModelSource } from '../model/catalog.ts';
 
@@ -25,9 +26,15 @@ export interface SamplingParams {
 }
 
 export interface LoadSpec {
-  /** Catalog id, e.g. "local:tiny-llama" or "kanana-nano-2.1b-instruct". */
+  /** Catalog id, e.g. "local:tiny-llama" or "kanana-nano-2.1b-instruct"; also the key of its stored files. */
   modelId: string;
   source: ModelSource;
+  /**
+   * Where transformers.js reads the files: 'store' (default, the app) = only the Dexie store,
+   * filled beforehand by the store worker; 'cache-api' = transformers.js's own default, fetching
+   * `source` and keeping it in the Cache API — a baseline for the benchmark, never the app.
+   */
+  files?: 'store' | 'cache-api';
   /** A precision, or 'auto' to pick the best the device supports among `availableDtypes`. */
   dtype: ModelDtype | 'auto';
   availableDtypes: ModelDtype[];
@@ -99,6 +106,26 @@ export type EngineErrorCode =
   | 'generation-failed'
   | 'context-overflow'
   | 'aborted'
+  /** Not enough storage quota for a download (checked before writing): params needed, available. */
+  | 'quota-insufficient'
+  /** The browser refused a write (QuotaExceededError); what was stored before is intact. */
+  | 'quota-exceeded'
+  /** The network failed past the retries; what arrived is kept and a retry resumes: params file. */
+  | 'download-failed'
+  /** The host ignores HTTP Range requests, so a download could not be resumed. */
+  | 'range-unsupported'
+  /** A downloaded file does not match its published size or hash (it was discarded): params file. */
+  | 'verification-failed'
+  /** A file changed at its source while stored parts of the old one were being resumed. */
+  | 'source-changed'
+  /** A stored chunk was corrupt or unreadable; it was dropped and is fetched again: params file. */
+  | 'model-corrupt'
+  /** Another tab is downloading or loading this model. */
+  | 'storage-busy'
+  /** IndexedDB cannot be opened (e.g. blocked by the browser's privacy settings). */
+  | 'storage-unavailable'
+  /** The chosen folder does not hold a model this app can load. */
+  | 'import-invalid'
   | 'unknown';
 
 /** An error as a plain, cloneable value: `code` picks the translated message, `detail` is for the curious. */
@@ -144,7 +171,20 @@ export interface UnloadRequest {
   id: string;
 }
 
-export type WorkerRequest = LoadRequest | GenerateRequest | StopRequest | ResetCacheRequest | UnloadRequest;
+/** What the device can run, without creating a GPU device: decides the precision to download. */
+export interface ProbeDeviceRequest {
+  type: 'probe-device';
+  id: string;
+}
+
+export interface DeviceProbe {
+  webgpu: boolean;
+  shaderF16: boolean;
+  /** Why WebGPU is unavailable, when it is. */
+  reason?: string;
+}
+
+export type WorkerRequest = LoadRequest | GenerateRequest | StopRequest | ResetCacheRequest | UnloadRequest | ProbeDeviceRequest;
 
 /** What each request resolves with. */
 export interface ResultMap {
@@ -153,6 +193,7 @@ export interface ResultMap {
   stop: { stopped: boolean };
   'reset-cache': { disposedTokens: number };
   unload: { unloaded: boolean };
+  'probe-device': DeviceProbe;
 }
 
 // ---- responses and events (worker → UI) ----
@@ -177,7 +218,10 @@ export interface TokenEvent {
   generatedTokens: number;
 }
 
-export type ResultMessage = { [K in keyof ResultMap]: { type: 'result'; id: string; request: K; result: ResultMap[K] } }[keyof ResultMap];
+/** A `result` message for each request of a result map. */
+export type ResultMessageOf<M> = { [K in keyof M]: { type: 'result'; id: string; request: K; result: M[K] } }[keyof M];
+
+export type ResultMessage = ResultMessageOf<ResultMap>;
 
 export interface ErrorMessage {
   type: 'error';
@@ -192,3 +236,114 @@ export interface DeviceLostMessage {
 }
 
 export type WorkerMessage = LoadProgressEvent | LoadPhaseEvent | TokenEvent | ResultMessage | ErrorMessage | DeviceLostMessage;
+
+// ---- model storage (UI ↔ store worker) ----
+
+/** One precision of a catalog model, as the store keeps it. */
+export interface StoredModelSpec {
+  /** The catalog entry's id: every precision of a model shares its stored files under it. */
+  modelKey: string;
+  label: string;
+  /** Absolute URLs only (the worker has no page to resolve against). */
+  source: ModelSource;
+  dtype: ModelDtype;
+}
+
+export interface DownloadFileProgress {
+  path: string;
+  /** Bytes stored (the file's size once done). */
+  loaded: number;
+  total: number;
+  /** 'waiting': another tab holds this file's lock and is downloading it. */
+  state: 'queued' | 'downloading' | 'waiting' | 'done';
+}
+
+export interface DownloadProgress {
+  modelKey: string;
+  dtype: ModelDtype;
+  phase: 'planning' | 'downloading' | 'done';
+  files: DownloadFileProgress[];
+  /** Bytes of this precision stored, and its total. */
+  loaded: number;
+  total: number;
+  /** Bytes this download still had to fetch when it started, and what the origin could still store then (null: unknown). */
+  neededBytes: number;
+  availableBytes: number | null;
+}
+
+export interface EnsureResult {
+  modelKey: string;
+  dtype: ModelDtype;
+  /** 'paused' and 'cancelled' answer a pause or cancel request; cancelled downloads leave nothing behind. */
+  outcome: 'complete' | 'paused' | 'cancelled';
+  /** Bytes fetched from the network by this request. */
+  downloadedBytes: number;
+  /** Chunks that were missing or corrupt and were fetched again. */
+  repairedChunks: number;
+  /** True when this request stored the model's last missing byte (for the persist() prompt). */
+  completedNow: boolean;
+}
+
+/** Downloads what is missing of a precision, verifies it, and resolves when it is all stored. */
+export interface EnsureRequest {
+  type: 'ensure';
+  id: string;
+  model: StoredModelSpec;
+}
+
+/** Pauses (keeps what is stored) or cancels (deletes the partial model) the ensure `target`. */
+export interface StopDownloadRequest {
+  type: 'stop-download';
+  id: string;
+  target: string;
+  mode: 'pause' | 'cancel';
+}
+
+export interface DeleteModelRequest {
+  type: 'delete-model';
+  id: string;
+  modelKey: string;
+  dtype: ModelDtype;
+}
+
+export interface DeleteAllRequest {
+  type: 'delete-all';
+  id: string;
+}
+
+/** A folder chosen by the user (`webkitRelativePath` or directory-picker paths, first segment = the folder). */
+export interface ImportFolderRequest {
+  type: 'import-folder';
+  id: string;
+  modelKey: string;
+  label: string;
+  files: { path: string; file: File }[];
+}
+
+export interface ImportResult {
+  modelKey: string;
+  dtypes: ModelDtype[];
+  /** Bytes per precision (its files, shared ones included). */
+  sizes: Partial<Record<ModelDtype, number>>;
+  nativeContext: number;
+  /** 'sha256' when the folder's hanmadi-manifest.json vouched for every file, else 'size'. */
+  verified: 'sha256' | 'size';
+}
+
+export type StoreRequest = EnsureRequest | StopDownloadRequest | DeleteModelRequest | DeleteAllRequest | ImportFolderRequest;
+
+export interface StoreResultMap {
+  ensure: EnsureResult;
+  'stop-download': { stopped: boolean };
+  'delete-model': { freedBytes: number };
+  'delete-all': { freedBytes: number };
+  'import-folder': ImportResult;
+}
+
+export interface DownloadProgressEvent {
+  type: 'download-progress';
+  id: string;
+  progress: DownloadProgress;
+}
+
+export type StoreMessage = DownloadProgressEvent | ResultMessageOf<StoreResultMap> | ErrorMessage;

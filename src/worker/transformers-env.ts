@@ -1,15 +1,17 @@
 /**
- * transformers.js settings for the app, applied once when the worker starts: never the Cache
- * API for model files, and ONNX Runtime's WASM runtime served from our own origin (bundled by
- * Vite) instead of the CDN transformers.js defaults to, so the app works offline.
+ * transformers.js settings for the app, applied once when the worker starts: model files only
+ * from the Dexie store (model-cache.ts; never the Cache API, never a silent network fetch), and
+ * ONNX Runtime's WASM runtime served from our own origin (bundled by Vite) instead of the CDN
+ * transformers.js defaults to, so the app works offline.
  */
 import { env } from '@huggingface/transformers';
+import { guardFetch, readModelsFromStore } from './model-cache.ts';
 import ortWasmFactoryUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.mjs?url';
 import ortWasmUrl from 'onnxruntime-web/ort-wasm-simd-threaded.asyncify.wasm?url';
 
 export function configureTransformers(): void {
-  env.useBrowserCache = false;
-  env.allowLocalModels = true;
+  readModelsFromStore();
+  env.fetch = guardFetch(env.fetch);
   const onnx = env.backends.onnx;
   if (onnx.wasm) onnx.wasm.wasmPaths = { mjs: new URL(ortWasmFactoryUrl, self.location.href).href, wasm: new URL(ortWasmUrl, self.location.href).href };
 }

@@ -5,6 +5,7 @@
  */
 import type { LlmEngine } from './engine.ts';
 import { toEngineError } from './engine-error.ts';
+import { probeWebGpu } from './gpu.ts';
 import type { ResultMap, WorkerMessage, WorkerRequest } from './protocol.ts';
 
 export function createRequestHandler(engine: LlmEngine, post: (message: WorkerMessage) => void): (request: WorkerRequest) => void {
@@ -39,6 +40,8 @@ export function createRequestHandler(engine: LlmEngine, post: (message: WorkerMe
         return void answer('reset-cache', request.id, 'generate', async () => ({ disposedTokens: await engine.resetCache() }));
       case 'unload':
         return void answer('unload', request.id, 'load', async () => ({ unloaded: await engine.unload() }));
+      case 'probe-device':
+        return void answer('probe-device', request.id, 'load', () => probeWebGpu());
     }
   };
 }

@@ -33,7 +33,7 @@ export function AddModelDialog({ onClose }: { onClose(): void }) {
     const probe = await probeModel(parsed.source);
     setChecking(false);
     if (!probe.ok) return setProblem(probe.reason);
-    addUserModel({ ...userModelEntry(parsed.source, label), dtypes: probe.dtypes, nativeContext: probe.nativeContext });
+    await addUserModel({ ...userModelEntry(parsed.source, label), dtypes: probe.dtypes, nativeContext: probe.nativeContext });
     onClose();
   };
 

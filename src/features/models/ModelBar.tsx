@@ -1,14 +1,28 @@
-/** Model picker, precision, and the Load button; "Add model" opens a dialog. */
+/**
+ * Model picker (with what is stored on this device, read live from Dexie, so a download in
+ * another tab shows up), precision, and the Load button; "Add model" opens a dialog.
+ */
+import { useLiveQuery } from 'dexie-react-hooks';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useAppStore } from '../../app/store.ts';
+import { modelStore, type StoredModelSummary } from '../../db/model-store.ts';
 import { isRunnable, MODEL_DTYPES, type ModelDtype } from '../../model/catalog.ts';
 import { AddModelDialog } from './AddModelDialog.tsx';
 import { chooseDevice, chooseDtype, loadSelectedModel, selectModel } from './model-actions.ts';
 import { formatBytes } from './progress.ts';
 
+/** "stored" when a precision is complete, else the best partial percentage, else nothing. */
+function storedMark(models: StoredModelSummary[], t: ReturnType<typeof useTranslation>['t']): string {
+  if (models.some((m) => m.status === 'complete')) return t('models.storedMark');
+  const best = Math.max(0, ...models.map((m) => (m.totalBytes > 0 ? m.storedBytes / m.totalBytes : 0)));
+  return models.length ? t('models.partialMark', { percent: Math.floor(best * 100) }) : '';
+}
+
 export function ModelBar() {
   const { t } = useTranslation();
+  const stored = useLiveQuery(() => modelStore.listModels(), [], [] as StoredModelSummary[]);
+  const persistence = useAppStore((s) => s.persistence);
   const catalog = useAppStore((s) => s.catalog);
   const selectedId = useAppStore((s) => s.selectedModelId);
   const dtypeChoice = useAppStore((s) => s.dtypeChoice);
@@ -26,12 +40,19 @@ export function ModelBar() {
       <label className="field">
         <span className="field-label">{t('models.picker')}</span>
         <select aria-label={t('models.picker')} value={selectedId ?? ''} onChange={(e) => selectModel(e.target.value)} disabled={busy}>
-          {catalog.map((entry) => (
-            <option key={entry.id} value={entry.id}>
-              {entry.test ? t('models.testLabel', { label: entry.label }) : entry.label}
-              {isRunnable(entry) ? '' : ` — ${t('models.convertFirstShort')}`}
-            </option>
-          ))}
+          {catalog.map((entry) => {
+            const mark = storedMark(
+              stored.filter((m) => m.modelKey === entry.id),
+              t,
+            );
+            return (
+              <option key={entry.id} value={entry.id}>
+                {entry.test ? t('models.testLabel', { label: entry.label }) : entry.label}
+                {isRunnable(entry) ? '' : ` — ${t('models.convertFirstShort')}`}
+                {mark && ` · ${mark}`}
+              </option>
+            );
+          })}
         </select>
       </label>
       <label className="field">
@@ -40,9 +61,14 @@ export function ModelBar() {
           <option value="auto">{t('models.precisionAuto')}</option>
           {dtypes.map((dtype) => {
             const size = selected?.dtypes[dtype];
+            const mark = storedMark(
+              stored.filter((m) => m.modelKey === selected?.id && m.dtype === dtype),
+              t,
+            );
             return (
               <option key={dtype} value={dtype}>
                 {typeof size === 'number' ? `${dtype} · ${formatBytes(size)}` : dtype}
+                {mark && ` · ${mark}`}
               </option>
             );
           })}
@@ -69,6 +95,7 @@ export function ModelBar() {
       {selected && !isRunnable(selected) && (
         <p className="model-note">{t('models.convertFirst')}</p>
       )}
+      {persistence && loadStatus !== 'loading' && <p className="model-note">{t(persistence === 'persistent' ? 'models.persistent' : 'models.notPersistent')}</p>}
       {selected?.licenseNote && <p className="model-note">{t('models.licenseNote', { license: selected.licenseNote })}</p>}
       {adding && <AddModelDialog onClose={() => setAdding(false)} />}
     </div>

@@ -1,12 +1,19 @@
 /**
- * Model actions: read the catalog, pick a model and precision, load it in the worker with
- * per-file progress. UI components call these; state goes through the app store.
+ * Model actions: read the catalog, pick a model and precision, and load it: first the store
+ * worker makes the precision fully stored and verified (downloading what is missing, with
+ * per-file progress, pause, resume and cancel), then the LLM worker loads it from the store.
+ * UI components call these; state goes through the app store.
  */
+import { liveQuery, type Subscription } from 'dexie';
 import { useAppStore } from '../../app/store.ts';
-import { isRunnable, parseCatalog, type CatalogEntry, type ModelDtype, type ModelSource } from '../../model/catalog.ts';
+import { requestPersistence } from '../../db/storage-manager.ts';
+import { deleteUserModel, listUserModels, putUserModel } from '../../db/user-models.ts';
+import { chooseDtype as bestDtype, isRunnable, parseCatalog, type CatalogEntry, type ModelDtype, type ModelSource } from '../../model/catalog.ts';
 import { engineClient, EngineRequestError } from '../../worker/engine-client.ts';
+import type { DeviceProbe, DownloadProgress, EngineErrorValue, StoredModelSpec } from '../../worker/protocol.ts';
+import { storeClient } from '../../worker/store-client.ts';
 import { recordProgress } from './progress.ts';
-import { readUserModels, writeUserModels } from './user-models.ts';
+import { migrateLegacyUserModels } from './user-models.ts';
 
 const SELECTED_MODEL_KEY = 'hanmadi.selectedModel';
 
@@ -28,17 +35,28 @@ function safeStorage(): Storage | null {
   }
 }
 
-/** Real catalog + locally generated test models (dev/preview servers only) + the user's own. */
+let userModelsSubscription: Subscription | null = null;
+
+/**
+ * Real catalog + locally generated test models (dev/preview servers only) + the user's own,
+ * which are followed live from Dexie (an import or an added model in another tab appears too).
+ */
 export async function loadCatalog(): Promise<void> {
-  const [main, local] = await Promise.all([fetchCatalog('models.json'), fetchCatalog('models/local.json')]);
   const storage = safeStorage();
-  const user = storage ? readUserModels(storage) : [];
-  const catalog = [...(local ?? []), ...(main ?? []), ...user];
-  const remembered = storage?.getItem(SELECTED_MODEL_KEY);
-  const state = useAppStore.getState();
-  const selected =
-    catalog.find((e) => e.id === state.selectedModelId) ?? catalog.find((e) => e.id === remembered) ?? catalog.find(isRunnable) ?? catalog[0] ?? null;
-  useAppStore.setState({ catalog, catalogError: main === null, selectedModelId: selected?.id ?? null });
+  if (storage) await migrateLegacyUserModels(storage).catch(() => 0);
+  const [main, local] = await Promise.all([fetchCatalog('models.json'), fetchCatalog('models/local.json')]);
+  const fixed = [...(local ?? []), ...(main ?? [])];
+  const apply = (user: CatalogEntry[]) => {
+    const catalog = [...fixed, ...user];
+    const state = useAppStore.getState();
+    const remembered = storage?.getItem(SELECTED_MODEL_KEY);
+    const selected =
+      catalog.find((e) => e.id === state.selectedModelId) ?? catalog.find((e) => e.id === remembered) ?? catalog.find(isRunnable) ?? catalog[0] ?? null;
+    useAppStore.setState({ catalog, catalogError: main === null, selectedModelId: selected?.id ?? null });
+  };
+  apply(await listUserModels().catch(() => []));
+  userModelsSubscription?.unsubscribe();
+  userModelsSubscription = liveQuery(() => listUserModels()).subscribe({ next: apply, error: () => undefined });
 }
 
 export function selectModel(id: string): void {
@@ -54,27 +72,64 @@ export function chooseDevice(device: 'auto' | 'wasm'): void {
   useAppStore.setState({ deviceChoice: device });
 }
 
-export function addUserModel(entry: CatalogEntry): void {
-  const catalog = [...useAppStore.getState().catalog, entry];
-  useAppStore.setState({ catalog });
-  const storage = safeStorage();
-  if (storage) writeUserModels(storage, catalog);
+export async function addUserModel(entry: CatalogEntry): Promise<void> {
+  await putUserModel(entry);
+  useAppStore.setState((s) => ({ catalog: s.catalog.some((e) => e.id === entry.id) ? s.catalog : [...s.catalog, entry] }));
   selectModel(entry.id);
 }
 
-export function removeUserModel(id: string): void {
-  const catalog = useAppStore.getState().catalog.filter((e) => e.id !== id);
-  const storage = safeStorage();
-  if (storage) writeUserModels(storage, catalog);
-  useAppStore.setState({ catalog, selectedModelId: useAppStore.getState().selectedModelId === id ? (catalog[0]?.id ?? null) : useAppStore.getState().selectedModelId });
+export async function removeUserModel(id: string): Promise<void> {
+  await deleteUserModel(id);
 }
 
-/** URLs in the catalog may be relative to the page; the worker needs absolute ones. */
+/** URLs in the catalog may be relative to the page; the workers need absolute ones. */
 function absoluteSource(source: ModelSource): ModelSource {
   return source.kind === 'url' ? { kind: 'url', baseUrl: new URL(source.baseUrl, document.baseURI).href } : source;
 }
 
 let engineWatched = false;
+let deviceProbe: Promise<DeviceProbe> | null = null;
+
+/** The precision to download and load: the user's choice, or the best the device runs. */
+async function resolveDtype(entry: CatalogEntry, choice: ModelDtype | 'auto', device: 'auto' | 'wasm'): Promise<ModelDtype> {
+  if (choice !== 'auto') return choice;
+  let kind: 'webgpu' | 'wasm' = 'wasm';
+  let shaderF16 = false;
+  if (device !== 'wasm') {
+    deviceProbe ??= engineClient().probeDevice();
+    const probe = await deviceProbe;
+    kind = probe.webgpu ? 'webgpu' : 'wasm';
+    shaderF16 = probe.shaderF16;
+  }
+  const dtype = bestDtype(entry, { kind, shaderF16 });
+  if (!dtype) throw new EngineRequestError({ code: 'load-failed', detail: `No precision of ${entry.label} runs on ${kind}.` });
+  return dtype;
+}
+
+function showDownload(requestId: string | null, progress: DownloadProgress): void {
+  const now = performance.now();
+  useAppStore.setState((s) => {
+    const previous = s.download?.modelKey === progress.modelKey && s.download.dtype === progress.dtype ? s.download : null;
+    const files = Object.fromEntries(
+      progress.files.map((f) => [f.path, recordProgress(previous?.files[f.path], { file: f.path, loaded: f.loaded, total: f.total, status: f.state }, now)]),
+    );
+    const total = recordProgress(previous?.total, { file: '', loaded: progress.loaded, total: progress.total, status: progress.phase }, now);
+    return { download: { requestId, modelKey: progress.modelKey, dtype: progress.dtype, progress, files, total }, loadPhase: progress.phase === 'planning' ? 'planning' : 'download' };
+  });
+}
+
+/** Makes the precision stored; resolves with the outcome (complete, paused or cancelled). */
+async function download(spec: StoredModelSpec): Promise<'complete' | 'paused' | 'cancelled'> {
+  const { id, result } = storeClient().ensure(spec, (progress) => showDownload(id, progress));
+  const outcome = await result;
+  if (outcome.completedNow) {
+    const persisted = await requestPersistence();
+    if (persisted !== null) useAppStore.setState({ persistence: persisted ? 'persistent' : 'not-persistent' });
+  }
+  return outcome.outcome;
+}
+
+const errorValue = (error: unknown): EngineErrorValue => (error instanceof EngineRequestError ? error.value : { code: 'load-failed', detail: String(error) });
 
 export async function loadSelectedModel(): Promise<void> {
   const state = useAppStore.getState();
@@ -85,25 +140,56 @@ export async function loadSelectedModel(): Promise<void> {
     engineWatched = true;
     client.onDeviceLost((reason) => useAppStore.setState({ deviceLost: reason || 'lost', loadStatus: 'error', loaded: null }));
   }
-  useAppStore.setState({ loadStatus: 'loading', loadPhase: null, files: {}, loadError: null, loaded: null });
+  useAppStore.setState({ loadStatus: 'loading', loadPhase: 'adapter', files: {}, loadError: null, loaded: null });
   try {
-    const loaded = await client.load(
-      {
-        modelId: entry.id,
-        source: absoluteSource(entry.source),
-        dtype: state.dtypeChoice,
-        availableDtypes: Object.keys(entry.dtypes) as ModelDtype[],
-        device: state.deviceChoice,
-      },
-      {
-        onPhase: (phase) => useAppStore.setState({ loadPhase: phase }),
-        onProgress: (progress) =>
-          useAppStore.setState((s) => ({ files: { ...s.files, [progress.file]: recordProgress(s.files[progress.file], progress, performance.now()) } })),
-      },
-    );
+    const dtype = await resolveDtype(entry, state.dtypeChoice, state.deviceChoice);
+    const spec: StoredModelSpec = { modelKey: entry.id, label: entry.label, source: absoluteSource(entry.source), dtype };
+    const load = () =>
+      client.load(
+        { modelId: entry.id, source: spec.source, dtype, availableDtypes: Object.keys(entry.dtypes) as ModelDtype[], device: state.deviceChoice, files: 'store' },
+        {
+          onPhase: (phase) => useAppStore.setState({ loadPhase: phase }),
+          onProgress: (progress) =>
+            useAppStore.setState((s) => ({ files: { ...s.files, [progress.file]: recordProgress(s.files[progress.file], progress, performance.now()) } })),
+        },
+      );
+    const outcome = await download(spec);
+    if (outcome !== 'complete') {
+      useAppStore.setState((s) => ({ loadStatus: outcome === 'paused' ? 'paused' : 'idle', loadPhase: null, download: outcome === 'paused' && s.download ? { ...s.download, requestId: null } : null }));
+      return;
+    }
+    useAppStore.setState({ download: null });
+    let loaded;
+    try {
+      loaded = await load();
+    } catch (error) {
+      // A chunk found corrupt while loading was dropped from the store: fetch it again, once.
+      if (!(error instanceof EngineRequestError && error.value.code === 'model-corrupt') || entry.source.kind === 'imported') throw error;
+      if ((await download(spec)) !== 'complete') throw error;
+      useAppStore.setState({ download: null });
+      loaded = await load();
+    }
     useAppStore.setState({ loadStatus: 'ready', loaded, loadPhase: null });
   } catch (error) {
-    const value = error instanceof EngineRequestError ? error.value : { code: 'load-failed' as const, detail: String(error) };
-    useAppStore.setState({ loadStatus: 'error', loadError: value, loadPhase: null });
+    useAppStore.setState({ loadStatus: 'error', loadError: errorValue(error), loadPhase: null });
   }
+}
+
+/** Pauses the running download: what is stored stays, and Resume goes on from it. */
+export async function pauseDownload(): Promise<void> {
+  const id = useAppStore.getState().download?.requestId;
+  if (id) await storeClient().stopDownload(id, 'pause');
+}
+
+export async function resumeDownload(): Promise<void> {
+  await loadSelectedModel();
+}
+
+/** Cancels the download (running or paused) and deletes what it stored. */
+export async function cancelDownload(): Promise<void> {
+  const download = useAppStore.getState().download;
+  if (!download) return;
+  if (download.requestId) await storeClient().stopDownload(download.requestId, 'cancel');
+  else await storeClient().deleteModel(download.modelKey, download.dtype).catch(() => undefined);
+  useAppStore.setState({ download: null, loadStatus: 'idle', loadPhase: null });
 }

@@ -1,10 +1,22 @@
-/** The models feature's part of the app store: catalog, choice, and the load in progress. */
+/** The models feature's part of the app store: catalog, choice, and the download and load in progress. */
 import type { StateCreator } from 'zustand';
 import type { CatalogEntry, ModelDtype } from '../../model/catalog.ts';
-import type { EngineErrorValue, LoadResult } from '../../worker/protocol.ts';
+import type { DownloadProgress, EngineErrorValue, LoadResult } from '../../worker/protocol.ts';
 import type { FileProgress } from './progress.ts';
 
-export type LoadStatus = 'idle' | 'loading' | 'ready' | 'error';
+/** 'paused': a download was paused; Load (or Resume) goes on from what is stored. */
+export type LoadStatus = 'idle' | 'loading' | 'paused' | 'ready' | 'error';
+
+export interface DownloadState {
+  /** The store worker's request id (to pause or cancel it); null while paused. */
+  requestId: string | null;
+  modelKey: string;
+  dtype: ModelDtype;
+  progress: DownloadProgress;
+  /** Per-file and total samples for speed and ETA. */
+  files: Record<string, FileProgress>;
+  total: FileProgress;
+}
 
 export interface ModelsSlice {
   catalog: CatalogEntry[];
@@ -16,10 +28,14 @@ export interface ModelsSlice {
   loadPhase: string | null;
   /** Per-file progress of the load in progress (or the last one). */
   files: Record<string, FileProgress>;
+  /** The download before a load (or a paused one). */
+  download: DownloadState | null;
   loaded: LoadResult | null;
   loadError: EngineErrorValue | null;
   /** Set when the GPU device was lost: the model is gone until a reload. */
   deviceLost: string | null;
+  /** After the first model was stored: whether the browser granted persistent storage. */
+  persistence: 'persistent' | 'not-persistent' | null;
 }
 
 export const createModelsSlice: StateCreator<ModelsSlice> = () => ({
@@ -31,7 +47,9 @@ export const createModelsSlice: StateCreator<ModelsSlice> = () => ({
   loadStatus: 'idle',
   loadPhase: null,
   files: {},
+  download: null,
   loaded: null,
   loadError: null,
   deviceLost: null,
+  persistence: null,
 });

@@ -42,15 +42,4 @@ export function etaSeconds(progress: FileProgress): number | null {
   return (progress.total - progress.loaded) / speed;
 }
 
-const UNITS = ['B', 'KB', 'MB', 'GB'] as const;
-
-/** 1536 → "1.5 KB" (decimal-free below 10 units is too coarse for small fixtures, so one decimal). */
-export function formatBytes(bytes: number): string {
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${unit === 0 ? Math.round(value) : value.toFixed(1)} ${UNITS[unit]}`;
-}
+export { formatBytes } from '../../i18n/format.ts';

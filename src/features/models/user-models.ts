@@ -1,8 +1,9 @@
 /**
  * "Add model": parse what the user typed (the URL of a converted folder, or a Hugging Face repo
- * id) into a catalog entry, and keep such entries in localStorage (a later issue moves them to
- * Dexie). Parsing is pure and unit-tested; storage access is isolated in two functions.
+ * id) into a catalog entry. Entries live in Dexie (src/db/user-models.ts); the first versions
+ * kept them in localStorage, and `migrateLegacyUserModels` moves those over once.
  */
+import { addMissingUserModels } from '../../db/user-models.ts';
 import type { CatalogEntry, ModelSource } from '../../model/catalog.ts';
 
 export const USER_MODELS_STORAGE_KEY = 'hanmadi.userModels';
@@ -32,7 +33,9 @@ export function parseModelSource(input: string): ParsedModelSource {
 }
 
 export function sourceKey(source: ModelSource): string {
-  return source.kind === 'url' ? source.baseUrl : `${source.repo}@${source.revision}`;
+  if (source.kind === 'url') return source.baseUrl;
+  if (source.kind === 'imported') return `imported:${source.folder}`;
+  return `${source.repo}@${source.revision}`;
 }
 
 export function userModelEntry(source: Extract<ModelSource, { kind: 'url' } | { kind: 'hf' }>, label: string): CatalogEntry {
@@ -51,7 +54,7 @@ export function userModelEntry(source: Extract<ModelSource, { kind: 'url' } | { 
   };
 }
 
-/** Reads stored entries, dropping anything malformed (storage is user-editable). */
+/** Reads the old localStorage list, dropping anything malformed (storage is user-editable). */
 export function readUserModels(storage: Pick<Storage, 'getItem'>): CatalogEntry[] {
   try {
     const raw: unknown = JSON.parse(storage.getItem(USER_MODELS_STORAGE_KEY) ?? '[]');
@@ -71,7 +74,14 @@ export function readUserModels(storage: Pick<Storage, 'getItem'>): CatalogEntry[
   }
 }
 
-export function writeUserModels(storage: Pick<Storage, 'setItem'>, entries: readonly CatalogEntry[]): void {
-  const stored = entries.filter((e) => e.user).map((e) => ({ source: e.source, label: e.label }));
-  storage.setItem(USER_MODELS_STORAGE_KEY, JSON.stringify(stored));
+/**
+ * Moves the old localStorage entries into Dexie (idempotent: existing ids are kept), then drops
+ * the key — only after the write succeeded. Runs on the page, not in Dexie's upgrade, because
+ * the upgrade may run in a worker, where localStorage does not exist.
+ */
+export async function migrateLegacyUserModels(storage: Pick<Storage, 'getItem' | 'removeItem'>): Promise<number> {
+  if (storage.getItem(USER_MODELS_STORAGE_KEY) === null) return 0;
+  const added = await addMissingUserModels(readUserModels(storage));
+  storage.removeItem(USER_MODELS_STORAGE_KEY);
+  return added;
 }

@@ -1,0 +1,272 @@
+/**
+ * Model storage end to end, in real Chromium against a local HTTP server with Range support
+ * (the mock Hub: request log with byte ranges, injected cuts): models are downloaded into
+ * IndexedDB chunk by chunk and resumed after a cut and a reload with only the missing bytes; a
+ * chunk corrupted inside IndexedDB is found on load and fetched again; a stored model loads and
+ * chats offline without a single request; a quota too small for the next model is refused before
+ * anything is written where the browser reports its real quota (default Chromium reports usage +
+ * 10 GiB: see src/db/storage-manager.ts), and the stored model stays loadable; the storage
+ * manager deletes (space is really freed) and imports a folder.
+ * WASM runs the model here (WebGPU is e2e/chat.spec.ts's subject); every reply is checked
+ * against the TypeScript reference.
+ */
+import { join } from 'node:path';
+import { chromium, expect, test, type BrowserContext, type Page } from '@playwright/test';
+import { CHROMIUM_ARGS } from '../playwright.config.ts';
+import { startMockHub, type MockHub } from './harness/mock-hub.ts';
+import { lastReplyText, openApp, replyTo, send, setSampling } from './support/app.ts';
+import { ReferenceChat } from './support/reference.ts';
+import { corruptChunk, storageUsage, storedFile, storedRows } from './support/store.ts';
+
+test.describe.configure({ mode: 'serial' });
+
+const MODELS = join(import.meta.dirname, '..', 'fixtures', 'models');
+const DATA = 'onnx/model_q4.onnx_data';
+const CHUNK = 32 * 1024 * 1024; // CHUNK_BYTES in src/db/model-store.ts
+const NEW_TOKENS = 4;
+
+let hub: MockHub;
+let context: BrowserContext;
+let page: Page;
+let reference: ReferenceChat;
+const requests: string[] = [];
+/** What storing Hub tiny added to the origin's usage (Chromium compresses IndexedDB data, so not its raw size). */
+let hubTinyUsage = 0;
+
+const folderUrl = (repo: string) => `${hub.url}/${repo}/resolve/main/`;
+const modelKey = (repo: string) => `user:${folderUrl(repo)}`;
+
+async function addModel(url: string, name: string): Promise<void> {
+  await page.getByRole('button', { name: 'Add model' }).click();
+  await page.getByLabel('URL or repository id').fill(url);
+  await page.getByLabel('Name (optional)').fill(name);
+  await page.getByRole('button', { name: 'Add', exact: true }).click();
+  await expect(page.getByRole('dialog')).toBeHidden();
+}
+
+/** Picks a model on the CPU and presses Load; does not wait for the outcome. */
+async function startLoad(key: string): Promise<void> {
+  await page.getByRole('combobox', { name: 'Model' }).selectOption(key);
+  await page.getByRole('combobox', { name: 'Run on' }).selectOption('wasm');
+  await page.getByRole('button', { name: 'Load model' }).click();
+}
+
+async function loaded(): Promise<void> {
+  await expect(page.getByText(/^Loaded: .*\(WASM, q4\)$/)).toBeVisible({ timeout: 300_000 });
+}
+
+/**
+ * Every model load is checked with the same one-message conversation: the first load sends it,
+ * later loads regenerate its reply (the prompt is that one message again), so no check depends
+ * on a long history whose near-tied logits could flip between runs.
+ */
+const MESSAGE = '안녕하세요, 반가워요!';
+
+async function chatMatchesReference(chat: ReferenceChat): Promise<void> {
+  chat.forget();
+  const expected = chat.reply([{ role: 'user', content: MESSAGE }], NEW_TOKENS);
+  const replies = page.getByRole('article', { name: 'Hanmadi' });
+  const first = (await replies.count()) === 0;
+  await replyTo(page, () => (first ? send(page, MESSAGE) : replies.last().getByRole('button', { name: 'Regenerate' }).click()));
+  expect(await lastReplyText(page)).toBe(expected.text);
+}
+
+test.beforeAll(async ({ browser }) => {
+  reference = await ReferenceChat.create('tiny-llama', 'q4');
+  hub = await startMockHub({
+    repos: { 'hanmadi/tiny-llama': { dir: join(MODELS, 'tiny-llama') }, 'hanmadi/tiny-llama-ctx64': { dir: join(MODELS, 'tiny-llama-ctx64') } },
+  });
+  context = await browser.newContext();
+  // Every request the page and its workers make (workers' fetches are reported to the context).
+  context.on('request', (request) => {
+    if (!/^(data|blob):/.test(request.url())) requests.push(request.url());
+  });
+  page = await context.newPage();
+});
+
+test.afterAll(async () => {
+  await context?.close();
+  await hub?.close();
+});
+
+test('a download cut mid-file resumes after a reload with only the missing bytes, then chats', async () => {
+  await openApp(page);
+  await setSampling(page, { temperature: 0, maxNewTokens: NEW_TOKENS });
+  await addModel(folderUrl('hanmadi/tiny-llama'), 'Hub tiny');
+  const key = modelKey('hanmadi/tiny-llama');
+
+  // The connection drops 3 MiB into the data file's second chunk, and the network stays down.
+  const cutAt = CHUNK + 3 * 1024 * 1024;
+  hub.cutFileAt(DATA, cutAt);
+  const usageBefore = await storageUsage(page);
+  const sent = requests.length;
+  await startLoad(key);
+  await expect(page.getByRole('alert')).toContainText('The download was interrupted', { timeout: 120_000 });
+  expect(requests.slice(sent).some((url) => url.startsWith(hub.url))).toBe(true); // the recorder sees the workers' fetches
+
+  const kept = (await storedFile(page, key, DATA))!;
+  expect(kept.hashedChunks).toBe(1);
+  expect(kept.storedBytes).toBeGreaterThan(CHUNK); // the partial second chunk was kept too
+  expect(kept.storedBytes).toBeLessThanOrEqual(cutAt);
+  const doneBefore = (await Promise.all(['config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model_q4.onnx'].map((p) => storedFile(page, key, p)))).map((f) => f?.verified);
+  expect(doneBefore).toEqual(['sha256', 'sha256', 'sha256', 'sha256']);
+
+  hub.setNetworkDown(false);
+  const mark = hub.log.length;
+  await page.reload();
+  await openApp(page);
+  await startLoad(key);
+  await loaded();
+
+  const resumed = hub.log.slice(mark).filter((r) => r.file && r.method === 'GET');
+  const data = resumed.filter((r) => r.file === DATA);
+  expect(data[0].range).toEqual({ start: kept.storedBytes, end: Math.min(kept.size, 2 * CHUNK) - 1 });
+  expect(data.reduce((sum, r) => sum + r.bytesSent, 0)).toBe(kept.size - kept.storedBytes);
+  // Besides the manifest (to plan), only generation_config.json (never reached before the cut) was fetched.
+  expect([...new Set(resumed.map((r) => r.file))].sort()).toEqual([DATA, 'generation_config.json', 'hanmadi-manifest.json'].sort());
+  expect((await storedFile(page, key, DATA))!.verified).toBe('sha256');
+  hubTinyUsage = (await storageUsage(page)) - usageBefore;
+
+  await chatMatchesReference(reference);
+});
+
+test('a chunk corrupted inside IndexedDB is found on load and fetched again', async () => {
+  const key = modelKey('hanmadi/tiny-llama');
+  const size = await corruptChunk(page, key, DATA, 0);
+  expect(size).toBe(CHUNK);
+  const mark = hub.log.length;
+  await page.getByRole('button', { name: 'Load model' }).click();
+  await loaded();
+  const refetched = hub.log.slice(mark).filter((r) => r.file === DATA);
+  expect(refetched.map((r) => r.range)).toEqual([{ start: 0, end: CHUNK - 1 }]);
+  await chatMatchesReference(reference);
+});
+
+test('offline, the stored model loads and chats without a single request', async () => {
+  await context.setOffline(true);
+  try {
+    const sent = requests.length;
+    const mark = hub.log.length;
+    await page.getByRole('button', { name: 'Load model' }).click();
+    await loaded();
+    await chatMatchesReference(reference);
+    expect(requests.slice(sent)).toEqual([]);
+    expect(hub.log.length).toBe(mark);
+  } finally {
+    await context.setOffline(false);
+  }
+});
+
+test('where the browser reports its real quota, a download that does not fit is refused before anything is written', async ({ baseURL }) => {
+  // Chromium without its static quota reports the real (here: overridden) quota, as Firefox and Safari do.
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: [...CHROMIUM_ARGS, '--disable-features=StaticStorageQuota'] });
+  try {
+    const own = await browser.newContext({ baseURL });
+    const tab = await own.newPage();
+    const saved = page;
+    page = tab;
+    try {
+      await openApp(page);
+      await addModel(folderUrl('hanmadi/tiny-llama'), 'Hub tiny');
+      await startLoad(modelKey('hanmadi/tiny-llama'));
+      await loaded();
+      const first = await storedRows(page, modelKey('hanmadi/tiny-llama'));
+
+      await addModel(folderUrl('hanmadi/tiny-llama-ctx64'), 'Hub ctx64');
+      const origin = new URL(page.url()).origin;
+      const cdp = await own.newCDPSession(page);
+      await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: (await storageUsage(page)) + 10 * 1024 * 1024 });
+      await startLoad(modelKey('hanmadi/tiny-llama-ctx64'));
+      const alert = page.getByRole('alert');
+      await expect(alert).toContainText('Not enough storage space');
+      await expect(alert).toContainText(/4\d\.\d MB must be stored, but only 10\.0 MB is available/);
+      expect(await storedRows(page, modelKey('hanmadi/tiny-llama-ctx64'))).toEqual({ models: 0, files: 0, chunks: 0 });
+      expect(await storedRows(page, modelKey('hanmadi/tiny-llama'))).toEqual(first);
+
+      await startLoad(modelKey('hanmadi/tiny-llama'));
+      await loaded();
+    } finally {
+      page = saved;
+    }
+  } finally {
+    await browser.close();
+  }
+});
+
+test('the storage manager imports a folder that then chats, and deleting frees the space', async () => {
+  await page.getByRole('button', { name: 'Storage' }).click();
+  const panel = page.getByRole('complementary', { name: 'Stored models' });
+  const rows = panel.getByTestId('stored-model');
+  await expect(rows).toHaveCount(1);
+  await expect(rows.first()).toContainText('Hub tiny');
+  await expect(rows.first()).toContainText('Complete');
+
+  await panel.getByLabel('Model folder').setInputFiles(join(MODELS, 'tiny-llama-ctx64'));
+  await expect(panel.getByTestId('import-result')).toContainText('Imported “tiny-llama-ctx64” (q4, fp32), checked by SHA-256 from its manifest', { timeout: 120_000 });
+  await expect(rows).toHaveCount(3);
+
+  const imported = await page.getByRole('combobox', { name: 'Model' }).locator('option', { hasText: 'tiny-llama-ctx64' }).getAttribute('value');
+  expect(imported).toMatch(/^import:/);
+  await startLoad(imported!);
+  await loaded();
+  const ctx64 = await ReferenceChat.create('tiny-llama-ctx64', 'q4');
+  await chatMatchesReference(ctx64);
+
+  const before = await storageUsage(page);
+  await panel.getByRole('button', { name: 'Delete Hub tiny (q4)' }).click();
+  await expect(rows).toHaveCount(2);
+  await expect(panel.getByRole('status').filter({ hasText: 'Freed' })).toContainText(/Freed 4\d\.\d MB/);
+  expect(await storedRows(page, modelKey('hanmadi/tiny-llama'))).toEqual({ models: 0, files: 0, chunks: 0 });
+  // The browser's own accounting gives back (nearly) what storing the model took.
+  expect(hubTinyUsage).toBeGreaterThan(1024 * 1024);
+  await expect.poll(async () => before - (await storageUsage(page)), { timeout: 60_000 }).toBeGreaterThan(0.9 * hubTinyUsage);
+
+  await panel.getByRole('button', { name: 'Delete all stored models' }).click();
+  await panel.getByRole('button', { name: 'Really delete all? (conversations are kept)' }).click();
+  await expect(panel.getByText('No models are stored yet.')).toBeVisible();
+  await expect(page.getByRole('combobox', { name: 'Model' }).locator('option', { hasText: 'tiny-llama-ctx64' })).toHaveCount(0);
+});
+
+test('no Cache API entry holds model files', async () => {
+  const cached = await page.evaluate(async () => {
+    const urls: string[] = [];
+    for (const name of await caches.keys()) for (const request of await (await caches.open(name)).keys()) urls.push(request.url);
+    return urls;
+  });
+  expect(cached.filter((url) => /\.onnx|onnx_data|tokenizer|config\.json|\/resolve\//.test(url))).toEqual([]);
+});
+
+test('two tabs loading the same model download each byte once, and the other tab sees it stored', async ({ browser, baseURL }) => {
+  const own = await browser.newContext({ baseURL });
+  try {
+    const [a, b] = [await own.newPage(), await own.newPage()];
+    const repo = 'hanmadi/tiny-llama-ctx64';
+    for (const tab of [a, b]) {
+      page = tab;
+      await openApp(tab);
+    }
+    page = a;
+    await addModel(folderUrl(repo), 'Shared');
+    await b.reload();
+    await openApp(b);
+    await b.getByRole('button', { name: 'Storage' }).click();
+    const mark = hub.log.length;
+    for (const tab of [a, b]) {
+      page = tab;
+      await startLoad(modelKey(repo));
+    }
+    for (const tab of [a, b]) await expect(tab.getByText(/^Loaded: .*\(WASM, q4\)$/)).toBeVisible({ timeout: 300_000 });
+    const size = (await storedFile(a, modelKey(repo), DATA))!.size;
+    const data = hub.log.slice(mark).filter((r) => r.file === DATA);
+    // One Web Lock per file: the second tab waited and found each file stored.
+    expect(data.map((r) => r.range)).toEqual([
+      { start: 0, end: CHUNK - 1 },
+      { start: CHUNK, end: size - 1 },
+    ]);
+    await expect(b.getByTestId('stored-model').filter({ hasText: 'Shared' })).toContainText('Complete');
+    await expect(b.getByRole('combobox', { name: 'Model' }).locator('option', { hasText: 'Shared' })).toHaveText(/· stored$/);
+  } finally {
+    await own.close();
+  }
+});
+

@@ -1,0 +1,317 @@
+/**
+ * The downloader against a real HTTP server (the mock Hub, on loopback, with a request log of
+ * byte ranges and injected cuts) into IndexedDB (fake-indexeddb): chunked Range downloads,
+ * resuming after a cut at exactly the byte stored, repairs of dropped chunks, changed sources,
+ * hash checks, pinned Hub revisions, quota refusals before any write, locks between "tabs",
+ * pause and cancel.
+ */
+import 'fake-indexeddb/auto';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startMockHub, type HubRequest, type MockHub } from '../../e2e/harness/mock-hub.ts';
+import { FIXTURE_MODELS_DIR } from '../../tools/lib/local-models.ts';
+import { AppDB } from '../db/app-db.ts';
+import { ModelStore } from '../db/model-store.ts';
+import type { ModelSource } from '../model/catalog.ts';
+import { EngineError } from './engine-error.ts';
+import { ensureStored, memoryLocks, type DownloaderDeps } from './downloader.ts';
+import type { DownloadProgress, StoredModelSpec } from './protocol.ts';
+
+const CHUNK = 4 * 1024 * 1024;
+const REPO = 'hanmadi/tiny-llama';
+const DATA = 'onnx/model_q4.onnx_data';
+const Q4_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model_q4.onnx', DATA];
+
+let root: string;
+
+/** A repo folder with the fixture's q4 files; `edit` may change files (the manifest is rewritten to match unless told). */
+function makeRepo(name: string, options: { manifest?: boolean; edit?: (dir: string) => void; manifestEdit?: (files: { path: string; size: number; sha256: string }[]) => void } = {}): string {
+  const dir = join(root, name);
+  for (const path of Q4_FILES) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    copyFileSync(join(FIXTURE_MODELS_DIR, 'tiny-llama', path), join(dir, path));
+  }
+  options.edit?.(dir);
+  if (options.manifest !== false) {
+    const files = Q4_FILES.map((path) => {
+      const bytes = readFileSync(join(dir, path));
+      return { path, size: bytes.length, sha256: bytesToHex(sha256(bytes)) };
+    });
+    options.manifestEdit?.(files);
+    writeFileSync(join(dir, 'hanmadi-manifest.json'), JSON.stringify({ format: 1, files }));
+  }
+  return dir;
+}
+
+function flipByte(dir: string, path: string, at: number): void {
+  const bytes = readFileSync(join(dir, path));
+  bytes[at] ^= 0xff;
+  writeFileSync(join(dir, path), bytes);
+}
+
+let db: AppDB;
+let store: ModelStore;
+let hub: MockHub | null = null;
+
+const RETRY = { maxAttempts: 2, retryDelayMs: 5 };
+
+function deps(extra: Partial<DownloaderDeps> = {}): DownloaderDeps {
+  return { store, chunkSize: CHUNK, retry: RETRY, locks: memoryLocks(), ...extra };
+}
+
+async function serve(dir: string, options: { redirectLfs?: boolean } = {}): Promise<MockHub> {
+  await hub?.close();
+  hub = await startMockHub({ repos: { [REPO]: { dir } }, ...options });
+  return hub;
+}
+
+const folderSource = (h: MockHub): ModelSource => ({ kind: 'url', baseUrl: `${h.url}/${REPO}/resolve/main/` });
+const spec = (source: ModelSource, modelKey = 'user:tiny'): StoredModelSpec => ({ modelKey, label: 'Tiny', source, dtype: 'q4' });
+
+/** Successful body requests for one file after log index `from`. */
+const requestsFor = (h: MockHub, file: string, from = 0): HubRequest[] => h.log.slice(from).filter((r) => r.file === file && r.method === 'GET');
+
+async function storedSha(modelKey: string, path: string): Promise<string> {
+  return bytesToHex(sha256(await store.readFileBytes(modelKey, path)));
+}
+
+const diskSha = (dir: string, path: string) => bytesToHex(sha256(readFileSync(join(dir, path))));
+
+async function failure(promise: Promise<unknown>): Promise<EngineError> {
+  const error = await promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(EngineError);
+  return error as EngineError;
+}
+
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'hanmadi-download-'));
+});
+
+beforeEach(() => {
+  db = new AppDB(`download-test-${crypto.randomUUID()}`);
+  store = new ModelStore(db);
+});
+
+afterEach(async () => {
+  await hub?.close();
+  hub = null;
+  await db.delete();
+});
+
+describe('downloading a converted folder (hanmadi-manifest.json)', () => {
+  it('stores every q4 file verified, one Range request per chunk, and a second call makes no request', async () => {
+    const dir = makeRepo('plain');
+    const h = await serve(dir);
+    const progress: DownloadProgress[] = [];
+    const result = await ensureStored(spec(folderSource(h)), deps(), { onProgress: (p) => progress.push(p) });
+    expect(result).toMatchObject({ outcome: 'complete', repairedChunks: 0, completedNow: true });
+
+    const size = readFileSync(join(dir, DATA)).length;
+    expect(result.downloadedBytes).toBe(Q4_FILES.filter((p) => p !== 'config.json').reduce((s, p) => s + readFileSync(join(dir, p)).length, 0));
+    for (const path of Q4_FILES) expect(await storedSha('user:tiny', path)).toBe(diskSha(dir, path));
+    expect((await db.modelFiles.toArray()).map((f) => [f.path, f.verified]).sort()).toEqual(Q4_FILES.map((p) => [p, 'sha256']).sort());
+    const model = (await store.getModel('user:tiny', 'q4'))!;
+    expect([model.status, model.totalBytes, [...model.files].sort()]).toEqual(['complete', progress.at(-1)!.total, [...Q4_FILES].sort()]);
+
+    const ranges = requestsFor(h, DATA).map((r) => r.range);
+    expect(ranges).toEqual(Array.from({ length: Math.ceil(size / CHUNK) }, (_, i) => ({ start: i * CHUNK, end: Math.min(size, (i + 1) * CHUNK) - 1 })));
+    // config.json came with planning (no Range); everything else chunk by chunk, once.
+    for (const path of Q4_FILES) expect(requestsFor(h, path).length, path).toBe(path === 'config.json' ? 1 : Math.ceil(readFileSync(join(dir, path)).length / CHUNK));
+    expect(progress.at(-1)).toMatchObject({ phase: 'done', loaded: progress.at(-1)!.total });
+    expect(progress.some((p) => p.phase === 'downloading' && p.loaded > 0 && p.loaded < p.total)).toBe(true);
+
+    const before = h.log.length;
+    expect(await ensureStored(spec(folderSource(h)), deps())).toMatchObject({ outcome: 'complete', downloadedBytes: 0 });
+    expect(h.log.length).toBe(before);
+  });
+
+  it('after a cut mid-file with the network down, fails typed, keeps every byte received, and resumes at exactly that byte', async () => {
+    const dir = makeRepo('cut');
+    const h = await serve(dir);
+    const size = readFileSync(join(dir, DATA)).length;
+    const cutAt = 4 * CHUNK + 1_234_567;
+    h.cutFileAt(DATA, cutAt); // the network stays down after the cut
+    const error = await failure(ensureStored(spec(folderSource(h)), deps()));
+    expect(error.toValue()).toMatchObject({ code: 'download-failed', params: { file: DATA } });
+    const kept = (await db.modelFiles.get(['user:tiny', DATA]))!;
+    expect(kept.hashedChunks).toBe(4);
+    expect(kept.storedBytes).toBeGreaterThan(4 * CHUNK);
+    expect(kept.storedBytes).toBeLessThanOrEqual(cutAt);
+    const completeBefore = (await db.modelFiles.toArray()).filter((f) => f.verified).map((f) => f.path);
+    expect(completeBefore.length).toBeGreaterThan(2);
+    const sentBefore = requestsFor(h, DATA).reduce((s, r) => s + r.bytesSent, 0);
+
+    h.setNetworkDown(false);
+    const mark = h.log.length;
+    const result = await ensureStored(spec(folderSource(h)), deps());
+    expect(result.outcome).toBe('complete');
+    const resumed = requestsFor(h, DATA, mark);
+    expect(resumed[0].range).toEqual({ start: kept.storedBytes, end: 5 * CHUNK - 1 });
+    expect(resumed.reduce((s, r) => s + r.bytesSent, 0)).toBe(size - kept.storedBytes);
+    // Only what was missing crossed the network again (bytes lost in the cut itself aside).
+    expect(sentBefore - kept.storedBytes).toBeLessThan(64 * 1024);
+    for (const path of completeBefore) expect(requestsFor(h, path, mark), path).toEqual([]);
+    expect(await storedSha('user:tiny', DATA)).toBe(diskSha(dir, DATA));
+  });
+
+  it('fetches exactly a dropped chunk again and checks it against the digest it had', async () => {
+    const dir = makeRepo('repair');
+    const h = await serve(dir);
+    await ensureStored(spec(folderSource(h)), deps());
+    await store.dropChunk('user:tiny', DATA, 7);
+    expect((await store.getModel('user:tiny', 'q4'))!.status).toBe('partial');
+
+    const mark = h.log.length;
+    const result = await ensureStored(spec(folderSource(h)), deps());
+    expect(result).toMatchObject({ outcome: 'complete', repairedChunks: 1, downloadedBytes: CHUNK, completedNow: true });
+    expect(requestsFor(h, DATA, mark).map((r) => r.range)).toEqual([{ start: 7 * CHUNK, end: 8 * CHUNK - 1 }]);
+    expect(await storedSha('user:tiny', DATA)).toBe(diskSha(dir, DATA));
+  });
+
+  it('restarts a file whose published hash changed since its first bytes were stored', async () => {
+    const h = await serve(makeRepo('v1'));
+    h.cutFileAt(DATA, 2 * CHUNK + 5);
+    await failure(ensureStored(spec(folderSource(h)), deps()));
+    expect((await db.modelFiles.get(['user:tiny', DATA]))!.storedBytes).toBeGreaterThan(2 * CHUNK);
+
+    const v2 = makeRepo('v2', { edit: (dir) => flipByte(dir, DATA, 100) });
+    const h2 = await serve(v2);
+    const result = await ensureStored(spec({ kind: 'url', baseUrl: `${h2.url}/${REPO}/resolve/main/` }), deps());
+    expect(result.outcome).toBe('complete');
+    expect(requestsFor(h2, DATA)[0].range?.start).toBe(0);
+    expect(await storedSha('user:tiny', DATA)).toBe(diskSha(v2, DATA));
+  });
+
+  it('discards a file that does not match its published SHA-256 and says which', async () => {
+    const dir = makeRepo('bad-hash', {
+      manifestEdit: (files) => {
+        files.find((f) => f.path === 'tokenizer.json')!.sha256 = '0'.repeat(64);
+      },
+    });
+    const h = await serve(dir);
+    const error = await failure(ensureStored(spec(folderSource(h)), deps()));
+    expect(error.toValue()).toMatchObject({ code: 'verification-failed', params: { file: 'tokenizer.json' } });
+    expect(await db.modelChunks.where('[modelKey+path+index]').between(['user:tiny', 'tokenizer.json', -Infinity], ['user:tiny', 'tokenizer.json', Infinity]).count()).toBe(0);
+    // Fetched again once before giving up.
+    expect(requestsFor(h, 'tokenizer.json').length).toBe(2 * Math.ceil(readFileSync(join(dir, 'tokenizer.json')).length / CHUNK));
+  });
+
+  it('refuses a download the quota cannot hold before writing anything, and keeps what is stored', async () => {
+    const dir = makeRepo('quota');
+    const h = await serve(dir);
+    await ensureStored(spec(folderSource(h), 'user:first'), deps());
+    const rows = [await db.modelFiles.count(), await db.modelChunks.count()];
+
+    const error = await failure(ensureStored(spec(folderSource(h), 'user:second'), deps({ estimate: async () => ({ usage: 5_000_000, quota: 20_000_000 }) })));
+    const total = Q4_FILES.reduce((s, p) => s + readFileSync(join(dir, p)).length, 0);
+    expect(error.toValue()).toMatchObject({ code: 'quota-insufficient', params: { needed: total, available: 15_000_000 } });
+    expect([await db.modelFiles.count(), await db.modelChunks.count()]).toEqual(rows);
+    expect(await store.getModel('user:second', 'q4')).toBeUndefined();
+    expect(await store.markCompleteIfStored('user:first', 'q4')).toBe(true);
+  });
+
+  it('pauses keeping what arrived, and cancels leaving nothing behind', async () => {
+    const h = await serve(makeRepo('pause'));
+    const controller = new AbortController();
+    const paused = await ensureStored(spec(folderSource(h)), deps(), {
+      signal: controller.signal,
+      onProgress: (p) => {
+        if ((p.files.find((f) => f.path === DATA)?.loaded ?? 0) > CHUNK) controller.abort('pause');
+      },
+    });
+    expect(paused.outcome).toBe('paused');
+    const kept = (await db.modelFiles.get(['user:tiny', DATA]))!.storedBytes;
+    expect(kept).toBeGreaterThan(CHUNK);
+
+    const mark = h.log.length;
+    const cancel = new AbortController();
+    const cancelled = await ensureStored(spec(folderSource(h)), deps(), {
+      signal: cancel.signal,
+      onProgress: (p) => {
+        if ((p.files.find((f) => f.path === DATA)?.loaded ?? 0) > kept + CHUNK) cancel.abort('cancel');
+      },
+    });
+    expect(cancelled.outcome).toBe('cancelled');
+    expect(requestsFor(h, DATA, mark)[0].range?.start).toBe(kept);
+    expect([await db.storedModels.count(), await db.modelFiles.count(), await db.modelChunks.count()]).toEqual([0, 0, 0]);
+  });
+
+  it('two tabs downloading the same model fetch each byte once (a lock per file)', async () => {
+    const dir = makeRepo('tabs');
+    const h = await serve(dir);
+    const locks = memoryLocks();
+    const waits: string[] = [];
+    const [a, b] = await Promise.all([
+      ensureStored(spec(folderSource(h)), deps({ locks })),
+      ensureStored(spec(folderSource(h)), deps({ locks }), { onProgress: (p) => waits.push(...p.files.filter((f) => f.state === 'waiting').map((f) => f.path)) }),
+    ]);
+    expect([a.outcome, b.outcome]).toEqual(['complete', 'complete']);
+    expect(a.downloadedBytes + b.downloadedBytes).toBe(Q4_FILES.filter((p) => p !== 'config.json').reduce((s, p) => s + readFileSync(join(dir, p)).length, 0));
+    expect(waits.length).toBeGreaterThan(0);
+    const size = readFileSync(join(dir, DATA)).length;
+    expect(requestsFor(h, DATA).length).toBe(Math.ceil(size / CHUNK));
+  });
+
+  it('says when the host ignores Range requests', async () => {
+    const h = await serve(makeRepo('norange'));
+    h.setIgnoreRange(true);
+    // tokenizer.json is the first file of more than one chunk.
+    expect((await failure(ensureStored(spec(folderSource(h)), deps()))).toValue()).toMatchObject({ code: 'range-unsupported', params: { file: 'tokenizer.json' } });
+  });
+});
+
+describe('downloading without a manifest', () => {
+  it('checks sizes and restarts a file whose ETag changed', async () => {
+    const h = await serve(makeRepo('bare', { manifest: false }));
+    h.cutFileAt(DATA, CHUNK + 10);
+    await failure(ensureStored(spec(folderSource(h)), deps()));
+    const etag = (await db.modelFiles.get(['user:tiny', DATA]))!.etag;
+    expect(etag).toMatch(/^"[0-9a-f]{64}"$/); // the mock Hub's ETag: the LFS sha256
+
+    const changed = makeRepo('bare2', { manifest: false, edit: (dir) => flipByte(dir, DATA, 5) });
+    const h2 = await serve(changed);
+    expect((await ensureStored(spec({ kind: 'url', baseUrl: `${h2.url}/${REPO}/resolve/main/` }), deps())).outcome).toBe('complete');
+    expect(requestsFor(h2, DATA).filter((r) => r.range?.start !== 0 || r.range.end !== 0)[0].range?.start).toBe(0);
+    expect((await db.modelFiles.get(['user:tiny', DATA]))!).toMatchObject({ verified: 'size' });
+    expect(await storedSha('user:tiny', DATA)).toBe(diskSha(changed, DATA));
+  });
+});
+
+describe('downloading a Hugging Face ONNX repo', () => {
+  it('pins the revision to its commit, verifies LFS SHA-256 and git blob ids, and follows CDN redirects', async () => {
+    const dir = makeRepo('hf', { manifest: false });
+    const h = await serve(dir, { redirectLfs: true });
+    const source: ModelSource = { kind: 'hf', repo: REPO, revision: 'main' };
+    const result = await ensureStored(spec(source, 'hf-tiny'), deps({ hubHost: h.url }));
+    expect(result.outcome).toBe('complete');
+    const model = (await store.getModel('hf-tiny', 'q4'))!;
+    expect(model.revision).toBe(h.shaOf(REPO));
+    const verified = Object.fromEntries((await db.modelFiles.toArray()).map((f) => [f.path, f.verified]));
+    expect(verified).toEqual({
+      'config.json': 'git-sha1',
+      'generation_config.json': 'git-sha1',
+      'tokenizer.json': 'git-sha1',
+      'tokenizer_config.json': 'git-sha1',
+      'onnx/model_q4.onnx': 'git-sha1',
+      [DATA]: 'sha256', // 38 MB: stored with LFS
+    });
+    const fileRequests = h.log.filter((r) => r.path.includes('/resolve/'));
+    expect(fileRequests.every((r) => r.path.includes(`/resolve/${h.shaOf(REPO)}/`))).toBe(true);
+    expect(h.log.some((r) => r.path.startsWith('/cdn/'))).toBe(true);
+    for (const path of Q4_FILES) expect(await storedSha('hf-tiny', path)).toBe(diskSha(dir, path));
+
+    // A repair asks the Hub again at the pinned commit and fetches only the lost chunk.
+    await store.dropChunk('hf-tiny', DATA, 2);
+    const mark = h.log.length;
+    expect(await ensureStored(spec(source, 'hf-tiny'), deps({ hubHost: h.url }))).toMatchObject({ repairedChunks: 1, downloadedBytes: CHUNK });
+    expect(h.log.slice(mark).some((r) => r.path.includes(`/revision/${h.shaOf(REPO)}`))).toBe(true);
+    expect(h.log.slice(mark).filter((r) => r.file && r.file !== DATA)).toEqual([]);
+  });
+});
