@@ -93,6 +93,12 @@ export interface GenerateResult {
   /** 'stop' = the user stopped it; 'length' = max new tokens reached; 'eos' = the model ended its turn. */
   finishReason: 'eos' | 'length' | 'stop';
   stats: GenerationStats;
+  /**
+   * Where the KV cache kept for the next turn lives: ONNX Runtime tensor locations ('gpu-buffer'
+   * on WebGPU, 'cpu' on WASM; 'mixed' would mean a copy went through the CPU). Diagnostics: the
+   * benchmark checks that the cache never leaves the GPU. Absent when no cache was kept.
+   */
+  kvLocation?: string;
 }
 
 export type EngineErrorCode =
