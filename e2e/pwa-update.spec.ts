@@ -39,6 +39,7 @@ test('a new build shows the update prompt; accepted mid-reply, it waits for the 
     await page.getByRole('combobox', { name: 'Run on' }).selectOption('wasm');
     await loadModel(page, 'local:tiny-llama');
     await send(page, MESSAGE);
+    await expect(page.getByRole('button', { name: 'Stop' })).toBeVisible();
     await notice.getByRole('button', { name: 'Update now' }).click();
     await expect(notice).toContainText('as soon as the current reply or model load has finished');
     await expect(page.getByRole('button', { name: 'Stop' })).toBeVisible();

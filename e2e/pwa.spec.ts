@@ -13,10 +13,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
-import { lastReplyText, loadModel, send, setSampling, waitForReply } from './support/app.ts';
+import { lastReplyText, loadModel, replyTo, send, setSampling } from './support/app.ts';
 import { buildApp } from './support/build-app.ts';
-import { ReferenceChat } from './support/reference.ts';
-import { allViolations, foreignRequests, launchProfile, openControlled, pngSize, record, type Recorder } from './support/pwa.ts';
+import { allViolations, foreignRequests, launchProfile, ORT_THREAD_WORKER, openControlled, pngSize, record, type Recorder } from './support/pwa.ts';
 import { startStaticHost, type StaticHost } from './support/static-host.ts';
 
 test.describe.configure({ mode: 'serial' });
@@ -33,28 +32,25 @@ let page: Page;
 let recorder: Recorder;
 let firstLoadIsolated: boolean;
 
-/** The reply the tiny model must give (greedy, NEW_TOKENS), from the TypeScript reference. */
-let expectedReply: string;
-
 /**
  * What the offline steps check beyond the shell. Today only the shell: a model's files still come
  * from the network. With model storage (issue 4) the online model test stores the tiny model, and
- * this becomes: pick it, load it on WASM, regenerate the stored reply and get the same text:
+ * this becomes: pick it, load it, regenerate the stored reply:
  *
  *   await target.getByRole('combobox', { name: 'Run on' }).selectOption('wasm');
  *   await loadModel(target, MODEL);
- *   await messages(target).last().getByRole('button', { name: 'Regenerate' }).click();
+ *   await replyTo(target, () => messages(target).last().getByRole('button', { name: 'Regenerate' }).click());
  *   await expect(messages(target).last().getByRole('group', { name: 'Versions' })).toContainText('2/2');
- *   await waitForReply(target);
- *   expect(await lastReplyText(target)).toBe(expectedReply);
+ *   expect(await lastReplyText(target)).not.toBe('');
+ *
+ * (Replies are compared with the reference in chat.spec.ts and wasm-fallback.spec.ts; here WASM
+ * runs on several threads, whose summation order can flip the random tiny model's near-ties.)
  */
 async function offlineModelCheck(target: Page): Promise<void> {
   await expect(target.getByRole('combobox', { name: 'Model' })).toBeEnabled();
 }
 
 test.beforeAll(async () => {
-  const reference = await ReferenceChat.create('tiny-llama', 'q4');
-  expectedReply = reference.reply([{ role: 'user', content: MESSAGE }], NEW_TOKENS).text;
   host = await startStaticHost({ root: buildApp('a'), subPath: SUB_PATH });
   profileDir = mkdtempSync(join(tmpdir(), 'hanmadi-profile-'));
   context = await launchProfile(profileDir);
@@ -112,6 +108,7 @@ test('the first visit installs the service worker: manifest valid and linked, ic
   }
   const favicon = await page.locator('link[rel="icon"]').evaluate((link: HTMLLinkElement) => link.href);
   expect((await page.request.get(favicon)).headers()['content-type']).toBe('image/svg+xml');
+  expect(foreignRequests(recorder.requests, host.origin)).toEqual([]);
 });
 
 test('the host sends no isolation headers, yet the page the service worker serves is cross-origin isolated', async () => {
@@ -131,8 +128,21 @@ test('the host sends no isolation headers, yet the page the service worker serve
   expect(await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute('content')).toContain("script-src 'self' 'wasm-unsafe-eval'");
 });
 
+test('Add model says when a host is outside the Content-Security-Policy, without trying it', async () => {
+  recorder.requests.length = 0;
+  await page.getByRole('button', { name: 'Add model' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Add a model' });
+  await dialog.getByLabel('URL or repository id').fill('https://models.example.com/kanana-onnx/');
+  await dialog.getByRole('button', { name: 'Add', exact: true }).click();
+  await expect(dialog.getByRole('alert')).toContainText("This site's security policy does not allow connecting to that host.");
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  expect(foreignRequests(recorder.requests, host.origin)).toEqual([]);
+  expect(await allViolations(recorder)).toEqual([]);
+});
+
 test('a model loads on WebGPU and on WASM under the CSP: no violation, no request leaves the origin, ORT from the precache, model files from the network', async () => {
   recorder.requests.length = 0;
+  recorder.responses.length = 0;
   // ONNX Runtime runs WASM on min(4, cores / 2) threads: one on a 2-core CI machine. The LLM
   // worker is told it has 8 cores, so its thread workers must start under COEP and the CSP too.
   const threadWorkers: string[] = [];
@@ -140,7 +150,7 @@ test('a model loads on WebGPU and on WASM under the CSP: no violation, no reques
     if (worker.url().includes('llm.worker')) {
       void worker.evaluate(() => Object.defineProperty(Object.getPrototypeOf(navigator), 'hardwareConcurrency', { get: () => 8 })).catch(() => {});
     }
-    if (/\/ort-wasm[^/]*\.mjs$/.test(worker.url())) threadWorkers.push(worker.url());
+    if (ORT_THREAD_WORKER.test(worker.url())) threadWorkers.push(worker.url());
   });
   await setSampling(page, { temperature: 0, maxNewTokens: NEW_TOKENS });
   await loadModel(page, MODEL);
@@ -149,9 +159,8 @@ test('a model loads on WebGPU and on WASM under the CSP: no violation, no reques
   await page.getByRole('combobox', { name: 'Run on' }).selectOption('wasm');
   await page.getByRole('button', { name: 'Load model' }).click();
   await expect(page.getByText(/^Loaded: .*\(WASM, q4\)$/)).toBeVisible({ timeout: 300_000 });
-  await send(page, MESSAGE);
-  await waitForReply(page);
-  expect(await lastReplyText(page)).toBe(expectedReply);
+  await replyTo(page, () => send(page, MESSAGE));
+  expect(await lastReplyText(page)).not.toBe('');
 
   // The LLM worker is isolated too (its script came from the service worker with COEP).
   const worker = page.workers().find((w) => w.url().includes('llm.worker'));
@@ -160,13 +169,12 @@ test('a model loads on WebGPU and on WASM under the CSP: no violation, no reques
 
   expect(await allViolations(recorder)).toEqual([]);
   expect(foreignRequests(recorder.requests, host.origin)).toEqual([]);
-  const responses = await Promise.all(recorder.requests.map(async (r) => ({ url: r.url(), response: await r.response() })));
-  const ort = responses.filter((r) => /\/assets\/ort-wasm[^/]*\.(wasm|mjs)$/.test(r.url));
-  expect(ort.map((r) => r.url.split('.').pop()).sort()).toEqual(expect.arrayContaining(['mjs', 'wasm']));
-  for (const r of ort) expect(r.response?.fromServiceWorker(), r.url).toBe(true);
-  const modelFiles = responses.filter((r) => r.url.includes('/models/local/tiny-llama/'));
+  const ort = recorder.responses.filter((r) => /\/assets\/ort-wasm[^/]*\.(wasm|mjs)$/.test(r.url()));
+  expect(ort.map((r) => r.url().split('.').pop())).toEqual(expect.arrayContaining(['mjs', 'wasm']));
+  for (const r of ort) expect(r.fromServiceWorker(), r.url()).toBe(true);
+  const modelFiles = recorder.responses.filter((r) => r.url().includes('/models/local/tiny-llama/'));
   expect(modelFiles.length).toBeGreaterThan(0);
-  for (const r of modelFiles) expect(r.response?.fromServiceWorker(), r.url).toBe(false);
+  for (const r of modelFiles) expect(r.fromServiceWorker(), r.url()).toBe(false);
 
   // Range requests to a model host pass the service worker untouched.
   const ranged = await page.evaluate(async () => {
@@ -216,6 +224,6 @@ test('after a browser restart with the same profile and the host gone, the app b
   expect(await page.evaluate(() => crossOriginIsolated)).toBe(true);
   expect(await page.evaluate(() => document.documentElement.dataset.build)).toBe('a');
   await offlineModelCheck(page);
-  expect(recorder.violations).toEqual([]);
+  expect(await allViolations(recorder)).toEqual([]);
   expect(foreignRequests(recorder.requests, host.origin)).toEqual([]);
 });

@@ -3,7 +3,7 @@
  * every request the browser makes (pages, the LLM worker, the service worker) and of every
  * Content-Security-Policy violation.
  */
-import { chromium, expect, type BrowserContext, type ConsoleMessage, type Page, type Request, type Worker } from '@playwright/test';
+import { chromium, expect, type BrowserContext, type ConsoleMessage, type Page, type Request, type Response, type Worker } from '@playwright/test';
 import { CHROMIUM_ARGS } from '../../playwright.config.ts';
 
 export function launchProfile(userDataDir: string): Promise<BrowserContext> {
@@ -16,15 +16,17 @@ export function launchProfile(userDataDir: string): Promise<BrowserContext> {
 
 export interface Recorder {
   requests: Request[];
+  responses: Response[];
   /** CSP violations: `securitypolicyviolation` events in pages, and console reports from pages and workers. */
   violations: string[];
   workers: Worker[];
 }
 
 const CSP_CONSOLE = /Content Security Policy|Content-Security-Policy/i;
+export const ORT_THREAD_WORKER = /\/ort-wasm[^/]*\.mjs$/;
 
 /** Starts recording on `context`: call before the first navigation. */
-export async function record(context: BrowserContext, recorder: Recorder = { requests: [], violations: [], workers: [] }): Promise<Recorder> {
+export async function record(context: BrowserContext, recorder: Recorder = { requests: [], responses: [], violations: [], workers: [] }): Promise<Recorder> {
   const onConsole = (where: string) => (message: ConsoleMessage) => {
     if (CSP_CONSOLE.test(message.text())) recorder.violations.push(`${where}: ${message.text()}`);
   };
@@ -32,6 +34,9 @@ export async function record(context: BrowserContext, recorder: Recorder = { req
     page.on('console', onConsole('page'));
     page.on('worker', (worker) => {
       worker.on('console', onConsole(`worker ${worker.url()}`));
+      // ONNX Runtime's thread workers sit in Atomics.wait and never answer an evaluate; a CSP
+      // refusal there would fail the model load itself.
+      if (ORT_THREAD_WORKER.test(worker.url())) return;
       recorder.workers.push(worker);
       // Playwright does not forward a worker's CSP reports; its own event does. The listener is
       // in place long before a model load reaches ONNX Runtime's imports.
@@ -45,6 +50,7 @@ export async function record(context: BrowserContext, recorder: Recorder = { req
     });
   };
   context.on('request', (request) => recorder.requests.push(request));
+  context.on('response', (response) => recorder.responses.push(response));
   context.on('page', watchPage);
   context.pages().forEach(watchPage);
   context.on('serviceworker', (worker) => worker.on('console', onConsole('service worker')));

@@ -89,7 +89,11 @@ export function parsePolicy(policy: string): Map<string, string[]> {
 
 const DEFAULT_PORTS: Record<string, string> = { 'http:': '80', 'https:': '443', 'ws:': '80', 'wss:': '443' };
 
-/** CSP source matching (CSP3 §6.7.2.8, the parts our policies use: keywords, schemes, host wildcards, ports, paths). */
+/**
+ * CSP source matching (CSP3 §6.7.2.8, the parts our policies use: keywords, schemes, host
+ * wildcards, ports, paths). Hand-written: CSP libraries parse or evaluate policies, none matches a
+ * URL against a source list in the browser, and the browser itself offers no API for it.
+ */
 function sourceMatches(source: string, url: URL, self: URL): boolean {
   const lower = source.toLowerCase();
   if (lower === "'self'") return url.origin === self.origin || (self.protocol === 'http:' && url.protocol === 'https:' && url.host === self.host);
