@@ -7,6 +7,7 @@
 import { expect, test } from '@playwright/test';
 import { lastReplyText, loadModel, send, setSampling } from './support/app.ts';
 import { buildApp } from './support/build-app.ts';
+import { emulateCores } from './support/pwa.ts';
 import { ReferenceChat } from './support/reference.ts';
 import { startStaticHost } from './support/static-host.ts';
 
@@ -35,13 +36,13 @@ test('a new build shows the update prompt; accepted mid-reply, it waits for the 
     await expect(notice).toContainText('A new version of Hanmadi is available.');
     await expect(html).toHaveAttribute('data-build', 'a');
 
+    emulateCores(page, 2); // single-threaded WASM: the reply is reproducible
     await setSampling(page, { temperature: 0, maxNewTokens: NEW_TOKENS });
-    await page.getByRole('combobox', { name: 'Run on' }).selectOption('wasm');
-    await loadModel(page, 'local:tiny-llama');
+    await loadModel(page, 'local:tiny-llama', { device: 'wasm' });
     await send(page, MESSAGE);
     await expect(page.getByRole('button', { name: 'Stop' })).toBeVisible();
     await notice.getByRole('button', { name: 'Update now' }).click();
-    await expect(notice).toContainText('as soon as the current reply or model load has finished');
+    await expect(notice).toContainText('as soon as the current reply, model download or import has finished');
     await expect(page.getByRole('button', { name: 'Stop' })).toBeVisible();
     await expect(html).toHaveAttribute('data-build', 'a');
 

@@ -64,6 +64,24 @@ export async function record(context: BrowserContext, recorder: Recorder = { req
   return recorder;
 }
 
+/**
+ * Tells the page's LLM worker that the machine has `cores` CPU cores: ONNX Runtime runs WASM on
+ * min(4, cores / 2) threads, so 8 starts thread workers (on a 2-core CI machine too) and 2 keeps
+ * it single-threaded, where a greedy reply is reproducible. Call before the worker starts (the
+ * first model load of a page). Returns the URLs of the thread workers that started.
+ */
+export function emulateCores(page: Page, cores: number): { threadWorkers: string[]; dispose(): void } {
+  const threadWorkers: string[] = [];
+  const onWorker = (worker: Worker) => {
+    if (worker.url().includes('llm.worker')) {
+      void worker.evaluate((n) => Object.defineProperty(Object.getPrototypeOf(navigator), 'hardwareConcurrency', { get: () => n }), cores).catch(() => {});
+    }
+    if (ORT_THREAD_WORKER.test(worker.url())) threadWorkers.push(worker.url());
+  };
+  page.on('worker', onWorker);
+  return { threadWorkers, dispose: () => page.off('worker', onWorker) };
+}
+
 /** Every violation so far, the live workers' own included. */
 export async function allViolations(recorder: Recorder): Promise<string[]> {
   const inWorkers = await Promise.all(
