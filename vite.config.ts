@@ -64,7 +64,7 @@ const appDescription = {
 
 /**
  * W3C manifest localization (`*_localized`, https://w3c.github.io/manifest/#localized-members):
- * not yet in vite-plugin-pwa's types, nor shipped by browsers as of 2025; they ignore it.
+ * not in vite-plugin-pwa's types, and not implemented by browsers yet (they ignore it).
  */
 const localizedMembers: Record<string, unknown> = {
   name_localized: { ko: appName.ko, en: appName.en },

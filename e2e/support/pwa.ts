@@ -97,7 +97,7 @@ export async function openControlled(page: Page, url: string): Promise<void> {
   await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
 }
 
-/** Origins of requests that are not from `origin` (data: and blob: URLs stay in the browser). */
+/** URLs of the requests that went to another origin than `origin` (data: and blob: URLs stay in the browser). */
 export function foreignRequests(requests: Request[], origin: string): string[] {
   return requests.map((r) => r.url()).filter((url) => !url.startsWith('data:') && !url.startsWith('blob:') && new URL(url).origin !== origin);
 }

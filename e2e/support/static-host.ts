@@ -22,7 +22,7 @@ export interface StaticHost {
   close(): Promise<void>;
 }
 
-export async function startStaticHost(options: { root: string; subPath: string; port?: number }): Promise<StaticHost> {
+export async function startStaticHost(options: { root: string; subPath: string }): Promise<StaticHost> {
   const { subPath } = options;
   let root = options.root;
   const hits: string[] = [];
@@ -41,7 +41,7 @@ export async function startStaticHost(options: { root: string; subPath: string; 
       : resolveBelow(root, rest === '' || rest.endsWith('/') ? join(rest, 'index.html') : rest);
     if (!file || !serveFile(req, res, file)) notFound();
   });
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const origin = `http://localhost:${(server.address() as AddressInfo).port}`;
   return {
     url: `${origin}${subPath}`,

@@ -11,7 +11,7 @@
  * - Adds COOP/COEP and the Content-Security-Policy to what it serves (coi-serviceworker style),
  *   so a host that sends no headers still gets a cross-origin isolated page and worker.
  * - Updates wait: a new version installs in the background and activates only when the page asks
- *   (SKIP_WAITING, sent when the user accepts and no reply is being generated).
+ *   (SKIP_WAITING, sent once the user accepts and nothing is running: features/updates).
  */
 import { clientsClaim } from 'workbox-core';
 import { addPlugins, cleanupOutdatedCaches, createHandlerBoundToURL, precacheAndRoute } from 'workbox-precaching';
