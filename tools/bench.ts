@@ -13,11 +13,17 @@
  *   --devices webgpu,wasm  our engine's devices (WASM is the like-for-like CPU comparison with wllama)
  *   --reps N --load-reps N --download-reps N
  *   --prefill 128,512,2048 --decode 64,256 --decode-prompt 32 --history 2048 --turn-message 16
+ *   --gpu-reps N --gpu-prefill 128 --gpu-decode 6 --gpu-history 256
+ *                          the smaller plan our WebGPU device runs when its adapter is a CPU
+ *                          implementation (SwiftShader); never applied on a real GPU
+ *   --full-gpu             run the whole plan on WebGPU even on SwiftShader (hours for the tiny model)
  *   --peer-threads N       wllama's threads (default: half the cores, its own default)
  *   --no-build             use dist-bench/ as it is (otherwise rebuilt when a source is newer)
  *   --keep                 keep model files this run generated
  * Models other than tiny-llama get a reduced plan (see PROFILES); whatever differs from the
  * standard plan is listed in the results as a reduction.
+ * The defaults finish in ~15 minutes for tiny-llama on 2 busy cores with SwiftShader: WASM and
+ * wllama run the standard plan, WebGPU (~4-15 s per token there) the smaller CPU-adapter plan.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -27,7 +33,7 @@ import { parseArgs } from 'node:util';
 import { MODEL_DTYPES, type ModelDtype } from '../src/model/catalog.ts';
 import { graphFiles } from '../src/model/model-files.ts';
 import { convertCheckpointToGguf } from '../src/converter/gguf.ts';
-import { runModelBench, STAGES, STANDARD_PLAN, type BenchDevice, type BenchOptions, type Stage } from './lib/bench-run.ts';
+import { runModelBench, STAGES, STANDARD_PLAN, type BenchDevice, type DevicePlan, type BenchOptions, type Stage } from './lib/bench-run.ts';
 import { renderFile, renderRun, type ResultsFile } from './lib/bench-report.ts';
 import { directoryReader, directoryWriter } from './lib/node-io.ts';
 
@@ -37,6 +43,8 @@ const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 interface Profile {
   plan: Partial<Pick<BenchOptions, 'reps' | 'loadReps' | 'downloadReps' | 'prefill' | 'decode' | 'decodePrompt' | 'history' | 'turnMessage' | 'devices'>>;
+  /** WebGPU's plan on a CPU adapter (SwiftShader). */
+  cpuAdapterPlan: DevicePlan;
   /** Why the plan is reduced (said in the results). */
   why?: string;
   /** Opt-in fixtures are big: generated on demand and removed after the run. */
@@ -49,10 +57,12 @@ interface Profile {
  * faster, so its counts are cut to what finishes in about an hour here.
  */
 const PROFILES: Record<string, Profile> = {
-  'tiny-llama': { plan: {}, optIn: false },
+  // SwiftShader: ~20 s per load, ~0.1-0.25 tok/s decode, prefill ~1-5 tok/s on 2 busy cores.
+  'tiny-llama': { plan: {}, cpuAdapterPlan: { reps: 2, prefill: [128], decode: [6], history: 256 }, optIn: false },
   'kanana-2.1b-shape': {
-    plan: { reps: 1, loadReps: 2, downloadReps: 2, prefill: [16, 64], decode: [4], decodePrompt: 16, history: 128, turnMessage: 8, devices: ['webgpu', 'wasm'] },
-    why: 'a 2.1B model on SwiftShader (WebGPU emulated on 2 shared CPU cores) costs ~25-30 s per decoded token',
+    plan: { reps: 1, loadReps: 1, downloadReps: 1, prefill: [128], decode: [8], decodePrompt: 16, history: 128, turnMessage: 8, devices: ['wasm'] },
+    cpuAdapterPlan: { reps: 1, prefill: [16], decode: [2], history: 0 },
+    why: 'a 2.1B model costs ~25-30 s per decoded token on SwiftShader (WebGPU emulated on 2 shared CPU cores), so it runs on WASM only by default, with one run per step',
     optIn: true,
   },
 };
@@ -72,6 +82,11 @@ const { values } = parseArgs({
     history: { type: 'string' },
     'turn-message': { type: 'string' },
     'peer-threads': { type: 'string' },
+    'gpu-reps': { type: 'string' },
+    'gpu-prefill': { type: 'string' },
+    'gpu-decode': { type: 'string' },
+    'gpu-history': { type: 'string' },
+    'full-gpu': { type: 'boolean' },
     'peer-context': { type: 'string' },
     'memory-sample-ms': { type: 'string', default: '500' },
     'no-build': { type: 'boolean' },
@@ -95,7 +110,7 @@ const numbers = (s: string) => list(s).map((x) => {
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 
 const model = values.model!;
-const profile = PROFILES[model] ?? { plan: {}, optIn: false };
+const profile: Profile = PROFILES[model] ?? { plan: {}, cpuAdapterPlan: PROFILES['tiny-llama'].cpuAdapterPlan, optIn: false };
 const dtypes = list(values.dtypes!) as ModelDtype[];
 for (const d of dtypes) if (!MODEL_DTYPES.includes(d)) throw new Error(`Unknown dtype ${d} (${MODEL_DTYPES.join(', ')})`);
 const stages = list(values.stages!) as Stage[];
@@ -122,6 +137,14 @@ function planFor(dtype: ModelDtype): BenchOptions {
     peerThreads: pick(values['peer-threads'], one, Math.max(1, Math.floor(cpus().length / 2))),
     peerContext: pick(values['peer-context'], one, 0),
     memorySampleMs: Number(values['memory-sample-ms']),
+    cpuAdapterPlan: values['full-gpu']
+      ? null
+      : {
+          reps: pick(values['gpu-reps'], one, profile.cpuAdapterPlan.reps),
+          prefill: pick(values['gpu-prefill'], numbers, profile.cpuAdapterPlan.prefill),
+          decode: pick(values['gpu-decode'], numbers, profile.cpuAdapterPlan.decode),
+          history: pick(values['gpu-history'], one, profile.cpuAdapterPlan.history),
+        },
     reductions: [],
   };
   const why = profile.why ? ` (${profile.why})` : '';
@@ -134,6 +157,7 @@ function planFor(dtype: ModelDtype): BenchOptions {
   if (options.downloadReps < STANDARD_PLAN.reps) options.reductions.push(`${options.downloadReps} cold download(s) instead of ${STANDARD_PLAN.reps}`);
   const skipped = STAGES.filter((s) => !stages.includes(s));
   if (skipped.length) options.reductions.push(`stages not run: ${skipped.join(', ')}`);
+  if (!devices.includes('webgpu')) options.reductions.push(`our engine on ${devices.join(', ')} only, not WebGPU${why}`);
   return options;
 }
 

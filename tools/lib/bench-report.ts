@@ -88,13 +88,14 @@ export function renderRun(run: ModelRun): string {
     row(`next turn's first token after ~${Math.min(...history)} tokens of history: with KV reuse / without → ratio`, 's', turn(d.webgpu), turn(d.wasm), peer?.turn ? `${seconds(peer.turn.withReuseMs)} / ${seconds(peer.turn.withoutReuseMs)} → ${ratio(peer.turn.withOverWithout, 3)}` : '');
   }
   if (run.bandwidth) row('roofline: adapter read bandwidth (WGSL probe)', 'GB/s', fmt(run.bandwidth.gbPerSecond, 1, 2), '');
-  for (const [n, r] of Object.entries(run.roofline ?? {})) {
-    row(
-      `  decode ${n}: bytes per step (weights + KV at ${r.contextTokens} tokens) → bound; measured ÷ bound`,
-      'MiB; tok/s',
-      `${(r.weightBytes / MiB).toFixed(1)} + ${(r.kvBytes / MiB).toFixed(2)} → ${r.boundTokensPerSecond.toFixed(r.boundTokensPerSecond >= 10 ? 0 : 2)} tok/s; ${(r.fractionOfBound * 100).toFixed(r.fractionOfBound < 0.01 ? 3 : 1)} %`,
-      '',
-    );
+  const decodeRoofs = [...new Set(Object.keys(run.roofline ?? {}).map((k) => k.split(' ')[1]))].sort((a, b) => Number(a) - Number(b));
+  for (const n of decodeRoofs) {
+    const cell = (device: string) => {
+      const r = run.roofline?.[`${device} ${n}`];
+      if (!r) return '';
+      return `${(r.weightBytes / MiB).toFixed(1)} + ${(r.kvBytes / MiB).toFixed(2)} → ${r.boundTokensPerSecond.toFixed(r.boundTokensPerSecond >= 10 ? 0 : 2)} tok/s; ${(r.fractionOfBound * 100).toFixed(r.fractionOfBound < 0.01 ? 3 : 1)} %`;
+    };
+    row(`  decode ${n}: bytes per step (weights + KV at the mean context) → bound at the probe's bandwidth; measured ÷ bound`, 'MiB; tok/s', cell('webgpu'), cell('wasm'));
   }
   const kv = (x?: DeviceRun) => (x?.kvLocation?.length ? x.kvLocation.join(', ') : '');
   if (d.webgpu?.kvLocation?.length || d.wasm?.kvLocation?.length) row('KV cache between turns lives in', '', kv(d.webgpu), kv(d.wasm));
@@ -111,6 +112,10 @@ export function renderRun(run: ModelRun): string {
     '',
     table,
   ];
+  const planned = run.devices.filter((x) => x.plan);
+  for (const x of planned) {
+    lines.push('', `**${x.device === 'webgpu' ? 'WebGPU' : 'WASM'} ran a smaller plan** (its adapter is a CPU implementation): ${x.plan!.reps} run(s) per step, prefill at ${x.plan!.prefill.join(', ')} tokens, decode over ${x.plan!.decode.join(', ')} new tokens, turn-N after ${x.plan!.history} tokens of history.`);
+  }
   if (run.options.reductions.length) lines.push('', '**Reduced from the standard plan for this model:**', ...run.options.reductions.map((r) => `- ${r}`));
   if (run.caveats.length) lines.push('', '**Caveats:**', ...run.caveats.map((c) => `- ${c}`));
   const errors = [...Object.entries(run.errors), ...run.devices.flatMap((x) => Object.entries(x.errors).map(([k, v]) => [`${x.device} ${k}`, v])), ...Object.entries(peer?.errors ?? {}).map(([k, v]) => [`wllama ${k}`, v])];

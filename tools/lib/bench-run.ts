@@ -49,8 +49,21 @@ export interface BenchOptions {
   peerThreads: number;
   peerContext: number;
   memorySampleMs: number;
+  /**
+   * A smaller plan for our WebGPU device when its adapter is a CPU implementation (SwiftShader:
+   * ~4 s per tiny-model token, 25-30 s for the Kanana shape); null: WebGPU runs the plan above.
+   * On a real GPU it is never applied.
+   */
+  cpuAdapterPlan: DevicePlan | null;
   /** What was cut from the standard plan for this run, in words (said in the results). */
   reductions: string[];
+}
+
+export interface DevicePlan {
+  reps: number;
+  prefill: number[];
+  decode: number[];
+  history: number;
 }
 
 /** The standard plan (what the issue asks for); profiles and flags may reduce it, and say so. */
@@ -79,6 +92,8 @@ export interface DeviceRun {
   prefill?: Record<string, { promptTokens: number[]; ttftMs: Summary | null; tokensPerSecond: Summary | null }>;
   decode?: Record<string, { decodeTokens: number[]; finishReasons: string[]; tokensPerSecond: Summary | null; contextTokens: number }>;
   turn?: { reusedTokens: number[]; promptTokens: number[]; withReuseMs: Summary | null; withoutReuseMs: Summary | null; withOverWithout: number | null };
+  /** The plan this device ran when it differs from the run's options (a CPU adapter's plan). */
+  plan?: DevicePlan;
   /** Where the engine kept the KV cache between turns (ONNX Runtime tensor locations). */
   kvLocation?: string[];
   errors: Record<string, string>;
@@ -113,7 +128,8 @@ export interface ModelRun {
   download?: { bytes: number; coldBytesPerSecond: Summary | null; serverBytesPerSecond: Summary | null; coldOverServer: number | null; downloadedBytes: number[] };
   bandwidth?: { gbPerSecond: Summary | null; bufferBytes: number; dispatches: number };
   devices: DeviceRun[];
-  roofline?: Record<string, { contextTokens: number; weightBytes: number; kvBytes: number; bytesPerStep: number; boundTokensPerSecond: number; measuredTokensPerSecond: number; fractionOfBound: number }>;
+  /** Keyed by `<device> <new tokens>`: the WGSL probe's bandwidth bounds every device's decode (WASM's too, as the same memory is read). */
+  roofline?: Record<string, { device: BenchDevice; contextTokens: number; weightBytes: number; kvBytes: number; bytesPerStep: number; boundTokensPerSecond: number; measuredTokensPerSecond: number; fractionOfBound: number }>;
   peer?: PeerRun;
   /** ours ÷ wllama, per device of ours: speeds (tok/s) — above 1 ours is faster; load time — below 1 ours is faster. */
   comparison?: Record<string, { loadTimeOursOverPeer: number | null; prefillSpeed: Record<string, number | null>; decodeSpeed: Record<string, number | null> }>;
@@ -241,7 +257,18 @@ export async function runModelBench(options: BenchOptions, ctx: RunContext): Pro
           }
           if (has('download')) await stage(run.errors, 'download', () => downloadStage(page, run, bench, options, server.url));
         }
-        run.devices.push(await deviceStages(page, device, bench, options, { prefillPrompts, decodePrompt, historyPrompt, prompts }));
+        const adapter = run.page?.adapter;
+        const cpuAdapter = !!adapter && /swiftshader|llvmpipe|lavapipe/i.test(`${adapter.vendor} ${adapter.architecture} ${adapter.description}`);
+        const small = device === 'webgpu' && cpuAdapter ? options.cpuAdapterPlan : null;
+        if (small) {
+          const prefillSmall = small.prefill.map((n, i) => prefillPrompts.find((x) => x.tokens === n) ?? prompts.prompt(n, [], i));
+          const historySmall = small.history > 0 ? (small.history === options.history ? historyPrompt : prompts.prompt(small.history, [], 5)) : null;
+          log(`webgpu on a CPU adapter: reps ${small.reps}, prefill ${small.prefill.join(',')}, decode ${small.decode.join(',')}, history ${small.history}`);
+          const d = await deviceStages(page, device, bench, { ...options, reps: small.reps, decode: small.decode }, { prefillPrompts: prefillSmall, decodePrompt, historyPrompt: historySmall, prompts });
+          run.devices.push({ ...d, plan: small });
+        } else {
+          run.devices.push(await deviceStages(page, device, bench, options, { prefillPrompts, decodePrompt, historyPrompt, prompts }));
+        }
       } finally {
         await context.close();
       }
@@ -265,13 +292,14 @@ export async function runModelBench(options: BenchOptions, ctx: RunContext): Pro
   }
 
   if (has('roofline') && run.bandwidth?.gbPerSecond) {
-    const gpu = run.devices.find((d) => d.device === 'webgpu');
     run.roofline = {};
-    for (const [n, d] of Object.entries(gpu?.decode ?? {})) {
-      if (!d.tokensPerSecond) continue;
-      const bytes = decodeStepBytes(shape, options.dtype, files.graphBytes, d.contextTokens);
-      const r = roofline(run.bandwidth.gbPerSecond.median * 1e9, bytes.total, d.tokensPerSecond.median);
-      run.roofline[n] = { contextTokens: d.contextTokens, weightBytes: bytes.weights, kvBytes: bytes.kv, bytesPerStep: bytes.total, boundTokensPerSecond: r.boundTokensPerSecond, measuredTokensPerSecond: d.tokensPerSecond.median, fractionOfBound: r.fractionOfBound };
+    for (const dev of run.devices) {
+      for (const [n, d] of Object.entries(dev.decode ?? {})) {
+        if (!d.tokensPerSecond) continue;
+        const bytes = decodeStepBytes(shape, options.dtype, files.graphBytes, d.contextTokens);
+        const r = roofline(run.bandwidth.gbPerSecond.median * 1e9, bytes.total, d.tokensPerSecond.median);
+        run.roofline[`${dev.device} ${n}`] = { device: dev.device, contextTokens: d.contextTokens, weightBytes: bytes.weights, kvBytes: bytes.kv, bytesPerStep: bytes.total, boundTokensPerSecond: r.boundTokensPerSecond, measuredTokensPerSecond: d.tokensPerSecond.median, fractionOfBound: r.fractionOfBound };
+      }
     }
   }
   if (run.peer) run.comparison = compare(run.devices, run.peer);
