@@ -147,17 +147,17 @@ function planFor(dtype: ModelDtype): BenchOptions {
         },
     reductions: [],
   };
-  const why = profile.why ? ` (${profile.why})` : '';
   const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
-  if (!same(options.prefill, STANDARD_PLAN.prefill)) options.reductions.push(`prefill / time to first token at ${options.prefill.join(', ')} prompt tokens instead of ${STANDARD_PLAN.prefill.join(', ')}${why}`);
-  if (!same(options.decode, STANDARD_PLAN.decode)) options.reductions.push(`decode over ${options.decode.join(', ')} new tokens instead of ${STANDARD_PLAN.decode.join(', ')}${why}`);
-  if (options.history !== STANDARD_PLAN.history) options.reductions.push(`turn-N with ${options.history} tokens of history instead of ~${STANDARD_PLAN.history}${why}`);
-  if (options.reps < STANDARD_PLAN.reps) options.reductions.push(`${options.reps} run(s) per generation step instead of ${STANDARD_PLAN.reps}, so min = median = max there${why}`);
+  if (!same(options.prefill, STANDARD_PLAN.prefill)) options.reductions.push(`prefill / time to first token at ${options.prefill.join(', ')} prompt tokens instead of ${STANDARD_PLAN.prefill.join(', ')}`);
+  if (!same(options.decode, STANDARD_PLAN.decode)) options.reductions.push(`decode over ${options.decode.join(', ')} new tokens instead of ${STANDARD_PLAN.decode.join(', ')}`);
+  if (options.history !== STANDARD_PLAN.history) options.reductions.push(`turn-N with ${options.history} tokens of history instead of ~${STANDARD_PLAN.history}`);
+  if (options.reps < STANDARD_PLAN.reps) options.reductions.push(`${options.reps} run(s) per generation step instead of ${STANDARD_PLAN.reps}, so min = median = max there`);
   if (options.loadReps < STANDARD_PLAN.reps) options.reductions.push(`${options.loadReps} warm load(s) per source instead of ${STANDARD_PLAN.reps}`);
   if (options.downloadReps < STANDARD_PLAN.reps) options.reductions.push(`${options.downloadReps} cold download(s) instead of ${STANDARD_PLAN.reps}`);
   const skipped = STAGES.filter((s) => !stages.includes(s));
   if (skipped.length) options.reductions.push(`stages not run: ${skipped.join(', ')}`);
-  if (!devices.includes('webgpu')) options.reductions.push(`our engine on ${devices.join(', ')} only, not WebGPU${why}`);
+  if (!devices.includes('webgpu')) options.reductions.push(`our engine on ${devices.join(', ')} only, not WebGPU`);
+  if (options.reductions.length && profile.why) options.reductions.push(`why: ${profile.why}`);
   return options;
 }
 
