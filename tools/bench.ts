@@ -269,7 +269,9 @@ async function main(): Promise<void> {
           browser: /(HeadlessChrome|Chrome)\/[\d.]+/.exec(result.page?.userAgent ?? '')?.[0] ?? 'unknown',
           adapter: adapter ? `${adapter.vendor} ${adapter.architecture} ${adapter.description}`.trim() : 'none',
           commit: `${git(['rev-parse', '--short', 'HEAD']) || 'unknown'}${dirty}`,
-          note: 'No GPU machine was used: the WebGPU adapter is the one of headless Chromium on this machine.',
+          note: /swiftshader|llvmpipe|lavapipe/i.test(adapterName)
+            ? 'No GPU: WebGPU is headless Chromium\'s CPU implementation (SwiftShader) on this machine.'
+            : `WebGPU adapter: ${adapter ? `${adapter.vendor} ${adapter.architecture}` : 'none'}.`,
         },
         runs: { ...(previous?.runs ?? {}), [`${model}-${dtype}`]: result },
       };
