@@ -7,12 +7,13 @@
  */
 import type { CatalogEntry, ModelDtype } from '../../model/catalog.ts';
 import { dtypesFromFiles } from '../../model/model-files.ts';
+import { connectAllowed } from '../../pwa/policy.ts';
 import { hubUrl } from './hub-url.ts';
 import type { ParsedModelSource } from './user-models.ts';
 
 type Source = Extract<ParsedModelSource, { ok: true }>['source'];
 
-export type ProbeFailure = 'unreachable' | 'not-a-model' | 'no-onnx' | 'gated' | 'not-found' | 'unsupported-architecture' | 'no-safetensors';
+export type ProbeFailure = 'unreachable' | 'not-a-model' | 'no-onnx' | 'blocked' | 'gated' | 'not-found' | 'unsupported-architecture' | 'no-safetensors';
 
 export type ProbeResult =
   | { ok: true; kind: 'url' | 'hf' | 'hf-safetensors'; dtypes: Partial<Record<ModelDtype, number | null>>; nativeContext: number }
@@ -56,7 +57,15 @@ async function probeFolder(baseUrl: string): Promise<ProbeResult> {
   return { ok: true, kind: 'url', dtypes, nativeContext: contextOf(config) };
 }
 
+/** The page's Content-Security-Policy (the built app has one in a <meta> tag; dev has none). */
+function pagePolicy(): string | null {
+  return document.querySelector<HTMLMetaElement>('meta[http-equiv="Content-Security-Policy"]')?.content ?? null;
+}
+
 export async function probeModel(source: Source): Promise<ProbeResult> {
+  // A host outside connect-src fails like a network error; say why instead.
+  const firstUrl = source.kind === 'url' ? `${source.baseUrl}config.json` : `${hubUrl()}/${source.repo}/resolve/main/config.json`;
+  if (!connectAllowed(pagePolicy(), firstUrl, location.href)) return { ok: false, reason: 'blocked' };
   if (source.kind === 'url') return probeFolder(source.baseUrl);
   // Loaded on demand: the converter core is not part of the page's first bundle.
   const { estimateConversionSize, fetchModelRepo, fetchRepoFile, HfHubError, resolveHfCheckpoint } = await import('../../converter/hf-hub.ts');
