@@ -10,15 +10,17 @@
  * - The stored files, read back from IndexedDB, are byte-identical to the Node CLI's output for
  *   q4, and the chat on WebGPU (q4, SwiftShader) greedily replies exactly what the TypeScript
  *   reference computes on the q4 graph's effective weights.
- * - A gated repo and an unsupported architecture get their clear messages, from Add model and
- *   from Load (a catalog entry).
+ * - A gated (401), a missing (404) and an unsupported-architecture repo get their clear
+ *   messages, from Add model and from Load (a catalog entry); a conversion the quota cannot hold
+ *   is refused from the estimate before any weight is fetched.
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { expect, test, type BrowserContext, type Page } from '@playwright/test';
+import { chromium, expect, test, type BrowserContext, type Page } from '@playwright/test';
+import { CHROMIUM_ARGS } from '../playwright.config.ts';
 import { planConversion } from '../src/converter/convert.ts';
 import { HEADER_PREFIX_BYTES, readSafetensorsHeader } from '../src/converter/safetensors.ts';
 import { resolveLlamaShape, type HfLlamaConfig } from '../src/model/config.ts';
@@ -27,7 +29,7 @@ import { directoryReader } from '../tools/lib/node-io.ts';
 import { startMockHub, type HubRequest, type MockHub } from './harness/mock-hub.ts';
 import { lastReplyText, openApp, replyTo, send, setSampling } from './support/app.ts';
 import { ReferenceChat } from './support/reference.ts';
-import { addUserModelRecord, storedDigests, storedModel } from './support/store.ts';
+import { addUserModelRecord, storageUsage, storedDigests, storedModel } from './support/store.ts';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -167,26 +169,67 @@ test('a Hub safetensors repo converts in the browser, resumes after a cut and a 
   expect(await lastReplyText(page)).toBe(expectedReply.text);
 });
 
-test('a gated repo and an unsupported architecture get clear messages, from Add model and from Load', async () => {
+test('a gated (401), a missing (404) and an unsupported repo get clear, translated messages, from Add model and from Load', async () => {
+  await openApp(page);
   await addModel('gated/tiny-llama', 'Gated');
   const dialog = page.getByRole('dialog');
   await expect(dialog.getByRole('alert')).toHaveText('That repository is gated on Hugging Face (its files need a signed-in account that accepted its terms), so this app cannot read it.');
+  await page.getByLabel('URL or repository id').fill('nobody/no-such-model');
+  await page.getByRole('button', { name: 'Add', exact: true }).click();
+  await expect(dialog.getByRole('alert')).toHaveText('No such model repository on Hugging Face (or it is private).');
   await page.getByLabel('URL or repository id').fill('other/tiny-mistral');
   await page.getByRole('button', { name: 'Add', exact: true }).click();
   await expect(dialog.getByRole('alert')).toContainText('its checkpoint cannot be converted in the browser: only Llama-architecture models');
   await dialog.getByRole('button', { name: 'Cancel' }).click();
 
-  // The same repos as catalog entries: Load fails with the translated error, nothing stored.
-  for (const [repo, message] of [
+  // The same repos as catalog entries (as if they changed after being listed): Load fails with
+  // the translated error and stores nothing. Written straight into IndexedDB, which Dexie's live
+  // queries do not see, so the page is reloaded to list them.
+  const cases = [
     ['gated/tiny-llama', "This model's Hugging Face repository is gated"],
+    ['nobody/no-such-model', "The model's Hugging Face repository (or a file in it) was not found"],
     ['other/tiny-mistral', 'This model cannot be converted in the browser: only Llama-architecture checkpoints'],
-  ] as const) {
+  ] as const;
+  for (const [repo] of cases) {
+    await addUserModelRecord(page, { id: `user:${repo}@main`, label: repo, source: { kind: 'hf-safetensors', repo, revision: 'main' }, dtypes: { q4f16: null, q4: null } });
+  }
+  await openApp(page);
+  for (const [repo, message] of cases) {
     const id = `user:${repo}@main`;
-    await addUserModelRecord(page, { id, label: repo, source: { kind: 'hf-safetensors', repo, revision: 'main' }, dtypes: { q4f16: null, q4: null } });
-    await expect(page.getByRole('combobox', { name: 'Model' }).locator(`option[value="${id}"]`)).toHaveCount(1);
+    const mark = hub.log.length;
     await startLoad(id);
     await expect(page.getByRole('alert')).toContainText(message);
     expect(await storedModel(page, id, 'q4')).toBeNull();
+    expect(weightReads(hub.log.slice(mark))).toEqual([]);
     await page.getByRole('alert').getByRole('button', { name: 'Dismiss' }).click();
+  }
+});
+
+test('where the browser reports its real quota, a conversion that does not fit is refused up front, before any weight is fetched', async ({ baseURL }) => {
+  // Chromium without its static quota reports the real (here: overridden) quota, as Firefox and Safari do.
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: [...CHROMIUM_ARGS, '--disable-features=StaticStorageQuota'] });
+  try {
+    const own = await browser.newContext({ baseURL });
+    await own.addInitScript((url) => localStorage.setItem('hanmadi.hubUrl', url), hub.url);
+    const saved = page;
+    page = await own.newPage();
+    try {
+      await openApp(page);
+      await addModel(REPO, 'Hub tiny checkpoint');
+      await expect(page.getByRole('dialog')).toBeHidden();
+      const cdp = await own.newCDPSession(page);
+      await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(page.url()).origin, quotaSize: (await storageUsage(page)) + 256 * 1024 });
+      const mark = hub.log.length;
+      await startLoad(KEY);
+      const alert = page.getByRole('alert');
+      await expect(alert).toContainText('Not enough storage space');
+      await expect(alert).toContainText(/\d+\.\d MB must be stored, but only \d+(\.\d)? KB is available/);
+      expect(await storedModel(page, KEY, 'q4')).toBeNull();
+      expect(weightReads(hub.log.slice(mark))).toEqual([]);
+    } finally {
+      page = saved;
+    }
+  } finally {
+    await browser.close();
   }
 });
