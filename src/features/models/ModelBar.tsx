@@ -7,7 +7,7 @@ import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useAppStore } from '../../app/store.ts';
 import { modelStore, type StoredModelSummary } from '../../db/model-store.ts';
-import { isRunnable, MODEL_DTYPES, type ModelDtype } from '../../model/catalog.ts';
+import { convertsInBrowser, MODEL_DTYPES, type ModelDtype } from '../../model/catalog.ts';
 import { AddModelDialog } from './AddModelDialog.tsx';
 import { chooseDevice, chooseDtype, loadSelectedModel, selectModel } from './model-actions.ts';
 import { formatBytes } from './progress.ts';
@@ -48,7 +48,7 @@ export function ModelBar() {
             return (
               <option key={entry.id} value={entry.id}>
                 {entry.test ? t('models.testLabel', { label: entry.label }) : entry.label}
-                {isRunnable(entry) ? '' : ` — ${t('models.convertFirstShort')}`}
+                {convertsInBrowser(entry) ? ` — ${t('models.convertsShort')}` : ''}
                 {mark && ` · ${mark}`}
               </option>
             );
@@ -81,7 +81,7 @@ export function ModelBar() {
           <option value="wasm">{t('models.deviceWasm')}</option>
         </select>
       </label>
-      <button type="button" onClick={() => void loadSelectedModel()} disabled={busy || !selected || !isRunnable(selected)}>
+      <button type="button" onClick={() => void loadSelectedModel()} disabled={busy || !selected}>
         {loadStatus === 'loading' ? t('models.loading') : t('models.load')}
       </button>
       <button type="button" className="ghost" onClick={() => setAdding(true)} disabled={busy}>
@@ -92,8 +92,8 @@ export function ModelBar() {
           ? t('models.loaded', { model: catalog.find((e) => e.id === loaded.modelId)?.label ?? loaded.modelId, device: loaded.device === 'webgpu' ? 'WebGPU' : 'WASM', dtype: loaded.dtype })
           : t('models.notLoaded')}
       </p>
-      {selected && !isRunnable(selected) && (
-        <p className="model-note">{t('models.convertFirst')}</p>
+      {selected && convertsInBrowser(selected) && !stored.some((m) => m.modelKey === selected.id && m.status === 'complete') && (
+        <p className="model-note">{t('models.convertsNote')}</p>
       )}
       {persistence && loadStatus !== 'loading' && <p className="model-note">{t(persistence === 'persistent' ? 'models.persistent' : 'models.notPersistent')}</p>}
       {selected?.licenseNote && <p className="model-note">{t('models.licenseNote', { license: selected.licenseNote })}</p>}

@@ -8,10 +8,11 @@ import { liveQuery, type Subscription } from 'dexie';
 import { useAppStore } from '../../app/store.ts';
 import { requestPersistence } from '../../db/storage-manager.ts';
 import { deleteUserModel, listUserModels, putUserModel } from '../../db/user-models.ts';
-import { chooseDtype as bestDtype, isRunnable, parseCatalog, type CatalogEntry, type ModelDtype, type ModelSource } from '../../model/catalog.ts';
+import { chooseDtype as bestDtype, parseCatalog, type CatalogEntry, type ModelDtype, type ModelSource } from '../../model/catalog.ts';
 import { engineClient, EngineRequestError } from '../../worker/engine-client.ts';
 import type { DeviceProbe, DownloadProgress, EngineErrorValue, StoredModelSpec } from '../../worker/protocol.ts';
 import { storeClient } from '../../worker/store-client.ts';
+import { hubUrl } from './hub-url.ts';
 import { recordProgress } from './progress.ts';
 import { migrateLegacyUserModels } from './user-models.ts';
 
@@ -51,7 +52,7 @@ export async function loadCatalog(): Promise<void> {
     const state = useAppStore.getState();
     const remembered = storage?.getItem(SELECTED_MODEL_KEY);
     const selected =
-      catalog.find((e) => e.id === state.selectedModelId) ?? catalog.find((e) => e.id === remembered) ?? catalog.find(isRunnable) ?? catalog[0] ?? null;
+      catalog.find((e) => e.id === state.selectedModelId) ?? catalog.find((e) => e.id === remembered) ?? catalog[0] ?? null;
     useAppStore.setState({ catalog, catalogError: main === null, selectedModelId: selected?.id ?? null });
   };
   apply(await listUserModels().catch(() => []));
@@ -114,13 +115,14 @@ function showDownload(requestId: string | null, progress: DownloadProgress): voi
       progress.files.map((f) => [f.path, recordProgress(previous?.files[f.path], { file: f.path, loaded: f.loaded, total: f.total, status: f.state }, now)]),
     );
     const total = recordProgress(previous?.total, { file: '', loaded: progress.loaded, total: progress.total, status: progress.phase }, now);
-    return { download: { requestId, modelKey: progress.modelKey, dtype: progress.dtype, progress, files, total }, loadPhase: progress.phase === 'planning' ? 'planning' : 'download' };
+    const phase = progress.phase === 'planning' ? 'planning' : progress.conversion ? 'convert' : 'download';
+    return { download: { requestId, modelKey: progress.modelKey, dtype: progress.dtype, progress, files, total }, loadPhase: phase };
   });
 }
 
-/** Makes the precision stored; resolves with the outcome (complete, paused or cancelled). */
+/** Makes the precision stored (downloaded, or converted in the store worker); resolves with the outcome. */
 async function download(spec: StoredModelSpec): Promise<'complete' | 'paused' | 'cancelled'> {
-  const { id, result } = storeClient().ensure(spec, (progress) => showDownload(id, progress));
+  const { id, result } = storeClient().ensure(spec, (progress) => showDownload(id, progress), { hubUrl: hubUrl() });
   const outcome = await result;
   if (outcome.completedNow) {
     const persisted = await requestPersistence();
@@ -134,7 +136,7 @@ const errorValue = (error: unknown): EngineErrorValue => (error instanceof Engin
 export async function loadSelectedModel(): Promise<void> {
   const state = useAppStore.getState();
   const entry = state.catalog.find((e) => e.id === state.selectedModelId);
-  if (!entry || !isRunnable(entry) || state.loadStatus === 'loading') return;
+  if (!entry || state.loadStatus === 'loading') return;
   const client = engineClient();
   if (!engineWatched) {
     engineWatched = true;
