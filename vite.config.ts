@@ -20,12 +20,12 @@ const connectSources = [
 /** The CSP as a <meta> tag in the built page (not in dev: Vite's dev server injects inline scripts). */
 function contentSecurityPolicyMeta(): Plugin {
   return {
-      name: 'hanmadi-csp-meta',
-      apply: 'build',
-      transformIndexHtml: {
-        order: 'post',
-        handler: () => [{ tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: contentSecurityPolicy(connectSources, 'meta') }, injectTo: 'head-prepend' }],
-      },
+    name: 'hanmadi-csp-meta',
+    apply: 'build',
+    transformIndexHtml: {
+      order: 'post',
+      handler: () => [{ tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: contentSecurityPolicy(connectSources, 'meta') }, injectTo: 'head-prepend' }],
+    },
   };
 }
 
@@ -79,9 +79,7 @@ const localizedMembers: Record<string, unknown> = {
  * build has no service worker and no CSP meta (a developer page on a local server).
  * The dev server serves /bench.html in every mode.
  */
-export default defineConfig(({ mode }) => {
-  const bench = mode === 'bench';
-  return {
+export default defineConfig(({ mode }) => ({
   // A relative base by default, so dist/ works from any sub-path of a static host; BASE_PATH pins one.
   base: process.env.BASE_PATH ?? './',
   define: {
@@ -91,8 +89,8 @@ export default defineConfig(({ mode }) => {
   plugins: [
     react(),
     localModels(),
-    ...(bench ? [] : [contentSecurityPolicyMeta(), devServiceWorkerReset()]),
-    bench ? null : VitePWA({
+    ...(mode === 'bench' ? [] : [contentSecurityPolicyMeta(), devServiceWorkerReset()]),
+    mode === 'bench' ? null : VitePWA({
       strategies: 'injectManifest',
       srcDir: 'src/pwa',
       filename: 'sw.ts',
@@ -139,9 +137,8 @@ export default defineConfig(({ mode }) => {
     target: 'es2022',
     sourcemap: true,
     chunkSizeWarningLimit: 4096,
-    ...(bench ? { outDir: 'dist-bench', rollupOptions: { input: { bench: 'bench.html' } } } : {}),
+    ...(mode === 'bench' ? { outDir: 'dist-bench', rollupOptions: { input: { bench: 'bench.html' } } } : {}),
   },
   server: { port: Number(process.env.PORT ?? 5173), headers: ISOLATION_HEADERS },
   preview: { port: Number(process.env.PORT ?? 5173), headers: ISOLATION_HEADERS },
-  };
-});
+}));
