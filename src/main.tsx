@@ -7,6 +7,8 @@ import { initI18n } from './i18n/index.ts';
 
 applyTheme(readTheme());
 initI18n();
+// Which build this page runs (support questions, and the update e2e test).
+document.documentElement.dataset.build = __HANMADI_BUILD__;
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <App />

@@ -15,6 +15,7 @@ import { ModelBar } from '../features/models/ModelBar.tsx';
 import { loadCatalog } from '../features/models/model-actions.ts';
 import { SettingsPanel } from '../features/settings/SettingsPanel.tsx';
 import { StoragePanel } from '../features/storage/StoragePanel.tsx';
+import { UpdateNotices } from '../features/updates/UpdateNotices.tsx';
 import { LanguageSwitch } from './LanguageSwitch.tsx';
 import { Notices } from './Notices.tsx';
 import { isEditable, matchShortcut } from './shortcuts.ts';
@@ -118,6 +119,7 @@ export function App() {
         </div>
       </header>
       <Notices />
+      <UpdateNotices />
       <LoadProgress />
       <div className="app-body">
         <Sidebar />

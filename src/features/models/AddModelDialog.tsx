@@ -6,7 +6,7 @@ import { addUserModel } from './model-actions.ts';
 import { probeModel } from './probe-model.ts';
 import { parseModelSource, sourceKey, userModelEntry } from './user-models.ts';
 
-type Problem = 'invalidSource' | 'duplicate' | 'unreachable' | 'not-a-model' | 'no-onnx' | null;
+type Problem = 'invalidSource' | 'duplicate' | 'unreachable' | 'not-a-model' | 'no-onnx' | 'blocked' | null;
 
 export function AddModelDialog({ onClose }: { onClose(): void }) {
   const { t } = useTranslation();

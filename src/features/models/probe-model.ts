@@ -5,13 +5,14 @@
  */
 import type { CatalogEntry, ModelDtype } from '../../model/catalog.ts';
 import { dtypesFromFiles } from '../../model/model-files.ts';
+import { connectAllowed } from '../../pwa/policy.ts';
 import type { ParsedModelSource } from './user-models.ts';
 
 type Source = Extract<ParsedModelSource, { ok: true }>['source'];
 
 export type ProbeResult =
   | { ok: true; dtypes: Partial<Record<ModelDtype, number | null>>; nativeContext: number }
-  | { ok: false; reason: 'unreachable' | 'not-a-model' | 'no-onnx' };
+  | { ok: false; reason: 'unreachable' | 'not-a-model' | 'no-onnx' | 'blocked' };
 
 const HF_HOST = 'https://huggingface.co';
 
@@ -26,7 +27,15 @@ function contextOf(config: unknown): number {
   return typeof value === 'number' && value > 0 ? value : 0;
 }
 
+/** The page's Content-Security-Policy (the built app has one in a <meta> tag; dev has none). */
+function pagePolicy(): string | null {
+  return document.querySelector<HTMLMetaElement>('meta[http-equiv="Content-Security-Policy"]')?.content ?? null;
+}
+
 export async function probeModel(source: Source): Promise<ProbeResult> {
+  // A host outside connect-src fails like a network error; say why instead.
+  const firstUrl = source.kind === 'url' ? `${source.baseUrl}config.json` : `${HF_HOST}/${source.repo}/resolve/main/config.json`;
+  if (!connectAllowed(pagePolicy(), firstUrl, location.href)) return { ok: false, reason: 'blocked' };
   if (source.kind === 'url') {
     let config: unknown;
     try {
