@@ -5,24 +5,12 @@
  * per-model choice remembered in localStorage (malformed data ignored).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { CTX64_SPEC } from '../../../tools/lib/fixture-specs.ts';
 import type { HfLlamaConfig } from '../../model/config.ts';
 import { computeContextChoices, effectiveLength, readRememberedLengths, rememberLength } from './context-length.ts';
 
-const ctx64: HfLlamaConfig = {
-  architectures: ['LlamaForCausalLM'],
-  model_type: 'llama',
-  hidden_size: 64,
-  intermediate_size: 128,
-  num_hidden_layers: 2,
-  num_attention_heads: 4,
-  num_key_value_heads: 2,
-  head_dim: 32,
-  vocab_size: 128256,
-  rms_norm_eps: 1e-5,
-  rope_theta: 500000,
-  max_position_embeddings: 64,
-  tie_word_embeddings: true,
-} as HfLlamaConfig;
+// The e2e fixture's config: 2 layers, 2 KV heads, head_dim 32, intermediate 128, native window 64.
+const ctx64 = CTX64_SPEC.config;
 
 // 2 (K, V) × 2 layers × 2 KV heads × 32 × 4 bytes (q4 keeps a float32 cache) = 1024 bytes per token.
 const PER_TOKEN_Q4 = 1024;
