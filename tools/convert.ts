@@ -3,6 +3,8 @@
  * Converts a Hugging Face Llama-family checkpoint into a folder transformers.js loads
  * (`--attention plain`: the standard-op attention instead of GroupQueryAttention).
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { convertCheckpoint, SUPPORTED_DTYPES, type ConvertDtype } from '../src/converter/convert.ts';
 import type { AttentionKind } from '../src/converter/llama-graph.ts';
@@ -24,10 +26,17 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const attention = values.attention as AttentionKind | undefined;
+  // A checkpoint saved by `model.save_pretrained` alone has no tokenizer: convert it anyway (it
+  // loads in transformers.js for token ids) and say what Hanmadi will need to chat with it.
+  const missingTokenizer = ['tokenizer.json', 'tokenizer_config.json'].filter((name) => !existsSync(join(values.input!, name)));
+  if (missingTokenizer.length > 0) {
+    console.warn(`Warning: ${missingTokenizer.join(' and ')} not found in ${values.input}; copy them into ${values.output} before chatting with the model in Hanmadi.`);
+  }
   const started = Date.now();
   await convertCheckpoint(directoryReader(values.input), directoryWriter(values.output), {
     dtypes,
     attention,
+    tokenizerOptional: true,
     onProgress(event) {
       if (event.kind !== 'tensor') return;
       const width = 30;

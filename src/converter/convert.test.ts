@@ -195,6 +195,15 @@ describe('checks before converting', () => {
     expect(checkConvertible(odd, ['fp32']).shape.intermediateSize).toBe(100);
   });
 
+  it('needs the tokenizer unless told it is optional (a bare save_pretrained folder)', async () => {
+    const { 'tokenizer.json': _tokenizer, 'tokenizer_config.json': _tokenizerConfig, ...bare } = syntheticCheckpointFiles(SMALL_LLAMA);
+    await expect(convert(bare, { dtypes: ['fp32'] })).rejects.toMatchObject({ code: 'missing-file', message: expect.stringContaining('tokenizer.json') });
+    const { writer, manifest } = await convert(bare, { dtypes: ['fp32'], tokenizerOptional: true });
+    expect(writer.paths()).not.toContain('tokenizer.json');
+    expect(writer.paths()).toContain('onnx/model.onnx');
+    expect(manifest.map((f) => f.path)).not.toContain('tokenizer_config.json');
+  });
+
   it('a bad dtype is a ConversionError', async () => {
     await expect(convert(syntheticCheckpointFiles(SMALL_LLAMA), { dtypes: ['int3' as ConvertDtype] })).rejects.toBeInstanceOf(ConversionError);
   });

@@ -69,6 +69,11 @@ export interface ConvertOptions {
   sourceId?: string;
   /** Stops the conversion between blocks (the last checkpoint stays valid). */
   signal?: AbortSignal;
+  /**
+   * Converts a checkpoint without tokenizer files (the output then loads in transformers.js
+   * for token ids, but Hanmadi cannot chat with it until they are added). Off by default.
+   */
+  tokenizerOptional?: boolean;
 }
 
 /**
@@ -291,6 +296,7 @@ async function convertOpenCheckpoint(reader: CheckpointReader, writer: ModelWrit
     const files: ManifestFile[] = [];
     for (const name of ['tokenizer.json', 'tokenizer_config.json']) {
       const bytes = await reader.readFile(name);
+      if (!bytes && options.tokenizerOptional) continue;
       if (!bytes) throw new ConversionError('missing-file', `${name} is missing: the converted model needs the checkpoint's tokenizer.`);
       await emit(files, name, bytes);
     }
