@@ -14,6 +14,9 @@ export interface StoredFileState {
 
 type Op =
   | { op: 'file'; modelKey: string; path: string }
+  | { op: 'digests'; modelKey: string }
+  | { op: 'model'; modelKey: string; dtype: string }
+  | { op: 'add-user-model'; record: Record<string, unknown> }
   | { op: 'rows'; modelKey: string }
   | { op: 'corrupt'; modelKey: string; path: string; index: number };
 
@@ -35,6 +38,20 @@ function run<T>(page: Page, arg: Op): Promise<T> {
         const record = await done(db.transaction('modelFiles').objectStore('modelFiles').get([arg.modelKey, arg.path]));
         return record ? { size: record.size, storedBytes: record.storedBytes, hashedChunks: record.hashedChunks, chunkSize: record.chunkSize, verified: record.verified } : null;
       }
+      if (arg.op === 'digests') {
+        // Every stored file of the model: its chunks in order, hashed here (only digests leave the page).
+        const range = IDBKeyRange.bound([arg.modelKey], [arg.modelKey, []]);
+        const files = (await done(db.transaction('modelFiles').objectStore('modelFiles').getAll(range))) as { path: string }[];
+        const out: Record<string, string> = {};
+        for (const { path } of files) {
+          const chunks = (await done(db.transaction('modelChunks').objectStore('modelChunks').getAll(IDBKeyRange.bound([arg.modelKey, path, -Infinity], [arg.modelKey, path, Infinity])))) as { data: Blob }[];
+          const bytes = await new Blob(chunks.map((c) => c.data)).arrayBuffer();
+          out[path] = [...new Uint8Array(await crypto.subtle.digest('SHA-256', bytes))].map((b) => b.toString(16).padStart(2, '0')).join('');
+        }
+        return out;
+      }
+      if (arg.op === 'model') return (await done(db.transaction('storedModels').objectStore('storedModels').get([arg.modelKey, arg.dtype]))) ?? null;
+      if (arg.op === 'add-user-model') return await done(db.transaction('userModels', 'readwrite').objectStore('userModels').put(arg.record));
       if (arg.op === 'rows') {
         const tx = db.transaction(['storedModels', 'modelFiles', 'modelChunks']);
         const range = IDBKeyRange.bound([arg.modelKey], [arg.modelKey, []]);
@@ -79,4 +96,19 @@ export async function storageUsage(page: Page): Promise<number> {
     await navigator.serviceWorker.ready;
     return (await navigator.storage.estimate()).usage ?? 0;
   });
+}
+
+/** SHA-256 (hex) of every file stored under a model key, read back from IndexedDB. */
+export function storedDigests(page: Page, modelKey: string): Promise<Record<string, string>> {
+  return run(page, { op: 'digests', modelKey });
+}
+
+/** A stored model record (with an unfinished conversion's state), or null. */
+export function storedModel(page: Page, modelKey: string, dtype: string): Promise<{ status: string; revision?: string; files: string[]; conversion?: { sourceId: string; state: { done: number; total: number } } } | null> {
+  return run(page, { op: 'model', modelKey, dtype });
+}
+
+/** Puts an entry in the model picker as a catalog entry would be (the userModels table, read live by the app). */
+export function addUserModelRecord(page: Page, record: { id: string; label: string; source: Record<string, string>; dtypes: Record<string, number | null> }): Promise<unknown> {
+  return run(page, { op: 'add-user-model', record: { nativeContext: 0, addedAt: Date.now(), ...record } });
 }

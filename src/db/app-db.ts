@@ -5,6 +5,7 @@
  * Cache API.
  */
 import Dexie, { type EntityTable, type Table } from 'dexie';
+import type { ConversionState } from '../converter/convert.ts';
 import type { Sha256State } from '../converter/resumable-sha256.ts';
 import type { ModelDtype, ModelSource } from '../model/catalog.ts';
 import type { EngineErrorValue, GenerationStats, SamplingParams } from '../worker/protocol.ts';
@@ -67,6 +68,19 @@ export interface StoredModelRecord {
   createdAt: number;
   lastUsedAt: number;
   completedAt?: number;
+  /**
+   * A conversion in the browser that has not finished (hf-safetensors sources): where it stands,
+   * saved in the same transaction as the bytes it counts. Not indexed, so no schema change.
+   */
+  conversion?: StoredConversion;
+}
+
+/** An unfinished in-browser conversion (src/worker/hf-conversion.ts). */
+export interface StoredConversion {
+  /** `repo@commit`: the checkpoint's bytes the state belongs to. */
+  sourceId: string;
+  state: ConversionState;
+  updatedAt: number;
 }
 
 /** How a stored file's content was checked when its last byte arrived. */

@@ -2,6 +2,7 @@ import 'fake-indexeddb/auto';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ConversionState } from '../converter/convert.ts';
 import { AppDB } from './app-db.ts';
 import { gitBlobSha1, ModelStore, StoreError } from './model-store.ts';
 
@@ -117,6 +118,62 @@ describe('ChunkedFileWriter', () => {
     expect(writer.done).toBe(true);
     expect(await store.markCompleteIfStored('m', 'q4')).toBe(true);
     expect(await store.readFileBytes('m', 'f')).toEqual(content);
+  });
+
+  it('a converter output is cut back to a saved offset, from stored chunks or the unfinished one in memory, then completes', async () => {
+    const content = bytes(4200, 13);
+    const writer = await store.openWriter('m', 'out', { size: content.length }, { chunkSize: CHUNK });
+    await writer.write(content.subarray(0, 3300)); // chunks 0-2 stored, 300 bytes in memory
+    // Past a saved state at 1500: chunk 2 and the tail go, chunk 1 keeps its first 500 bytes.
+    await writer.truncate(1500);
+    expect(writer.offset).toBe(1500);
+    const file = (await db.modelFiles.get(['m', 'out']))!;
+    expect([file.hashedChunks, file.storedBytes, file.chunkSha256.length]).toEqual([1, 1500, 1]);
+    expect((await db.modelChunks.toArray()).map((c) => [c.index, c.size])).toEqual([
+      [0, 1000],
+      [1, 500],
+    ]);
+    // Within the unfinished chunk, from memory.
+    await writer.write(content.subarray(1500, 1900));
+    await writer.truncate(1700);
+    expect(writer.offset).toBe(1700);
+    // A reload: a new writer picks up the partial chunk; beyond what is stored cannot be reached.
+    const again = await store.openWriter('m', 'out', { size: content.length }, { chunkSize: CHUNK });
+    expect(again.offset).toBe(1700);
+    await expect(again.truncate(1800)).rejects.toMatchObject({ code: 'file-missing' });
+    await again.write(content.subarray(1700));
+    await store.verifyWrittenFile('m', 'out', hex(content));
+    expect((await db.modelFiles.get(['m', 'out']))!.verified).toBe('sha256');
+    expect(await store.readFileBytes('m', 'out')).toEqual(content);
+  });
+
+  it('a written file that does not hash as expected is dropped', async () => {
+    const content = bytes(2100, 17);
+    const writer = await store.openWriter('m', 'out', { size: content.length }, { chunkSize: CHUNK });
+    await writer.write(content);
+    await expect(store.verifyWrittenFile('m', 'out', hex(bytes(2100, 18)))).rejects.toMatchObject({ code: 'verification-failed' });
+    expect(await db.modelFiles.count()).toBe(0);
+    expect(await db.modelChunks.count()).toBe(0);
+  });
+
+  it('saveConversion stores the state with the unfinished chunks in one transaction, or nothing', async () => {
+    await store.putModel({ modelKey: 'm', dtype: 'q4', label: 'M', source: { kind: 'hf-safetensors', repo: 'a/b', revision: 'main' }, files: ['out'], totalBytes: 2500 });
+    const writer = await store.openWriter('m', 'out', { size: 2500 }, { chunkSize: CHUNK });
+    await writer.write(bytes(1300, 19));
+    const state: ConversionState = { format: 1, planId: 'p', done: 3, total: 9, files: [], external: {} };
+    // A failing write rolls back the state too.
+    const put = db.modelChunks.put.bind(db.modelChunks);
+    db.modelChunks.put = (() => Promise.reject(new DOMException('Quota exceeded', 'QuotaExceededError'))) as unknown as typeof db.modelChunks.put;
+    await expect(store.saveConversion('m', 'q4', { sourceId: 'a/b@1', state, updatedAt: 1 }, [writer])).rejects.toMatchObject({ name: 'QuotaExceededError' });
+    db.modelChunks.put = put;
+    expect((await store.getModel('m', 'q4'))!.conversion).toBeUndefined();
+    expect((await db.modelFiles.get(['m', 'out']))!.storedBytes).toBe(1000);
+
+    await store.saveConversion('m', 'q4', { sourceId: 'a/b@1', state, updatedAt: 1 }, [writer]);
+    expect((await store.getModel('m', 'q4'))!.conversion?.state.done).toBe(3);
+    expect((await store.openWriter('m', 'out', { size: 2500 }, { chunkSize: CHUNK })).offset).toBe(1300);
+    await store.saveConversion('m', 'q4', null);
+    expect((await store.getModel('m', 'q4'))!.conversion).toBeUndefined();
   });
 
   it('finds a chunk whose bytes changed inside IndexedDB and drops it', async () => {

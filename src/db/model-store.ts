@@ -22,7 +22,7 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import Dexie from 'dexie';
 import { ResumableSha256 } from '../converter/resumable-sha256.ts';
 import type { ModelDtype } from '../model/catalog.ts';
-import { db as appDb, type AppDB, type FileVerification, type StoredChunkRecord, type StoredFileRecord, type StoredModelRecord } from './app-db.ts';
+import { db as appDb, type AppDB, type FileVerification, type StoredChunkRecord, type StoredConversion, type StoredFileRecord, type StoredModelRecord } from './app-db.ts';
 
 /** Chunk size: big enough that a 1.3 GB model is ~40 records, small enough that a lost partial chunk costs little. */
 export const CHUNK_BYTES = 32 * 1024 * 1024;
@@ -310,6 +310,55 @@ export class ModelStore {
     });
   }
 
+  /**
+   * Saves where an in-browser conversion stands (or clears it: null) together with the unfinished
+   * chunk of each output it is writing, in one transaction: the saved state never counts a byte
+   * the store could lose, and bytes past it are dropped on resume (ChunkedFileWriter.truncate).
+   */
+  async saveConversion(modelKey: string, dtype: ModelDtype, conversion: StoredConversion | null, writers: readonly ChunkedFileWriter[] = []): Promise<void> {
+    const pending = writers.map((w) => w.partialRecords());
+    await this.db.transaction('rw', this.db.storedModels, this.db.modelFiles, this.db.modelChunks, async () => {
+      const model = await this.db.storedModels.get([modelKey, dtype]);
+      if (!model) throw new StoreError('file-missing', `${modelKey} (${dtype}) was deleted while it was being converted.`);
+      for (const { record, chunk } of pending) {
+        if (chunk) await this.db.modelChunks.put(chunk);
+        await this.db.modelFiles.put(record);
+      }
+      const { conversion: _old, ...rest } = model;
+      await this.db.storedModels.put(conversion ? { ...rest, conversion } : rest);
+    });
+    writers.forEach((w, i) => w.adopt(pending[i].record));
+  }
+
+  /**
+   * Checks a file written without a known hash (a converter output, whose SHA-256 is known only
+   * once written) against `sha256`, reading it back chunk by chunk (each against its own digest
+   * too), and marks it verified. A mismatch drops the file.
+   */
+  async verifyWrittenFile(modelKey: string, path: string, sha256: string): Promise<void> {
+    const record = await this.db.modelFiles.get([modelKey, path]);
+    if (!record) throw new StoreError('file-missing', `${path} is not stored.`, path);
+    if (record.verified === 'sha256' && record.sha256 === sha256) return;
+    const n = chunkCount(record.size, record.chunkSize);
+    if (record.hashedChunks !== n) throw new StoreError('file-missing', `${path}: ${record.hashedChunks} of ${n} chunks stored.`, path);
+    const hash = new ResumableSha256();
+    for (let index = 0; index < n; index++) {
+      const chunk = await this.db.modelChunks.get([modelKey, path, index]);
+      const bytes = chunk ? new Uint8Array(await chunk.data.arrayBuffer()) : null;
+      if (!bytes || bytes.length !== chunkLength(record, index) || (await sha256Hex(bytes)) !== record.chunkSha256[index]) {
+        await this.resetFile(modelKey, path);
+        throw new StoreError('verification-failed', `${path}: chunk ${index} is missing or does not match its digest.`, path, index);
+      }
+      hash.update(bytes);
+    }
+    const actual = bytesToHex(hash.digest());
+    if (actual !== sha256) {
+      await this.resetFile(modelKey, path);
+      throw new StoreError('verification-failed', `${path} does not match what the converter wrote (sha256 ${sha256}, stored ${actual}).`, path);
+    }
+    await this.db.modelFiles.update([modelKey, path], { sha256, verified: 'sha256', updatedAt: Date.now() });
+  }
+
   async putFileRecord(file: StoredFileRecord): Promise<void> {
     await this.db.modelFiles.put(file);
   }
@@ -439,6 +488,57 @@ export class ChunkedFileWriter {
     const bytes = this.buffer.slice(0, this.filled);
     const record = { ...this.record, storedBytes: Math.min(this.record.size, index * this.record.chunkSize + this.filled), updatedAt: Date.now() };
     await this.store.commitChunk({ modelKey: record.modelKey, path: record.path, index, data: new Blob([bytes]), size: bytes.length }, record);
+    this.record = record;
+  }
+
+  /**
+   * Drops everything past `offset` (a converter output resumed from its last saved state, which
+   * may have written further before it stopped): later chunks go, and the chunk holding `offset`
+   * keeps its first bytes as a partial chunk. Only for files without an expected whole-file hash
+   * (the running hash cannot be rewound).
+   */
+  async truncate(offset: number): Promise<void> {
+    const { record } = this;
+    if (record.sha256) throw new Error(`${record.path} has an expected SHA-256 and cannot be truncated.`);
+    if (offset > this.offset || this.missing.length > 0) {
+      throw new StoreError('file-missing', `${record.path} holds ${this.missing.length ? 'lost chunks below' : `${this.offset} bytes, fewer than`} ${offset}.`, record.path);
+    }
+    if (offset === this.offset) return;
+    const index = Math.floor(offset / record.chunkSize);
+    const keep = offset - index * record.chunkSize;
+    let prefix = new Uint8Array(0);
+    if (keep > 0 && index === record.hashedChunks) {
+      prefix = this.buffer.slice(0, keep);
+    } else if (keep > 0) {
+      const chunk = await this.store.db.modelChunks.get([record.modelKey, record.path, index]);
+      const bytes = chunk ? new Uint8Array(await chunk.data.arrayBuffer()) : null;
+      if (!bytes || bytes.length < keep || (await sha256Hex(bytes)) !== record.chunkSha256[index]) {
+        throw new StoreError('file-missing', `Chunk ${index} of ${record.path} is missing or damaged.`, record.path, index);
+      }
+      prefix = bytes.slice(0, keep);
+    }
+    const truncated: StoredFileRecord = { ...record, chunkSha256: record.chunkSha256.slice(0, index), hashedChunks: index, storedBytes: offset, updatedAt: Date.now() };
+    const { db } = this.store;
+    await db.transaction('rw', db.modelFiles, db.modelChunks, async () => {
+      await db.modelChunks.where('[modelKey+path+index]').between([record.modelKey, record.path, index], [record.modelKey, record.path, Infinity]).delete();
+      if (prefix.length) await db.modelChunks.put({ modelKey: record.modelKey, path: record.path, index, data: new Blob([prefix]), size: prefix.length });
+      await db.modelFiles.put(truncated);
+    });
+    this.record = truncated;
+    this.buffer.set(prefix);
+    this.filled = prefix.length;
+  }
+
+  /** What savePartial would write, as records for a caller's own transaction (ModelStore.saveConversion); then adopt(). */
+  partialRecords(): { record: StoredFileRecord; chunk: StoredChunkRecord | null } {
+    const index = this.record.hashedChunks;
+    const record = { ...this.record, storedBytes: Math.min(this.record.size, index * this.record.chunkSize + this.filled), updatedAt: Date.now() };
+    const chunk = this.filled > 0 ? { modelKey: record.modelKey, path: record.path, index, data: new Blob([this.buffer.slice(0, this.filled)]), size: this.filled } : null;
+    return { record, chunk };
+  }
+
+  /** Takes the record committed by the caller of partialRecords(). */
+  adopt(record: StoredFileRecord): void {
     this.record = record;
   }
 

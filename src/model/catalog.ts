@@ -13,7 +13,7 @@ export type ModelSource =
   | { kind: 'url'; baseUrl: string }
   /** A transformers.js-ready repository on the Hugging Face Hub. */
   | { kind: 'hf'; repo: string; revision: string }
-  /** Safetensors only (no ONNX published): must be converted before it can run. */
+  /** Safetensors only (no ONNX published): converted in the browser on first download. */
   | { kind: 'hf-safetensors'; repo: string; revision: string }
   /** Imported from a folder on this device: exists only in the store, nothing to download. */
   | { kind: 'imported'; folder: string };
@@ -29,7 +29,10 @@ export interface CatalogEntry {
   licenseNote?: string;
   /** Native context window in tokens (0 when unknown until the config is read). */
   nativeContext: number;
-  /** Download size in bytes per available precision (null: available, size unknown until resolved). */
+  /**
+   * Size in bytes per available precision (null: available, size unknown until resolved): what is
+   * downloaded, or for an hf-safetensors source what its conversion stores.
+   */
   dtypes: Partial<Record<ModelDtype, number | null>>;
   source: ModelSource;
   /** A tiny generated model for tests and demos: speaks gibberish. */
@@ -87,9 +90,9 @@ export function parseCatalog(json: unknown): CatalogEntry[] {
   return models.map(parseCatalogEntry).filter((e): e is CatalogEntry => e !== null);
 }
 
-/** Whether the app can load this entry's files as they are (no conversion step). */
-export function isRunnable(entry: CatalogEntry): boolean {
-  return entry.source.kind !== 'hf-safetensors';
+/** Whether loading this entry first converts its safetensors checkpoint in the browser. */
+export function convertsInBrowser(entry: Pick<CatalogEntry, 'source'>): boolean {
+  return entry.source.kind === 'hf-safetensors';
 }
 
 /**

@@ -16,6 +16,9 @@
  */
 import { HttpByteSource, HttpSourceError, type HttpOptions } from '../converter/http-source.ts';
 import { HfHubError } from '../converter/hf-hub.ts';
+import { ConversionError } from '../converter/model-io.ts';
+import { SafetensorsError } from '../converter/safetensors.ts';
+import { UnsupportedModelError } from '../model/config.ts';
 import { chunkLength, sameContent, StoreError, type ChunkedFileWriter, type ModelStore } from '../db/model-store.ts';
 import { availableBytes } from '../db/storage-manager.ts';
 import { EngineError } from './engine-error.ts';
@@ -95,10 +98,11 @@ export function toDownloadError(error: unknown, path?: string): EngineError {
     return new EngineError('download-failed', error.message, params);
   }
   if (error instanceof HfHubError) {
-    if (error.code === 'network') return new EngineError('download-failed', error.message, params);
-    if (error.code === 'gated' || error.code === 'not-found' || error.code === 'missing-file') return new EngineError('model-files-missing', error.message, params);
-    return new EngineError('load-failed', error.message, params);
+    const code = ({ network: 'download-failed', gated: 'repo-gated', 'not-found': 'repo-not-found', 'invalid-repo-id': 'repo-not-found', 'missing-file': 'model-files-missing', 'unsupported-architecture': 'unsupported-architecture', 'no-safetensors': 'no-safetensors', 'bad-response': 'load-failed' } as const)[error.code];
+    return new EngineError(code, error.message, params);
   }
+  if (error instanceof UnsupportedModelError) return new EngineError('unsupported-architecture', error.message, params);
+  if (error instanceof ConversionError || error instanceof SafetensorsError) return new EngineError('conversion-failed', error.message, params);
   if (error instanceof TypeError) return new EngineError('download-failed', error.message, params);
   return new EngineError('unknown', error instanceof Error ? `${error.name}: ${error.message}` : String(error), params);
 }

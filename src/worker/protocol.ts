@@ -169,6 +169,16 @@ export type EngineErrorCode =
   | 'storage-unavailable'
   /** The chosen folder does not hold a model this app can load. */
   | 'import-invalid'
+  /** The Hugging Face repo is gated: files only for signed-in accounts that accepted its terms. */
+  | 'repo-gated'
+  /** The Hugging Face repo, revision or a file in it does not exist (or is private). */
+  | 'repo-not-found'
+  /** The checkpoint is not one the in-browser converter supports (Llama architecture, bf16/fp16/fp32). */
+  | 'unsupported-architecture'
+  /** The repo has no safetensors weights to convert (PyTorch .bin or GGUF only). */
+  | 'no-safetensors'
+  /** The checkpoint's files do not match its configuration (a tensor missing, a malformed file). */
+  | 'conversion-failed'
   | 'unknown';
 
 /** An error as a plain, cloneable value: `code` picks the translated message, `detail` is for the curious. */
@@ -315,6 +325,17 @@ export interface DownloadFileProgress {
   state: 'queued' | 'downloading' | 'waiting' | 'done';
 }
 
+/** An in-browser conversion's progress (hf-safetensors sources). */
+export interface ConversionStatus {
+  /** Checkpoint bytes fetched, finished tensors of an earlier session included, of `downloadBytes`. */
+  fetchedBytes: number;
+  downloadBytes: number;
+  tensorsDone: number;
+  tensorsTotal: number;
+  /** What the converted precision takes in storage (estimated up front). */
+  storedBytes: number;
+}
+
 export interface DownloadProgress {
   modelKey: string;
   dtype: ModelDtype;
@@ -326,6 +347,11 @@ export interface DownloadProgress {
   /** Bytes this download still had to fetch when it started, and what the origin could still store then (null: unknown). */
   neededBytes: number;
   availableBytes: number | null;
+  /**
+   * Set while a safetensors checkpoint is converted: `loaded`/`total` are then the checkpoint
+   * bytes fetched of those to fetch, and `files` is empty.
+   */
+  conversion?: ConversionStatus;
 }
 
 export interface EnsureResult {
@@ -346,6 +372,8 @@ export interface EnsureRequest {
   type: 'ensure';
   id: string;
   model: StoredModelSpec;
+  /** The Hugging Face Hub's origin for hf sources (default https://huggingface.co; tests use a mock Hub). */
+  hubUrl?: string;
 }
 
 /** Pauses (keeps what is stored) or cancels (deletes the partial model) the ensure `target`. */

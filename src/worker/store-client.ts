@@ -13,9 +13,14 @@ export class StoreClient extends RpcClient<StoreRequest, StoreMessage> {
     return new StoreClient(new Worker(new URL('./store.worker.ts', import.meta.url), { type: 'module', name: 'hanmadi-store' }));
   }
 
-  /** Downloads what is missing of a precision; `id` can be given to pause or cancel it. */
-  ensure(model: StoredModelSpec, onProgress: (progress: DownloadProgress) => void, id: string = crypto.randomUUID()): { id: string; result: Promise<StoreResultMap['ensure']> } {
-    const result = this.request({ type: 'ensure', model }, id, (message) => {
+  /** Downloads (or converts) what is missing of a precision; `id` can be given to pause or cancel it. */
+  ensure(
+    model: StoredModelSpec,
+    onProgress: (progress: DownloadProgress) => void,
+    options: { id?: string; hubUrl?: string } = {},
+  ): { id: string; result: Promise<StoreResultMap['ensure']> } {
+    const id = options.id ?? crypto.randomUUID();
+    const result = this.request({ type: 'ensure', model, ...(options.hubUrl ? { hubUrl: options.hubUrl } : {}) }, id, (message) => {
       if (message.type === 'download-progress') onProgress(message.progress);
     });
     return { id, result };

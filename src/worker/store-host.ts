@@ -5,16 +5,20 @@
  *
  * Why a worker of its own rather than the LLM worker: a download goes on while a model is loaded
  * and generating (and is never stalled by ONNX Runtime's synchronous session setup), and the
- * storage manager downloads, imports and deletes without loading transformers.js at all.
+ * storage manager downloads, imports and deletes without loading transformers.js at all. An
+ * in-browser conversion (hf-conversion.ts) is a download that writes converted bytes, so it runs
+ * here too, with the same store, locks, quota check, progress, pause and cancel; its quantization
+ * yields between row blocks, so pause and cancel still get through.
  */
 import type { ModelStore } from '../db/model-store.ts';
-import { ensureStored, toDownloadError, type DownloaderDeps } from './downloader.ts';
+import { ensureStored, toDownloadError } from './downloader.ts';
 import { EngineError } from './engine-error.ts';
+import { ensureConverted, type ConversionDeps } from './hf-conversion.ts';
 import { importFolder } from './import-folder.ts';
 import { holdModelShared, withModelExclusive } from './model-locks.ts';
 import type { StoreMessage, StoreRequest, StoreResultMap } from './protocol.ts';
 
-export function createStoreHandler(deps: DownloaderDeps & { store: ModelStore }, post: (message: StoreMessage) => void): (request: StoreRequest) => void {
+export function createStoreHandler(deps: ConversionDeps & { store: ModelStore }, post: (message: StoreMessage) => void): (request: StoreRequest) => void {
   const { store } = deps;
   const running = new Map<string, { controller: AbortController; modelKey: string; dtype: string; done: Promise<unknown> }>();
 
@@ -45,7 +49,9 @@ export function createStoreHandler(deps: DownloaderDeps & { store: ModelStore },
           const done = (async () => {
             const release = await holdModelShared(model.modelKey);
             try {
-              return await ensureStored(model, deps, { signal: controller.signal, onProgress: (progress) => post({ type: 'download-progress', id: request.id, progress }) });
+              // A safetensors checkpoint is converted into the store here too, on first download.
+              const ensure = model.source.kind === 'hf-safetensors' ? ensureConverted : ensureStored;
+              return await ensure(model, { ...deps, hubHost: request.hubUrl ?? deps.hubHost }, { signal: controller.signal, onProgress: (progress) => post({ type: 'download-progress', id: request.id, progress }) });
             } finally {
               release();
             }

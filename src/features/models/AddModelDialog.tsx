@@ -1,12 +1,16 @@
-/** "Add model": a folder URL or a Hugging Face repo id, checked before it joins the list. */
+/**
+ * "Add model": a folder URL or a Hugging Face repo id, checked before it joins the list. A repo
+ * without ONNX files whose safetensors checkpoint the converter supports joins as hf-safetensors
+ * (converted in the browser on first load).
+ */
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useAppStore } from '../../app/store.ts';
 import { addUserModel } from './model-actions.ts';
-import { probeModel } from './probe-model.ts';
+import { probeModel, type ProbeFailure } from './probe-model.ts';
 import { parseModelSource, sourceKey, userModelEntry } from './user-models.ts';
 
-type Problem = 'invalidSource' | 'duplicate' | 'unreachable' | 'not-a-model' | 'no-onnx' | 'blocked' | null;
+type Problem = 'invalidSource' | 'duplicate' | ProbeFailure | null;
 
 export function AddModelDialog({ onClose }: { onClose(): void }) {
   const { t } = useTranslation();
@@ -33,7 +37,8 @@ export function AddModelDialog({ onClose }: { onClose(): void }) {
     const probe = await probeModel(parsed.source);
     setChecking(false);
     if (!probe.ok) return setProblem(probe.reason);
-    await addUserModel({ ...userModelEntry(parsed.source, label), dtypes: probe.dtypes, nativeContext: probe.nativeContext });
+    const added = probe.kind === 'hf-safetensors' && parsed.source.kind === 'hf' ? { ...parsed.source, kind: probe.kind } : parsed.source;
+    await addUserModel({ ...userModelEntry(added, label), dtypes: probe.dtypes, nativeContext: probe.nativeContext });
     onClose();
   };
 

@@ -1,6 +1,8 @@
 /**
  * Progress while a model is made ready: the download into the store (total and per file, with
- * speed and time left, the space it needs, Pause / Resume / Cancel), then the load.
+ * speed and time left, the space it needs, Pause / Resume / Cancel) — or, for a safetensors
+ * checkpoint converted in the browser, the bytes fetched (speed, time left), the tensors
+ * converted and what it downloads vs stores — then the load.
  */
 import { useTranslation } from 'react-i18next';
 import { useAppStore } from '../../app/store.ts';
@@ -8,7 +10,7 @@ import { cancelDownload, pauseDownload, resumeDownload } from './model-actions.t
 import type { DownloadState } from './models-slice.ts';
 import { bytesPerSecond, etaSeconds, formatBytes, type FileProgress } from './progress.ts';
 
-type Phase = 'adapter' | 'files' | 'session' | 'warm-up' | 'download' | 'planning';
+type Phase = 'adapter' | 'files' | 'session' | 'warm-up' | 'download' | 'planning' | 'convert';
 
 function ProgressRow({ label, file, note }: { label: string; file: FileProgress; note?: string }) {
   const { t } = useTranslation();
@@ -32,23 +34,42 @@ function ProgressRow({ label, file, note }: { label: string; file: FileProgress;
 function DownloadSection({ download, paused }: { download: DownloadState; paused: boolean }) {
   const { t } = useTranslation();
   const { progress } = download;
+  const { conversion } = progress;
+  const available = progress.availableBytes === null ? '?' : formatBytes(progress.availableBytes);
   return (
     <div className="download" data-testid="download">
-      {paused ? (
+      {conversion ? (
+        <>
+          <p className={paused ? 'load-phase' : 'hint'} data-testid="download-needs">
+            {paused
+              ? t('models.conversionPaused', { done: conversion.tensorsDone, total: conversion.tensorsTotal })
+              : t('models.conversionNeeds', { download: formatBytes(conversion.downloadBytes), stored: formatBytes(conversion.storedBytes), available })}
+          </p>
+          <ul aria-label={t('models.downloadTitle')}>
+            <ProgressRow label={t('models.conversionFetched')} file={download.total} />
+            <li data-testid="tensors-converted">
+              <span className="file-name">{t('models.tensorsConverted', { done: conversion.tensorsDone, total: conversion.tensorsTotal })}</span>
+              <progress max={conversion.tensorsTotal || 1} value={conversion.tensorsDone} aria-label={t('models.tensorsConverted', { done: conversion.tensorsDone, total: conversion.tensorsTotal })} />
+            </li>
+          </ul>
+        </>
+      ) : paused ? (
         <p className="load-phase">{t('models.paused', { loaded: formatBytes(progress.loaded), total: formatBytes(progress.total) })}</p>
       ) : (
         progress.phase !== 'planning' && (
           <p className="hint" data-testid="download-needs">
-            {t('models.downloadNeeds', { needed: formatBytes(progress.neededBytes), available: progress.availableBytes === null ? '?' : formatBytes(progress.availableBytes) })}
+            {t('models.downloadNeeds', { needed: formatBytes(progress.neededBytes), available })}
           </p>
         )
       )}
-      <ul aria-label={t('models.downloadTitle')}>
-        {progress.total > 0 && <ProgressRow label={t('models.downloadTotal')} file={download.total} />}
-        {progress.files.map((f) => (
-          <ProgressRow key={f.path} label={f.path} file={download.files[f.path] ?? { ...f, file: f.path, status: f.state, samples: [] }} note={f.state === 'waiting' ? t('models.waitingOtherTab') : undefined} />
-        ))}
-      </ul>
+      {!conversion && (
+        <ul aria-label={t('models.downloadTitle')}>
+          {progress.total > 0 && <ProgressRow label={t('models.downloadTotal')} file={download.total} />}
+          {progress.files.map((f) => (
+            <ProgressRow key={f.path} label={f.path} file={download.files[f.path] ?? { ...f, file: f.path, status: f.state, samples: [] }} note={f.state === 'waiting' ? t('models.waitingOtherTab') : undefined} />
+          ))}
+        </ul>
+      )}
       <div className="download-actions">
         {paused ? (
           <button type="button" onClick={() => void resumeDownload()}>
@@ -74,7 +95,7 @@ export function LoadProgress() {
   const files = useAppStore((s) => s.files);
   const download = useAppStore((s) => s.download);
   if (status !== 'loading' && status !== 'paused') return null;
-  const downloading = download !== null && (status === 'paused' || phase === 'download' || phase === 'planning');
+  const downloading = download !== null && (status === 'paused' || phase === 'download' || phase === 'planning' || phase === 'convert');
   const entries = Object.values(files).filter((f) => f.total > 0 || f.status !== 'done');
   return (
     <section className="load-progress" aria-label={t('models.progressTitle')}>

@@ -8,7 +8,7 @@ import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useAppStore } from '../../app/store.ts';
 import { modelStore, type StoredModelSummary } from '../../db/model-store.ts';
-import { isRunnable, MODEL_DTYPES, type ModelDtype } from '../../model/catalog.ts';
+import { convertsInBrowser, MODEL_DTYPES, type ModelDtype } from '../../model/catalog.ts';
 import { AddModelDialog } from './AddModelDialog.tsx';
 import { formatNumber } from '../../i18n/format.ts';
 import type { ContextRefusal } from '../../model/kv-memory.ts';
@@ -111,7 +111,7 @@ export function ModelBar() {
             return (
               <option key={entry.id} value={entry.id}>
                 {entry.test ? t('models.testLabel', { label: entry.label }) : entry.label}
-                {isRunnable(entry) ? '' : ` — ${t('models.convertFirstShort')}`}
+                {convertsInBrowser(entry) ? ` — ${t('models.convertsShort')}` : ''}
                 {mark && ` · ${mark}`}
               </option>
             );
@@ -144,8 +144,8 @@ export function ModelBar() {
           <option value="wasm">{t('models.deviceWasm')}</option>
         </select>
       </label>
-      {selected && isRunnable(selected) && <ContextLengthField choices={contextChoices} busy={busy} />}
-      <button type="button" onClick={() => void loadSelectedModel()} disabled={busy || !selected || !isRunnable(selected)}>
+      {selected && <ContextLengthField choices={contextChoices} busy={busy} />}
+      <button type="button" onClick={() => void loadSelectedModel()} disabled={busy || !selected}>
         {loadStatus === 'loading' ? t('models.loading') : t('models.load')}
       </button>
       <button type="button" className="ghost" onClick={() => setAdding(true)} disabled={busy}>
@@ -167,8 +167,8 @@ export function ModelBar() {
             : t('models.contextLoaded', { window: formatNumber(loaded.contextWindow, i18n.language) })}
         </p>
       )}
-      {selected && !isRunnable(selected) && (
-        <p className="model-note">{t('models.convertFirst')}</p>
+      {selected && convertsInBrowser(selected) && !stored.some((m) => m.modelKey === selected.id && m.status === 'complete') && (
+        <p className="model-note">{t('models.convertsNote')}</p>
       )}
       {persistence && loadStatus !== 'loading' && <p className="model-note">{t(persistence === 'persistent' ? 'models.persistent' : 'models.notPersistent')}</p>}
       {selected?.licenseNote && <p className="model-note">{t('models.licenseNote', { license: selected.licenseNote })}</p>}

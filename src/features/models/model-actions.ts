@@ -8,11 +8,12 @@ import { liveQuery, type Subscription } from 'dexie';
 import { useAppStore } from '../../app/store.ts';
 import { requestPersistence } from '../../db/storage-manager.ts';
 import { deleteUserModel, listUserModels, putUserModel } from '../../db/user-models.ts';
-import { chooseDtype as bestDtype, isRunnable, parseCatalog, type CatalogEntry, type ModelDtype, type ModelSource } from '../../model/catalog.ts';
+import { chooseDtype as bestDtype, parseCatalog, type CatalogEntry, type ModelDtype, type ModelSource } from '../../model/catalog.ts';
 import { engineClient, EngineRequestError } from '../../worker/engine-client.ts';
 import type { DeviceProbe, DownloadProgress, EngineErrorValue, StoredModelSpec } from '../../worker/protocol.ts';
 import { storeClient } from '../../worker/store-client.ts';
 import { computeContextChoices, effectiveLength, readRememberedLengths, rememberLength } from './context-length.ts';
+import { hubUrl } from './hub-url.ts';
 import { readModelConfig } from './model-config.ts';
 import { recordProgress } from './progress.ts';
 import { migrateLegacyUserModels } from './user-models.ts';
@@ -53,7 +54,7 @@ export async function loadCatalog(): Promise<void> {
     const state = useAppStore.getState();
     const remembered = storage?.getItem(SELECTED_MODEL_KEY);
     const selected =
-      catalog.find((e) => e.id === state.selectedModelId) ?? catalog.find((e) => e.id === remembered) ?? catalog.find(isRunnable) ?? catalog[0] ?? null;
+      catalog.find((e) => e.id === state.selectedModelId) ?? catalog.find((e) => e.id === remembered) ?? catalog[0] ?? null;
     const changed = selected?.id !== state.selectedModelId;
     useAppStore.setState({ catalog, catalogError: main === null, selectedModelId: selected?.id ?? null });
     // On page open the context setting reads only the store: no request before the user acts.
@@ -100,7 +101,7 @@ export async function refreshContextChoices(options: { network: boolean }): Prom
   const request = ++choicesRequest;
   const state = useAppStore.getState();
   const entry = state.catalog.find((e) => e.id === state.selectedModelId);
-  if (!entry || !isRunnable(entry)) {
+  if (!entry) {
     useAppStore.setState({ contextChoices: null });
     return;
   }
@@ -166,13 +167,14 @@ function showDownload(requestId: string | null, progress: DownloadProgress): voi
       progress.files.map((f) => [f.path, recordProgress(previous?.files[f.path], { file: f.path, loaded: f.loaded, total: f.total, status: f.state }, now)]),
     );
     const total = recordProgress(previous?.total, { file: '', loaded: progress.loaded, total: progress.total, status: progress.phase }, now);
-    return { download: { requestId, modelKey: progress.modelKey, dtype: progress.dtype, progress, files, total }, loadPhase: progress.phase === 'planning' ? 'planning' : 'download' };
+    const phase = progress.phase === 'planning' ? 'planning' : progress.conversion ? 'convert' : 'download';
+    return { download: { requestId, modelKey: progress.modelKey, dtype: progress.dtype, progress, files, total }, loadPhase: phase };
   });
 }
 
-/** Makes the precision stored; resolves with the outcome (complete, paused or cancelled). */
+/** Makes the precision stored (downloaded, or converted in the store worker); resolves with the outcome. */
 async function download(spec: StoredModelSpec): Promise<'complete' | 'paused' | 'cancelled'> {
-  const { id, result } = storeClient().ensure(spec, (progress) => showDownload(id, progress));
+  const { id, result } = storeClient().ensure(spec, (progress) => showDownload(id, progress), { hubUrl: hubUrl() });
   const outcome = await result;
   if (outcome.completedNow) {
     const persisted = await requestPersistence();
@@ -186,7 +188,7 @@ const errorValue = (error: unknown): EngineErrorValue => (error instanceof Engin
 export async function loadSelectedModel(): Promise<void> {
   const state = useAppStore.getState();
   const entry = state.catalog.find((e) => e.id === state.selectedModelId);
-  if (!entry || !isRunnable(entry) || state.loadStatus === 'loading') return;
+  if (!entry || state.loadStatus === 'loading') return;
   const client = engineClient();
   if (!engineWatched) {
     engineWatched = true;

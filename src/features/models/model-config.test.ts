@@ -7,6 +7,7 @@ import 'fake-indexeddb/auto';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { modelStore } from '../../db/model-store.ts';
 import type { CatalogEntry } from '../../model/catalog.ts';
+import { HUB_URL_STORAGE_KEY } from './hub-url.ts';
 import { readModelConfig } from './model-config.ts';
 
 const entry = (id: string, source: CatalogEntry['source']): CatalogEntry => ({
@@ -60,9 +61,16 @@ describe('readModelConfig', () => {
     expect(await readModelConfig(local, { network: true })).toEqual(config);
     const hub = entry('hub', { kind: 'hf', repo: 'org/name', revision: 'main' });
     expect(await readModelConfig(hub, { network: true })).toEqual(config);
-    expect(fetched).toEqual(['http://app.test/hanmadi/models/local/tiny/config.json', 'https://huggingface.co/org/name/resolve/main/config.json']);
+    // A safetensors repo (converted in the browser) from the configured Hub mirror.
+    vi.stubGlobal('localStorage', { getItem: (key: string) => (key === HUB_URL_STORAGE_KEY ? 'http://hub.test/mirror/' : null) });
+    expect(await readModelConfig(entry('st', { kind: 'hf-safetensors', repo: 'org/st', revision: 'v1' }), { network: true })).toEqual(config);
+    expect(fetched).toEqual([
+      'http://app.test/hanmadi/models/local/tiny/config.json',
+      'https://huggingface.co/org/name/resolve/main/config.json',
+      'http://hub.test/mirror/org/st/resolve/v1/config.json',
+    ]);
     await readModelConfig(local, { network: true });
-    expect(fetched).toHaveLength(2); // read once per page
+    expect(fetched).toHaveLength(3); // read once per page
   });
 
   it('gives null for a config without max_position_embeddings, an HTTP error, a network failure or an imported model', async () => {

@@ -6,6 +6,7 @@
 import { modelStore } from '../../db/model-store.ts';
 import type { CatalogEntry } from '../../model/catalog.ts';
 import type { HfLlamaConfig } from '../../model/config.ts';
+import { hubUrl } from './hub-url.ts';
 
 const cache = new Map<string, HfLlamaConfig>();
 
@@ -17,7 +18,8 @@ function parse(value: unknown): HfLlamaConfig | null {
 function sourceUrl(entry: CatalogEntry): string | null {
   const source = entry.source;
   if (source.kind === 'url') return new URL('config.json', new URL(source.baseUrl, document.baseURI)).href;
-  if (source.kind === 'hf') return `https://huggingface.co/${source.repo}/resolve/${encodeURIComponent(source.revision)}/config.json`;
+  // A safetensors repo has the same config.json the in-browser conversion will store.
+  if (source.kind === 'hf' || source.kind === 'hf-safetensors') return `${hubUrl()}/${source.repo}/resolve/${encodeURIComponent(source.revision)}/config.json`;
   return null;
 }
 

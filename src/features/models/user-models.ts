@@ -38,9 +38,9 @@ export function sourceKey(source: ModelSource): string {
   return `${source.repo}@${source.revision}`;
 }
 
-export function userModelEntry(source: Extract<ModelSource, { kind: 'url' } | { kind: 'hf' }>, label: string): CatalogEntry {
+export function userModelEntry(source: Extract<ModelSource, { kind: 'url' } | { kind: 'hf' } | { kind: 'hf-safetensors' }>, label: string): CatalogEntry {
   const key = sourceKey(source);
-  const fallbackLabel = source.kind === 'hf' ? source.repo : key.replace(/\/$/, '').split('/').pop() || key;
+  const fallbackLabel = source.kind !== 'url' ? source.repo : key.replace(/\/$/, '').split('/').pop() || key;
   return {
     id: `user:${key}`,
     label: label.trim() || fallbackLabel,

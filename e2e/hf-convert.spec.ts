@@ -1,0 +1,235 @@
+/**
+ * In-browser conversion end to end, in real Chromium: a mock Hub (e2e/harness/mock-hub.ts: the
+ * revision API, resolve with Range and LFS redirects, gated repos, a request log of byte ranges,
+ * injected cuts) serves the tiny-llama fixture checkpoint in Hugging Face layout (bf16
+ * safetensors, config, generation config, tokenizer files), and the app is pointed at it through
+ * its Hub URL setting (localStorage `hanmadi.hubUrl`).
+ * - "Add model" with the repo id finds no ONNX and a convertible checkpoint; Load converts it in
+ *   the store worker with the estimate shown up front. The network is cut mid-conversion; after a
+ *   reload, Load resumes and the Hub's log shows no finished tensor fetched again.
+ * - The stored files, read back from IndexedDB, are byte-identical to the Node CLI's output for
+ *   q4, and the chat on WebGPU (q4, SwiftShader) greedily replies exactly what the TypeScript
+ *   reference computes on the q4 graph's effective weights.
+ * - A gated (401), a missing (404) and an unsupported-architecture repo get their clear
+ *   messages, from Add model and from Load (a catalog entry); a conversion the quota cannot hold
+ *   is refused from the estimate before any weight is fetched.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { chromium, expect, test, type BrowserContext, type Page } from '@playwright/test';
+import { CHROMIUM_ARGS } from '../playwright.config.ts';
+import { planConversion } from '../src/converter/convert.ts';
+import { HEADER_PREFIX_BYTES, readSafetensorsHeader } from '../src/converter/safetensors.ts';
+import { resolveLlamaShape, type HfLlamaConfig } from '../src/model/config.ts';
+import { computeRopeParameters } from '../src/model/yarn.ts';
+import { directoryReader } from '../tools/lib/node-io.ts';
+import { startMockHub, type HubRequest, type MockHub } from './harness/mock-hub.ts';
+import { lastReplyText, openApp, replyTo, send, setSampling } from './support/app.ts';
+import { ReferenceChat } from './support/reference.ts';
+import { addUserModelRecord, storageUsage, storedDigests, storedModel } from './support/store.ts';
+
+test.describe.configure({ mode: 'serial' });
+
+const ROOT = join(import.meta.dirname, '..');
+const CHECKPOINT = join(ROOT, 'fixtures', 'checkpoints', 'tiny-llama');
+const REPO = 'hanmadi/tiny-llama';
+const KEY = `user:${REPO}@main`;
+const NEW_TOKENS = 4;
+const MESSAGE = '안녕하세요, 반가워요!';
+
+let hub: MockHub;
+let context: BrowserContext;
+let page: Page;
+let reference: ReferenceChat;
+/** SHA-256 of each file `npm run convert -- --dtype q4` writes for the checkpoint. */
+let cliDigests: Record<string, string>;
+
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
+function digestsOf(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (folder: string) => {
+    for (const name of readdirSync(folder)) {
+      const path = join(folder, name);
+      if (statSync(path).isDirectory()) walk(path);
+      else out[relative(dir, path).split('\\').join('/')] = sha256(readFileSync(path));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/** The checkpoint's tensors (file byte ranges) in the order the converter converts them for q4. */
+async function tensorsInPlanOrder(): Promise<{ name: string; begin: number; end: number }[]> {
+  const reader = directoryReader(CHECKPOINT);
+  const header = await readSafetensorsHeader((await reader.openFile('model.safetensors'))!);
+  await reader.close?.();
+  const config = JSON.parse(readFileSync(join(CHECKPOINT, 'config.json'), 'utf8')) as HfLlamaConfig;
+  const steps = planConversion(resolveLlamaShape(config), computeRopeParameters(config), ['q4'], 1024 ** 3).steps;
+  return steps.map((s) => ({ name: s.source, begin: header.get(s.source)!.begin, end: header.get(s.source)!.end }));
+}
+
+/** Range reads of tensor bytes (not the 64 KiB header read) answered by the Hub (or its CDN path). */
+const weightReads = (log: HubRequest[]) => log.filter((r) => r.status === 206 && r.file === 'model.safetensors' && !(r.range!.start === 0 && r.range!.end < HEADER_PREFIX_BYTES));
+
+async function addModel(id: string, name: string): Promise<void> {
+  await page.getByRole('button', { name: 'Add model' }).click();
+  await page.getByLabel('URL or repository id').fill(id);
+  await page.getByLabel('Name (optional)').fill(name);
+  await page.getByRole('button', { name: 'Add', exact: true }).click();
+}
+
+async function startLoad(key: string): Promise<void> {
+  await page.getByRole('combobox', { name: 'Model' }).selectOption(key);
+  await page.getByRole('button', { name: 'Load model' }).click();
+}
+
+test.beforeAll(async ({ browser }) => {
+  reference = await ReferenceChat.create('tiny-llama', 'q4');
+  const out = mkdtempSync(join(tmpdir(), 'hanmadi-cli-'));
+  execFileSync('npx', ['tsx', 'tools/convert.ts', '--input', CHECKPOINT, '--output', out, '--dtype', 'q4'], { cwd: ROOT, stdio: 'ignore' });
+  cliDigests = digestsOf(out);
+
+  const mistral = mkdtempSync(join(tmpdir(), 'hanmadi-mistral-'));
+  cpSync(CHECKPOINT, mistral, { recursive: true });
+  const config = JSON.parse(readFileSync(join(CHECKPOINT, 'config.json'), 'utf8')) as Record<string, unknown>;
+  writeFileSync(join(mistral, 'config.json'), JSON.stringify({ ...config, model_type: 'mistral', architectures: ['MistralForCausalLM'] }));
+  hub = await startMockHub({
+    repos: { [REPO]: { dir: CHECKPOINT }, 'gated/tiny-llama': { dir: CHECKPOINT, gated: 'manual' }, 'other/tiny-mistral': { dir: mistral } },
+    redirectLfs: true,
+  });
+  context = await browser.newContext();
+  // The app's Hub URL setting: every hf source is read from the mock Hub.
+  await context.addInitScript((url) => localStorage.setItem('hanmadi.hubUrl', url), hub.url);
+  page = await context.newPage();
+});
+
+test.afterAll(async () => {
+  await context?.close();
+  await hub?.close();
+});
+
+test('a Hub safetensors repo converts in the browser, resumes after a cut and a reload without refetching finished tensors, stores the CLI bytes and chats like the reference', async () => {
+  await openApp(page);
+  await setSampling(page, { temperature: 0, maxNewTokens: NEW_TOKENS });
+  await addModel(REPO, 'Hub tiny checkpoint');
+  await expect(page.getByRole('dialog')).toBeHidden();
+  const option = page.getByRole('combobox', { name: 'Model' }).locator(`option[value="${KEY}"]`);
+  await expect(option).toHaveText(/Hub tiny checkpoint — converted in your browser/);
+  await page.getByRole('combobox', { name: 'Model' }).selectOption(KEY);
+  await expect(page.getByText('this browser converts it on first load')).toBeVisible();
+
+  // Cut the network halfway through the first layer's MLP weight; it stays down.
+  const tensors = await tensorsInPlanOrder();
+  const cutIndex = tensors.findIndex((t, i) => i > 0 && t.name.includes('mlp.'));
+  const cutTensor = tensors[cutIndex];
+  hub.cutFileAt('model.safetensors', cutTensor.begin + Math.floor((cutTensor.end - cutTensor.begin) / 2));
+  await startLoad(KEY);
+  // The estimate, before the weights arrive: download (not kept) vs stored.
+  await expect(page.getByTestId('download-needs')).toContainText(/Converting in this browser: downloads \d+\.\d MB of original weights \(not kept\), stores \d+\.\d MB/);
+  await expect(page.getByRole('alert')).toContainText('The download was interrupted', { timeout: 120_000 });
+
+  const interrupted = (await storedModel(page, KEY, 'q4'))!;
+  expect(interrupted.status).toBe('partial');
+  expect(interrupted.revision).toBe(hub.shaOf(REPO));
+  expect(interrupted.conversion!.state.done).toBe(cutIndex);
+  expect(interrupted.conversion!.state.total).toBe(tensors.length);
+  // Only converted output is stored, never the checkpoint's bytes.
+  expect(Object.keys(await storedDigests(page, KEY)).every((p) => interrupted.files.includes(p))).toBe(true);
+
+  hub.setNetworkDown(false);
+  const mark = hub.log.length;
+  await page.reload();
+  await openApp(page);
+  await startLoad(KEY);
+  await expect(page.getByText(/^Loaded: Hub tiny checkpoint \(WebGPU, q4\)$/)).toBeVisible({ timeout: 300_000 });
+
+  const resumed = hub.log.slice(mark);
+  const resumedReads = weightReads(resumed);
+  for (const t of tensors.slice(0, cutIndex)) {
+    expect(resumedReads.filter((r) => r.range!.start < t.end && r.range!.end >= t.begin), t.name).toEqual([]);
+  }
+  for (const t of tensors.slice(cutIndex)) {
+    expect(resumedReads.some((r) => r.range!.start < t.end && r.range!.end >= t.begin), t.name).toBe(true);
+  }
+  expect(resumed.some((r) => r.file === 'tokenizer.json')).toBe(false);
+
+  // The store holds exactly the CLI's q4 output (but its manifest: the store keeps per-file hashes).
+  const stored = await storedDigests(page, KEY);
+  const { 'hanmadi-manifest.json': _manifest, ...expected } = cliDigests;
+  expect(stored).toEqual(expected);
+  const model = (await storedModel(page, KEY, 'q4'))!;
+  expect([model.status, model.conversion]).toEqual(['complete', undefined]);
+
+  const expectedReply = reference.reply([{ role: 'user', content: MESSAGE }], NEW_TOKENS);
+  await replyTo(page, () => send(page, MESSAGE));
+  expect(await lastReplyText(page)).toBe(expectedReply.text);
+});
+
+test('a gated (401), a missing (404) and an unsupported repo get clear, translated messages, from Add model and from Load', async () => {
+  await openApp(page);
+  await addModel('gated/tiny-llama', 'Gated');
+  const dialog = page.getByRole('dialog');
+  await expect(dialog.getByRole('alert')).toHaveText('That repository is gated on Hugging Face (its files need a signed-in account that accepted its terms), so this app cannot read it.');
+  await page.getByLabel('URL or repository id').fill('nobody/no-such-model');
+  await page.getByRole('button', { name: 'Add', exact: true }).click();
+  await expect(dialog.getByRole('alert')).toHaveText('No such model repository on Hugging Face (or it is private).');
+  await page.getByLabel('URL or repository id').fill('other/tiny-mistral');
+  await page.getByRole('button', { name: 'Add', exact: true }).click();
+  await expect(dialog.getByRole('alert')).toContainText('its checkpoint cannot be converted in the browser: only Llama-architecture models');
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+
+  // The same repos as catalog entries (as if they changed after being listed): Load fails with
+  // the translated error and stores nothing. Written straight into IndexedDB, which Dexie's live
+  // queries do not see, so the page is reloaded to list them.
+  const cases = [
+    ['gated/tiny-llama', "This model's Hugging Face repository is gated"],
+    ['nobody/no-such-model', "The model's Hugging Face repository (or a file in it) was not found"],
+    ['other/tiny-mistral', 'This model cannot be converted in the browser: only Llama-architecture checkpoints'],
+  ] as const;
+  for (const [repo] of cases) {
+    await addUserModelRecord(page, { id: `user:${repo}@main`, label: repo, source: { kind: 'hf-safetensors', repo, revision: 'main' }, dtypes: { q4f16: null, q4: null } });
+  }
+  await openApp(page);
+  for (const [repo, message] of cases) {
+    const id = `user:${repo}@main`;
+    const mark = hub.log.length;
+    await startLoad(id);
+    await expect(page.getByRole('alert')).toContainText(message);
+    expect(await storedModel(page, id, 'q4')).toBeNull();
+    expect(weightReads(hub.log.slice(mark))).toEqual([]);
+    await page.getByRole('alert').getByRole('button', { name: 'Dismiss' }).click();
+  }
+});
+
+test('where the browser reports its real quota, a conversion that does not fit is refused up front, before any weight is fetched', async ({ baseURL }) => {
+  // Chromium without its static quota reports the real (here: overridden) quota, as Firefox and Safari do.
+  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: [...CHROMIUM_ARGS, '--disable-features=StaticStorageQuota'] });
+  try {
+    const own = await browser.newContext({ baseURL });
+    await own.addInitScript((url) => localStorage.setItem('hanmadi.hubUrl', url), hub.url);
+    const saved = page;
+    page = await own.newPage();
+    try {
+      await openApp(page);
+      await addModel(REPO, 'Hub tiny checkpoint');
+      await expect(page.getByRole('dialog')).toBeHidden();
+      const cdp = await own.newCDPSession(page);
+      await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(page.url()).origin, quotaSize: (await storageUsage(page)) + 256 * 1024 });
+      const mark = hub.log.length;
+      await startLoad(KEY);
+      const alert = page.getByRole('alert');
+      await expect(alert).toContainText('Not enough storage space');
+      await expect(alert).toContainText(/\d+\.\d MB must be stored, but only \d+(\.\d)? KB is available/);
+      expect(await storedModel(page, KEY, 'q4')).toBeNull();
+      expect(weightReads(hub.log.slice(mark))).toEqual([]);
+    } finally {
+      page = saved;
+    }
+  } finally {
+    await browser.close();
+  }
+});
