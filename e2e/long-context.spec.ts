@@ -70,8 +70,11 @@ test('the context-length setting offers longer windows with the KV memory each c
     `256 tokens (YaRN ×4) · KV ${formatBytes(256 * kvPerToken)}`,
   ]);
   await expect(contextSelect()).toHaveValue('64'); // the default: the native window
+  await expect(page.getByTestId('context-length-hint')).toContainText(`at 64 tokens: ${formatBytes(64 * kvPerToken)}`);
+  await expect(page.getByTestId('context-length-hint')).not.toContainText('YaRN');
   await contextSelect().selectOption(String(CONTEXT));
   await expect(page.getByTestId('context-length-hint')).toContainText(`at 256 tokens: ${formatBytes(256 * kvPerToken)}, ${formatBytes(kvPerToken)} per token`);
+  await expect(page.getByTestId('context-length-hint')).toContainText('stretched with YaRN');
 
   // Another model has its own length (its default); coming back finds the choice.
   await page.getByRole('combobox', { name: 'Model' }).selectOption('local:tiny-llama');

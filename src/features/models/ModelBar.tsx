@@ -73,8 +73,9 @@ function ContextLengthField({ choices, busy }: { choices: ContextChoices | null;
         {!choices
           ? t('models.contextHintUnknown')
           : chosen && known
-            ? t('models.contextHint', { tokens: n(chosen.tokens), kv: formatBytes(chosen.kvBytes), perToken: formatBytes(choices.kvBytesPerToken ?? 0), native: n(choices.native) })
+            ? t('models.contextHint', { tokens: n(chosen.tokens), kv: formatBytes(chosen.kvBytes), perToken: formatBytes(choices.kvBytesPerToken ?? 0) })
             : t('models.contextHintNative', { native: n(choices.native) })}
+        {chosen?.extended && known && ` ${t('models.contextHintYarn', { native: n(choices.native) })}`}
         {refused.length > 0 && refused[0].refusal && ` ${t('models.contextRefused', { lengths: refused.map((o) => n(o.tokens)).join(', '), reason: refusalText(refused[0].refusal, t) })}`}
       </p>
     </>
