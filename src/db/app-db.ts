@@ -43,6 +43,8 @@ export interface MessageRecord {
   modelId?: string;
   stats?: GenerationStats;
   error?: EngineErrorValue;
+  /** A reply's context: the window, its prompt's tokens and the messages left out to fit. */
+  context?: { window: number; promptTokens: number; droppedMessageIds: string[]; droppedTurns: number };
 }
 
 /**

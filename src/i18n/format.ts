@@ -46,6 +46,6 @@ export function formatBytes(bytes: number): string {
 /** Error params as shown: byte counts (`needed`, `available`, `bytes`) formatted, the rest as they are. */
 export function formatErrorParams(params: Record<string, number | string> | undefined): Record<string, string | number> {
   const out: Record<string, string | number> = { ...params };
-  for (const key of ['needed', 'available', 'bytes']) if (typeof out[key] === 'number') out[key] = formatBytes(out[key] as number);
+  for (const key of ['needed', 'available', 'bytes', 'limitBytes']) if (typeof out[key] === 'number') out[key] = formatBytes(out[key] as number);
   return out;
 }

@@ -3,7 +3,7 @@
  * its typed result and taking callbacks for its events. Worker errors reject with
  * `EngineRequestError`, which carries the typed `EngineErrorValue`.
  */
-import type { ChatMessage, FileProgress, GenerateResult, LoadResult, LoadSpec, ResultMap, SamplingParams, WorkerMessage, WorkerRequest } from './protocol.ts';
+import type { ChatMessage, ContextCount, FileProgress, GenerateResult, LoadResult, LoadSpec, ResultMap, SamplingParams, WorkerMessage, WorkerRequest } from './protocol.ts';
 import { EngineRequestError, RpcClient } from './rpc-client.ts';
 
 export { EngineRequestError } from './rpc-client.ts';
@@ -51,6 +51,11 @@ export class EngineClient extends RpcClient<WorkerRequest, WorkerMessage> {
       id,
     );
     return { id, result };
+  }
+
+  /** The context budget of `messages` (the last being the draft), planned as a reply would be. */
+  countContext(messages: ChatMessage[], maxNewTokens: number): Promise<ContextCount> {
+    return this.request({ type: 'count-context', messages, maxNewTokens });
   }
 
   stop(target: string): Promise<ResultMap['stop']> {

@@ -24,14 +24,17 @@ import {
   type ProgressInfo,
 } from '@huggingface/transformers';
 import { chooseDtype, type ModelDtype } from '../model/catalog.ts';
+import { ContextBudgetError, type BudgetPlan } from '../model/context-budget.ts';
 import { filterTopKTopP } from '../model/sampling.ts';
 import { EngineError } from './engine-error.ts';
 import { acquireWebGpu } from './gpu.ts';
 import { continuePromptIds, planKvReuse } from './kv-reuse.ts';
-import type { ChatMessage, DeviceKind, FileProgress, GenerateResult, LoadResult, LoadSpec, SamplingParams } from './protocol.ts';
+import type { ChatMessage, ContextCount, DeviceKind, FileProgress, GenerateResult, LoadResult, LoadSpec, SamplingParams } from './protocol.ts';
 import { TextDeltaStream } from './text-stream.ts';
 import { modelStore } from '../db/model-store.ts';
-import { openStoredModel, readModelsFromStore, readModelsThroughCacheApi } from './model-cache.ts';
+import { checkDeviceLimits, prepareContext, type ContextPatch } from './context-patch.ts';
+import { decideContext, hasIds, PieceCounter, type ContextDecision } from './context-window.ts';
+import { openStoredModel, readModelsFromStore, readModelsThroughCacheApi, type OpenedModel } from './model-cache.ts';
 import { holdModelShared } from './model-locks.ts';
 
 export interface LoadCallbacks {
@@ -64,7 +67,11 @@ interface LoadedModel {
   device: DeviceKind;
   dtype: ModelDtype;
   gpuDevice: GPUDevice | null;
+  /** The window the budget plans with: the chosen context length. */
   contextWindow: number;
+  nativeContext: number;
+  /** Token counts of prompt pieces with this model's tokenizer (context-window.ts). */
+  counter: PieceCounter;
   eosIds: number[];
 }
 
@@ -119,7 +126,9 @@ function yieldBeforeEachForward(model: PreTrainedModel): void {
  * generation prompt and cut everything after the final message's (trimmed) content.
  */
 export function renderPrompt(tokenizer: PreTrainedTokenizer, messages: ChatMessage[], continueFinal: boolean): string {
-  const rendered = tokenizer.apply_chat_template(messages as unknown as Parameters<typeof tokenizer.apply_chat_template>[0], {
+  // Only what the template knows: role and content (ids stay on our side).
+  const plain = messages.map(({ role, content }) => ({ role, content }));
+  const rendered = tokenizer.apply_chat_template(plain as unknown as Parameters<typeof tokenizer.apply_chat_template>[0], {
     add_generation_prompt: !continueFinal,
     tokenize: false,
   }) as string;
@@ -133,6 +142,8 @@ export function renderPrompt(tokenizer: PreTrainedTokenizer, messages: ChatMessa
 export class LlmEngine {
   private loaded: LoadedModel | null = null;
   private turn: TurnCache | null = null;
+  /** The last reply's context plan: where its kept history started (planContext's sticky start). */
+  private contextPlan: BudgetPlan | null = null;
   private generation: { id: string; stopping: InterruptableStoppingCriteria; done: Promise<unknown> } | null = null;
 
   async load(spec: LoadSpec, callbacks: LoadCallbacks): Promise<LoadResult> {
@@ -170,18 +181,13 @@ export class LlmEngine {
 
     callbacks.onPhase('files');
     // The app reads only the store (filled by the store worker before this request); the Cache
-    // API path exists for the benchmark's baseline.
-    let stored: ReturnType<typeof openStoredModel> | null = null;
-    let location: { modelPath: string; options: { revision?: string } };
-    if (spec.files === 'cache-api') {
-      location = readModelsThroughCacheApi(spec.modelId, spec.source);
-    } else {
-      readModelsFromStore();
-      stored = openStoredModel(spec.modelId);
-      location = { modelPath: stored.modelPath, options: {} };
-    }
-    // Held while files are read, so another tab cannot delete them mid-load.
-    const release = stored ? await holdModelShared(spec.modelId) : () => {};
+    // API path exists for the benchmark's baseline. The model lock is held while files are read,
+    // so another tab cannot delete them mid-load.
+    const fromStore = spec.files !== 'cache-api';
+    const release = fromStore ? await holdModelShared(spec.modelId) : () => {};
+    let stored: OpenedModel | null = null;
+    let context: ContextPatch | null = null;
+    let location: { modelPath: string; options: { revision?: string } } = { modelPath: '', options: {} };
     const progress_callback = (info: ProgressInfo) => {
       if (info.status === 'initiate' || info.status === 'download' || info.status === 'progress' || info.status === 'done') {
         const p = info as ProgressInfo & { file: string; loaded?: number; total?: number };
@@ -196,6 +202,19 @@ export class LlmEngine {
         if (info.reason !== 'destroyed' || this.loaded?.gpuDevice === gpuDevice) callbacks.onDeviceLost(info.message || info.reason);
       });
     }
+    const openFiles = async () => {
+      if (!fromStore) {
+        location = readModelsThroughCacheApi(spec.modelId, spec.source);
+        return;
+      }
+      readModelsFromStore();
+      await this.checkStored(spec.modelId, dtype);
+      // Past the native window: a YaRN-patched config and graph, served over the stored originals.
+      context = await prepareContext(modelStore, spec.modelId, dtype, spec.contextLength);
+      if (gpuDevice) checkDeviceLimits(context.config, context.window, dtype, gpuDevice.limits);
+      stored = openStoredModel(spec.modelId, { overrides: context.overrides });
+      location = { modelPath: stored.modelPath, options: {} };
+    };
     const readModel = async () => {
       const tokenizer = await AutoTokenizer.from_pretrained(location.modelPath, { ...location.options, progress_callback });
       const model = await AutoModelForCausalLM.from_pretrained(location.modelPath, {
@@ -208,14 +227,25 @@ export class LlmEngine {
       return { tokenizer, model };
     };
     try {
-      if (stored) await this.checkStored(spec.modelId, dtype);
+      await openFiles();
+      const opened = stored as OpenedModel | null;
       // A corrupt stored chunk ends the load through `failure` (see model-cache.ts).
-      const { tokenizer, model } = stored ? await Promise.race([readModel(), stored.failure]) : await readModel();
+      const { tokenizer, model } = opened ? await Promise.race([readModel(), opened.failure]) : await readModel();
       release();
-      if (stored) void modelStore.touchModel(spec.modelId, dtype).catch(() => undefined);
+      if (opened) void modelStore.touchModel(spec.modelId, dtype).catch(() => undefined);
       callbacks.onPhase('session');
       yieldBeforeEachForward(model);
       const config = model.config as unknown as { max_position_embeddings?: number };
+      const patch = context as ContextPatch | null;
+      const nativeContext = patch?.nativeContext ?? config.max_position_embeddings ?? 2048;
+      const contextWindow = patch?.window ?? spec.contextLength ?? nativeContext;
+      if (!patch && contextWindow > nativeContext) {
+        throw new EngineError('context-unsupported', 'The Cache API baseline loads the files unchanged: no context past the native window.', {
+          native: nativeContext,
+          requested: contextWindow,
+          reason: 'cache-api',
+        });
+      }
       const generationConfig = (model.generation_config ?? {}) as Record<string, unknown>;
       const eos = generationConfig.eos_token_id ?? (model.config as unknown as { eos_token_id?: number | number[] }).eos_token_id;
       this.loaded = {
@@ -225,7 +255,9 @@ export class LlmEngine {
         device,
         dtype,
         gpuDevice,
-        contextWindow: config.max_position_embeddings ?? 2048,
+        contextWindow,
+        nativeContext,
+        counter: new PieceCounter((text) => tokenizer.encode(text, { add_special_tokens: false })),
         eosIds: Array.isArray(eos) ? eos.map(Number) : eos === undefined || eos === null ? [] : [Number(eos)],
       };
       callbacks.onPhase('warm-up');
@@ -237,17 +269,20 @@ export class LlmEngine {
         dtype,
         ...(fallbackReason ? { fallbackReason } : {}),
         ...(adapterSummary ? { adapter: adapterSummary } : {}),
-        contextWindow: this.loaded.contextWindow,
+        contextWindow,
+        nativeContext,
+        ...(patch?.extension ? { contextExtension: patch.extension } : {}),
         generationConfig: JSON.parse(JSON.stringify(generationConfig)) as Record<string, unknown>,
         loadMs: now() - started,
       };
     } catch (error) {
       await this.unload();
       gpuDevice?.destroy();
-      throw stored ? stored.explain(error) : error;
+      const opened = stored as OpenedModel | null;
+      throw opened ? opened.explain(error) : error;
     } finally {
       release();
-      stored?.close();
+      (stored as OpenedModel | null)?.close();
     }
   }
 
@@ -302,7 +337,11 @@ export class LlmEngine {
   ): Promise<GenerateResult> {
     const { model, tokenizer } = loaded;
     const started = now();
-    const text = renderPrompt(tokenizer, messages, continueFinal);
+    // Whole oldest turns are left out when the conversation outgrows the window; the KV cache
+    // follows on its own (below: it is reused only on an exact token prefix).
+    const decision = this.decide(loaded, messages, continueFinal, sampling.maxNewTokens);
+    this.contextPlan = hasIds(messages) ? decision.plan : null;
+    const text = renderPrompt(tokenizer, decision.kept, continueFinal);
     const encode = (s: string) => tokenizer.encode(s, { add_special_tokens: false });
     const promptIds = continuePromptIds(this.turn, text, encode);
 
@@ -396,7 +435,49 @@ export class LlmEngine {
         decodeTokensPerSecond: decodeMs > 0 ? (decodeTokens * 1000) / decodeMs : 0,
         totalMs: finished - started,
       },
+      context: { ...decision.use, promptTokens: promptIds.length },
     };
+  }
+
+  /** The context plan for `messages`; a turn that cannot fit is a typed, translated error. */
+  private decide(loaded: LoadedModel, messages: ChatMessage[], continueFinal: boolean, maxNewTokens: number): ContextDecision {
+    try {
+      return decideContext(
+        (list, final) => renderPrompt(loaded.tokenizer, list, final),
+        loaded.counter,
+        { messages, continueFinal, window: loaded.contextWindow, maxNewTokens },
+        this.contextPlan,
+      );
+    } catch (error) {
+      if (!(error instanceof ContextBudgetError)) throw error;
+      const window = loaded.contextWindow;
+      if (error.code === 'message-too-long') {
+        throw new EngineError('message-too-long', error.message, { tokens: error.neededTokens, fit: error.availableTokens, window });
+      }
+      if (error.code === 'system-prompt-too-long') throw new EngineError('system-prompt-too-long', error.message, { tokens: error.neededTokens, window });
+      throw new EngineError('generation-failed', error.message);
+    }
+  }
+
+  /** The budget `generate` would plan for this conversation (its last message the draft), without generating. */
+  countContext(messages: ChatMessage[], maxNewTokens: number): ContextCount {
+    const loaded = this.requireLoaded();
+    try {
+      const { use } = this.decide(loaded, messages, false, maxNewTokens);
+      return { fits: true, ...use };
+    } catch (error) {
+      if (error instanceof EngineError && (error.code === 'message-too-long' || error.code === 'system-prompt-too-long')) {
+        const params = error.params ?? {};
+        return {
+          fits: false,
+          window: loaded.contextWindow,
+          code: error.code,
+          neededTokens: Number(params.tokens),
+          availableTokens: Number(params.fit ?? 0),
+        };
+      }
+      throw error;
+    }
   }
 
   /** Interrupts the running generation if `id` is it (or any, when omitted). */
@@ -427,6 +508,7 @@ export class LlmEngine {
     await this.resetCache();
     const loaded = this.loaded;
     this.loaded = null;
+    this.contextPlan = null;
     if (!loaded) return false;
     await loaded.model.dispose();
     loaded.gpuDevice?.destroy();

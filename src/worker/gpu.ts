@@ -32,7 +32,8 @@ export async function probeWebGpu(): Promise<DeviceProbe> {
   try {
     const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
     if (!adapter) return { webgpu: false, shaderF16: false, reason: 'no-adapter' };
-    return { webgpu: true, shaderF16: adapter.features.has('shader-f16') };
+    const { maxBufferSize, maxStorageBufferBindingSize } = adapter.limits;
+    return { webgpu: true, shaderF16: adapter.features.has('shader-f16'), limits: { maxBufferSize, maxStorageBufferBindingSize } };
   } catch (error) {
     return { webgpu: false, shaderF16: false, reason: `no-adapter: ${String(error)}` };
   }

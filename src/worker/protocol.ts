@@ -13,6 +13,11 @@ export type DeviceKind = 'webgpu' | 'wasm';
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
   content: string;
+  /**
+   * The stored message's id. With ids the engine recognises the same history from one request
+   * to the next (the context budget's sticky start) and names the messages it left out.
+   */
+  id?: string;
 }
 
 export interface SamplingParams {
@@ -40,6 +45,11 @@ export interface LoadSpec {
   availableDtypes: ModelDtype[];
   /** 'wasm' runs on the CPU even when WebGPU exists (the user's choice for a broken GPU driver). */
   device: 'auto' | 'wasm';
+  /**
+   * The context window in tokens (default: the model's max_position_embeddings). Past the native
+   * window the worker serves a YaRN-patched config.json and graph (docs/architecture.md).
+   */
+  contextLength?: number;
 }
 
 export interface AdapterSummary {
@@ -58,8 +68,12 @@ export interface LoadResult {
   /** Why WebGPU was not used, when the device is 'wasm'. */
   fallbackReason?: string;
   adapter?: AdapterSummary;
-  /** The model's context window (max_position_embeddings). */
+  /** The context window the engine budgets with: the chosen length (the native window by default). */
   contextWindow: number;
+  /** The model's own max_position_embeddings. */
+  nativeContext: number;
+  /** Set when the window is past the native one: the YaRN factor and which RoPE form was patched. */
+  contextExtension?: { factor: number; form: 'inv-freq' | 'cos-sin-cache' };
   /** Sampling defaults from generation_config.json (Hugging Face field names). */
   generationConfig: Record<string, unknown>;
   loadMs: number;
@@ -87,12 +101,33 @@ export interface GenerationStats {
   totalMs: number;
 }
 
+/** What a prompt takes of the context window, and what the overflow policy left out. */
+export interface ContextUse {
+  window: number;
+  /** Tokens of the prompt that is (or would be) sent. */
+  promptTokens: number;
+  /** Tokens reserved for the reply. */
+  replyTokens: number;
+  /** Ids of the messages left out (whole oldest turns: a user message and its replies). */
+  droppedMessageIds: string[];
+  /** Turns left out, of all the turns asked about. */
+  droppedTurns: number;
+  /** 'extend': the KV cache's history still starts where it did; 'reset': turns were dropped or the history changed. */
+  kvReuse: 'extend' | 'reset';
+}
+
+/** The budget of a conversation plus a draft, or why the draft cannot be sent. */
+export type ContextCount =
+  | ({ fits: true } & ContextUse)
+  | { fits: false; window: number; code: 'message-too-long' | 'system-prompt-too-long'; neededTokens: number; availableTokens: number };
+
 export interface GenerateResult {
   text: string;
   tokenIds: number[];
   /** 'stop' = the user stopped it; 'length' = max new tokens reached; 'eos' = the model ended its turn. */
   finishReason: 'eos' | 'length' | 'stop';
   stats: GenerationStats;
+  context: ContextUse;
   /**
    * Where the KV cache kept for the next turn lives: ONNX Runtime tensor locations ('gpu-buffer'
    * on WebGPU, 'cpu' on WASM; 'mixed' would mean a copy went through the CPU). Diagnostics: the
@@ -111,6 +146,14 @@ export type EngineErrorCode =
   | 'busy'
   | 'generation-failed'
   | 'context-overflow'
+  /** The latest message alone does not fit the window: params tokens, available, window. */
+  | 'message-too-long'
+  /** The system prompt and the reply reservation leave no room: params tokens, window. */
+  | 'system-prompt-too-long'
+  /** The model's RoPE cannot be extended past its native window: params native, requested, reason. */
+  | 'context-unsupported'
+  /** A buffer of the chosen context exceeds this GPU's limits: params tokens, bytes, limit, limitBytes, buffer. */
+  | 'context-too-large'
   | 'aborted'
   /** Not enough storage quota for a download (checked before writing): params needed, available. */
   | 'quota-insufficient'
@@ -169,6 +212,17 @@ export interface GenerateRequest {
   continueFinal?: boolean;
 }
 
+/**
+ * Counts a conversation (the last message being the draft) with the loaded model's tokenizer and
+ * chat template and plans it against the window as `generate` would, without generating.
+ */
+export interface CountContextRequest {
+  type: 'count-context';
+  id: string;
+  messages: ChatMessage[];
+  maxNewTokens: number;
+}
+
 /** Stops the generation whose request id is `target`; harmless if it already ended. */
 export interface StopRequest {
   type: 'stop';
@@ -196,16 +250,19 @@ export interface ProbeDeviceRequest {
 export interface DeviceProbe {
   webgpu: boolean;
   shaderF16: boolean;
+  /** The adapter's per-buffer limits (the engine requests its device with these). */
+  limits?: { maxBufferSize: number; maxStorageBufferBindingSize: number };
   /** Why WebGPU is unavailable, when it is. */
   reason?: string;
 }
 
-export type WorkerRequest = LoadRequest | GenerateRequest | StopRequest | ResetCacheRequest | UnloadRequest | ProbeDeviceRequest;
+export type WorkerRequest = LoadRequest | GenerateRequest | CountContextRequest | StopRequest | ResetCacheRequest | UnloadRequest | ProbeDeviceRequest;
 
 /** What each request resolves with. */
 export interface ResultMap {
   load: LoadResult;
   generate: GenerateResult;
+  'count-context': ContextCount;
   stop: { stopped: boolean };
   'reset-cache': { disposedTokens: number };
   unload: { unloaded: boolean };

@@ -34,6 +34,8 @@ export function createRequestHandler(engine: LlmEngine, post: (message: WorkerMe
             post({ type: 'token', id: request.id, delta, generatedTokens }),
           ),
         );
+      case 'count-context':
+        return void answer('count-context', request.id, 'generate', async () => engine.countContext(request.messages, request.maxNewTokens));
       case 'stop':
         return void answer('stop', request.id, 'generate', async () => ({ stopped: engine.stop(request.target) }));
       case 'reset-cache':

@@ -380,6 +380,8 @@ async function deviceStages(page: Page, device: BenchDevice, bench: BenchModel, 
   const kv = new Set<string>();
   const generate = async (messages: ChatMessage[], maxNewTokens: number): Promise<GenerateSample> => {
     const g = await call(page, 'generate', messages, maxNewTokens);
+    // A prompt cut to fit the context window would measure a shorter prompt than asked for.
+    if (g.result.context.droppedTurns > 0) throw new Error(`the engine dropped ${g.result.context.droppedTurns} turn(s) to fit its ${g.result.context.window}-token window`);
     if (g.result.kvLocation) kv.add(g.result.kvLocation);
     return g;
   };

@@ -22,6 +22,8 @@ export function ChatView() {
     return conversation ? { conversation, messages } : null;
   }, [conversationId]);
   const thread = data ? pathTo(data.messages, data.conversation.activeLeafId) : [];
+  // The messages the latest reply did not see: whole oldest turns left out to fit the window.
+  const leftOut = new Set([...thread].reverse().find((m) => m.context)?.context?.droppedMessageIds ?? []);
   const streamingText = generation?.text;
   const focusMessageId = useAppStore((s) => s.focusMessageId);
   const log = useRef<HTMLDivElement>(null);
@@ -73,6 +75,7 @@ export function ChatView() {
               message={message}
               allMessages={data.messages}
               found={message.id === focusMessageId}
+              leftOut={leftOut.has(message.id)}
               streamingText={generation?.messageId === message.id ? generation.text : undefined}
             />
           ))}

@@ -7,7 +7,7 @@ import { useTranslation } from 'react-i18next';
 import { useAppStore } from '../../app/store.ts';
 import type { MessageRecord } from '../../db/app-db.ts';
 import { newestLeafBelow, siblingsOf, updateConversation } from '../../db/conversations.ts';
-import { formatDateTime, formatShortDate } from '../../i18n/format.ts';
+import { formatDateTime, formatNumber, formatShortDate } from '../../i18n/format.ts';
 import { continueReply, editUserMessage, regenerateReply } from './chat-actions.ts';
 import { copyText } from './copy-text.ts';
 import { Markdown } from './Markdown.tsx';
@@ -49,7 +49,20 @@ function CopyButton({ text }: { text: string }) {
   );
 }
 
-export function MessageItem({ message, allMessages, streamingText, found = false }: { message: MessageRecord; allMessages: MessageRecord[]; streamingText?: string; found?: boolean }) {
+export function MessageItem({
+  message,
+  allMessages,
+  streamingText,
+  found = false,
+  leftOut = false,
+}: {
+  message: MessageRecord;
+  allMessages: MessageRecord[];
+  streamingText?: string;
+  found?: boolean;
+  /** Not in the latest reply's context (left out to fit the window). */
+  leftOut?: boolean;
+}) {
   const { t, i18n } = useTranslation();
   const modelReady = useAppStore((s) => s.loaded !== null);
   const busy = useAppStore((s) => s.generation !== null);
@@ -74,6 +87,7 @@ export function MessageItem({ message, allMessages, streamingText, found = false
         </time>
         <VersionSwitcher message={message} allMessages={allMessages} />
         {message.status !== 'complete' && message.status !== 'streaming' && <span className={`badge badge-${message.status}`}>{t(`chat.status.${message.status}`)}</span>}
+        {leftOut && <span className="badge badge-left-out">{t('chat.leftOut')}</span>}
       </header>
       {editing ? (
         <form
@@ -114,6 +128,11 @@ export function MessageItem({ message, allMessages, streamingText, found = false
         <div className="message-text" data-testid="message-text">
           <Markdown text={text} streaming={streaming} />
         </div>
+      )}
+      {!isUser && message.context && message.context.droppedTurns > 0 && (
+        <p className="context-note" data-testid="context-note">
+          {t('chat.contextDropped', { turns: message.context.droppedTurns, window: formatNumber(message.context.window, i18n.language) })}
+        </p>
       )}
       {!editing && !streaming && (
         <div className="message-actions">

@@ -16,7 +16,7 @@ import {
   updateMessage,
 } from '../../db/conversations.ts';
 import { engineClient, EngineRequestError } from '../../worker/engine-client.ts';
-import type { ChatMessage, EngineErrorValue } from '../../worker/protocol.ts';
+import type { ChatMessage, ContextCount, EngineErrorValue } from '../../worker/protocol.ts';
 import { clampSampling, samplingFromGenerationConfig } from '../settings/sampling-defaults.ts';
 
 /** How often the streaming reply is written to IndexedDB. */
@@ -42,8 +42,43 @@ async function promptMessages(conversationId: string, leafId: string): Promise<C
   const messages: ChatMessage[] = [];
   if (conversation?.systemPrompt.trim()) messages.push({ role: 'system', content: conversation.systemPrompt });
   // A failed reply with nothing in it is not part of what the model said.
-  for (const m of thread) if (m.content || m.role === 'user') messages.push({ role: m.role, content: m.content });
+  for (const m of thread) if (m.content || m.role === 'user') messages.push({ role: m.role, content: m.content, id: m.id });
   return messages;
+}
+
+async function samplingFor(conversationId: string | null) {
+  const loaded = useAppStore.getState().loaded;
+  const conversation = conversationId ? await db.conversations.get(conversationId) : undefined;
+  return clampSampling({ ...samplingFromGenerationConfig(loaded?.generationConfig ?? {}), ...conversation?.sampling });
+}
+
+/** What sending `draft` to the open conversation would take of the window (the engine plans it as a reply would). */
+async function countWithDraft(conversationId: string | null, draft: string): Promise<ContextCount> {
+  const conversation = conversationId ? await db.conversations.get(conversationId) : undefined;
+  const history = conversation ? await promptMessages(conversation.id, conversation.activeLeafId) : [];
+  // The draft has no id yet: a stand-in that no stored message has.
+  const messages: ChatMessage[] = [...history, { role: 'user', content: draft, id: 'draft' }];
+  return engineClient().countContext(messages, (await samplingFor(conversation?.id ?? null)).maxNewTokens);
+}
+
+let budgetRequest = 0;
+
+/**
+ * Recounts the composer's context budget (debounced by the composer): the open conversation and
+ * the draft with the real tokenizer and chat template in the worker. Skipped while a reply streams
+ * (the worker is busy and the conversation is about to change).
+ */
+export async function refreshBudget(draft: string): Promise<void> {
+  const state = useAppStore.getState();
+  if (!state.loaded || state.generation || state.deviceLost) return;
+  const request = ++budgetRequest;
+  const conversationId = state.activeConversationId;
+  try {
+    const count = await countWithDraft(conversationId, draft.trim());
+    if (request === budgetRequest) useAppStore.setState({ budget: { conversationId, draft, count } });
+  } catch {
+    if (request === budgetRequest) useAppStore.setState({ budget: null });
+  }
 }
 
 function toErrorValue(error: unknown): EngineErrorValue {
@@ -55,8 +90,7 @@ async function generateReply(conversationId: string, parentId: string, continueM
   const state = useAppStore.getState();
   const loaded = state.loaded;
   if (!loaded || state.generation) return;
-  const conversation = await db.conversations.get(conversationId);
-  const sampling = clampSampling({ ...samplingFromGenerationConfig(loaded.generationConfig), ...conversation?.sampling });
+  const sampling = await samplingFor(conversationId);
 
   const messages = await promptMessages(conversationId, continueMessage ? continueMessage.id : parentId);
   let reply: MessageRecord;
@@ -87,7 +121,13 @@ async function generateReply(conversationId: string, parentId: string, continueM
   useAppStore.setState({ generation: { requestId: id, conversationId, messageId: reply.id, text: prefix, generatedTokens: 0 }, chatError: null });
   try {
     const done = await result;
-    await updateMessage(reply.id, { content: prefix + done.text, status: done.finishReason === 'stop' ? 'stopped' : 'complete', stats: done.stats });
+    const { window, promptTokens, droppedMessageIds, droppedTurns } = done.context;
+    await updateMessage(reply.id, {
+      content: prefix + done.text,
+      status: done.finishReason === 'stop' ? 'stopped' : 'complete',
+      stats: done.stats,
+      context: { window, promptTokens, droppedMessageIds, droppedTurns },
+    });
     useAppStore.setState({ lastStats: done.stats });
   } catch (error) {
     const value = toErrorValue(error);
@@ -108,15 +148,31 @@ function titleFrom(content: string): string {
   return chars.length > 60 ? `${chars.slice(0, 59).join('')}…` : line;
 }
 
-export async function sendMessage(text: string): Promise<void> {
+/**
+ * Sends a message and starts the reply; resolves true once the message is in the conversation
+ * (the reply goes on streaming), false when nothing was sent. A message that cannot fit the
+ * context window even alone is refused before anything is stored, with a translated error, so
+ * the composer keeps it.
+ */
+export async function sendMessage(text: string): Promise<boolean> {
   const content = text.trim();
   const state = useAppStore.getState();
-  if (!content || !state.loaded || state.generation) return;
+  if (!content || !state.loaded || state.generation) return false;
+  // Without a count (the worker failed to answer) the engine still checks when it generates.
+  const count = await countWithDraft(state.activeConversationId, content).catch(() => null);
+  if (count && !count.fits) {
+    const params: Record<string, number> =
+      count.code === 'message-too-long' ? { tokens: count.neededTokens, fit: count.availableTokens, window: count.window } : { tokens: count.neededTokens, window: count.window };
+    useAppStore.setState({ chatError: { code: count.code, params }, budget: { conversationId: state.activeConversationId, draft: text, count } });
+    return false;
+  }
+  if (useAppStore.getState().generation) return false;
   const conversationId = await activeConversationId();
   const conversation = await db.conversations.get(conversationId);
   const user = await addMessage({ conversationId, parentId: conversation?.activeLeafId ?? ROOT, role: 'user', content, status: 'complete' });
   if (!conversation?.title) await updateConversation(conversationId, { title: titleFrom(content) });
-  await generateReply(conversationId, user.id);
+  void generateReply(conversationId, user.id);
+  return true;
 }
 
 /** Stops the reply being generated; the partial text is kept. */

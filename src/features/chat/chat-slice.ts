@@ -4,7 +4,7 @@
  * streaming text (updated per token) is kept here, and saved to the database throttled.
  */
 import type { StateCreator } from 'zustand';
-import type { EngineErrorValue, GenerationStats } from '../../worker/protocol.ts';
+import type { ContextCount, EngineErrorValue, GenerationStats } from '../../worker/protocol.ts';
 
 export interface ActiveGeneration {
   requestId: string;
@@ -21,6 +21,8 @@ export interface ChatSlice {
   chatError: EngineErrorValue | null;
   /** A message to scroll to and highlight once it is on screen (e.g. a search hit). */
   focusMessageId: string | null;
+  /** The context budget of the open conversation plus the draft in the composer. */
+  budget: { conversationId: string | null; draft: string; count: ContextCount } | null;
 }
 
 export const createChatSlice: StateCreator<ChatSlice> = () => ({
@@ -29,4 +31,5 @@ export const createChatSlice: StateCreator<ChatSlice> = () => ({
   lastStats: null,
   chatError: null,
   focusMessageId: null,
+  budget: null,
 });

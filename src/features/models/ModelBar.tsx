@@ -1,6 +1,7 @@
 /**
  * Model picker (with what is stored on this device, read live from Dexie, so a download in
- * another tab shows up), precision, and the Load button; "Add model" opens a dialog.
+ * another tab shows up), precision, context length (with the KV memory each costs, and the
+ * lengths this GPU refuses with the reason), and the Load button; "Add model" opens a dialog.
  */
 import { useLiveQuery } from 'dexie-react-hooks';
 import { useState } from 'react';
@@ -9,7 +10,10 @@ import { useAppStore } from '../../app/store.ts';
 import { modelStore, type StoredModelSummary } from '../../db/model-store.ts';
 import { convertsInBrowser, MODEL_DTYPES, type ModelDtype } from '../../model/catalog.ts';
 import { AddModelDialog } from './AddModelDialog.tsx';
-import { chooseDevice, chooseDtype, loadSelectedModel, selectModel } from './model-actions.ts';
+import { formatNumber } from '../../i18n/format.ts';
+import type { ContextRefusal } from '../../model/kv-memory.ts';
+import { effectiveLength, type ContextChoices } from './context-length.ts';
+import { chooseContextLength, chooseDevice, chooseDtype, loadSelectedModel, selectModel } from './model-actions.ts';
 import { formatBytes } from './progress.ts';
 
 /** "stored" when a precision is complete, else the best partial percentage, else nothing. */
@@ -19,8 +23,67 @@ function storedMark(models: StoredModelSummary[], t: ReturnType<typeof useTransl
   return models.length ? t('models.partialMark', { percent: Math.floor(best * 100) }) : '';
 }
 
+type T = ReturnType<typeof useTranslation>['t'];
+
+function refusalText(refusal: ContextRefusal, t: T): string {
+  if (refusal.code === 'buffer-too-large') {
+    return t('models.contextRefusal', { buffer: t(`models.contextBuffers.${refusal.buffer}`), bytes: formatBytes(refusal.bytes), limitBytes: formatBytes(refusal.limitBytes) });
+  }
+  return refusal.message;
+}
+
+/** The context-length select and what the chosen length costs. */
+function ContextLengthField({ choices, busy }: { choices: ContextChoices | null; busy: boolean }) {
+  const { t, i18n } = useTranslation();
+  const remembered = useAppStore((s) => (choices ? s.contextLengths[choices.modelId] : undefined));
+  const n = (value: number) => formatNumber(value, i18n.language);
+  const value = choices ? effectiveLength(choices, remembered) : undefined;
+  const chosen = choices?.options.find((o) => o.tokens === value);
+  const refused = choices?.options.filter((o) => o.refusal) ?? [];
+  const known = choices !== null && choices.kvBytesPerToken !== null;
+  return (
+    <>
+      <label className="field">
+        <span className="field-label">{t('models.contextLength')}</span>
+        <select
+          value={value ?? ''}
+          onChange={(e) => chooseContextLength(Number(e.target.value))}
+          disabled={busy || !choices}
+          aria-describedby="context-length-hint"
+        >
+          {!choices && <option value="">{t('models.contextUnknown')}</option>}
+          {choices?.options.map((o) => {
+            const tokens = n(o.tokens);
+            const label = o.refusal
+              ? t('models.contextOptionRefused', { tokens })
+              : !known
+                ? t('models.contextOptionPlain', { tokens })
+                : o.extended
+                  ? t('models.contextOptionExtended', { tokens, kv: formatBytes(o.kvBytes), factor: n(Math.round((o.tokens / choices.native) * 100) / 100) })
+                  : t(o.tokens === choices.native ? 'models.contextOptionNative' : 'models.contextOption', { tokens, kv: formatBytes(o.kvBytes) });
+            return (
+              <option key={o.tokens} value={o.tokens} disabled={o.refusal !== null}>
+                {label}
+              </option>
+            );
+          })}
+        </select>
+      </label>
+      <p className="model-note" id="context-length-hint" data-testid="context-length-hint">
+        {!choices
+          ? t('models.contextHintUnknown')
+          : chosen && known
+            ? t('models.contextHint', { tokens: n(chosen.tokens), kv: formatBytes(chosen.kvBytes), perToken: formatBytes(choices.kvBytesPerToken ?? 0) })
+            : t('models.contextHintNative', { native: n(choices.native) })}
+        {chosen?.extended && known && ` ${t('models.contextHintYarn', { native: n(choices.native) })}`}
+        {refused.length > 0 && refused[0].refusal && ` ${t('models.contextRefused', { lengths: refused.map((o) => n(o.tokens)).join(', '), reason: refusalText(refused[0].refusal, t) })}`}
+      </p>
+    </>
+  );
+}
+
 export function ModelBar() {
-  const { t } = useTranslation();
+  const { t, i18n } = useTranslation();
   const stored = useLiveQuery(() => modelStore.listModels(), [], [] as StoredModelSummary[]);
   const persistence = useAppStore((s) => s.persistence);
   const catalog = useAppStore((s) => s.catalog);
@@ -31,6 +94,7 @@ export function ModelBar() {
   const loaded = useAppStore((s) => s.loaded);
   const generating = useAppStore((s) => s.generation !== null);
   const [adding, setAdding] = useState(false);
+  const contextChoices = useAppStore((s) => (s.contextChoices?.modelId === s.selectedModelId ? s.contextChoices : null));
   const selected = catalog.find((e) => e.id === selectedId);
   const dtypes = selected ? (MODEL_DTYPES.filter((d) => d in selected.dtypes) as ModelDtype[]) : [];
   const busy = loadStatus === 'loading' || generating;
@@ -81,6 +145,7 @@ export function ModelBar() {
           <option value="wasm">{t('models.deviceWasm')}</option>
         </select>
       </label>
+      {selected && <ContextLengthField choices={contextChoices} busy={busy} />}
       <button type="button" onClick={() => void loadSelectedModel()} disabled={busy || !selected}>
         {loadStatus === 'loading' ? t('models.loading') : t('models.load')}
       </button>
@@ -92,6 +157,17 @@ export function ModelBar() {
           ? t('models.loaded', { model: catalog.find((e) => e.id === loaded.modelId)?.label ?? loaded.modelId, device: loaded.device === 'webgpu' ? 'WebGPU' : 'WASM', dtype: loaded.dtype })
           : t('models.notLoaded')}
       </p>
+      {loaded && (
+        <p className="model-note" data-testid="context-info" data-window={loaded.contextWindow}>
+          {loaded.contextExtension
+            ? t('models.contextLoadedExtended', {
+                window: formatNumber(loaded.contextWindow, i18n.language),
+                factor: formatNumber(Math.round(loaded.contextExtension.factor * 100) / 100, i18n.language),
+                native: formatNumber(loaded.nativeContext, i18n.language),
+              })
+            : t('models.contextLoaded', { window: formatNumber(loaded.contextWindow, i18n.language) })}
+        </p>
+      )}
       {selected && convertsInBrowser(selected) && !stored.some((m) => m.modelKey === selected.id && m.status === 'complete') && (
         <p className="model-note">{t('models.convertsNote')}</p>
       )}

@@ -12,7 +12,9 @@ import { chooseDtype as bestDtype, parseCatalog, type CatalogEntry, type ModelDt
 import { engineClient, EngineRequestError } from '../../worker/engine-client.ts';
 import type { DeviceProbe, DownloadProgress, EngineErrorValue, StoredModelSpec } from '../../worker/protocol.ts';
 import { storeClient } from '../../worker/store-client.ts';
+import { computeContextChoices, effectiveLength, readRememberedLengths, rememberLength } from './context-length.ts';
 import { hubUrl } from './hub-url.ts';
+import { readModelConfig } from './model-config.ts';
 import { recordProgress } from './progress.ts';
 import { migrateLegacyUserModels } from './user-models.ts';
 
@@ -53,24 +55,69 @@ export async function loadCatalog(): Promise<void> {
     const remembered = storage?.getItem(SELECTED_MODEL_KEY);
     const selected =
       catalog.find((e) => e.id === state.selectedModelId) ?? catalog.find((e) => e.id === remembered) ?? catalog[0] ?? null;
+    const changed = selected?.id !== state.selectedModelId;
     useAppStore.setState({ catalog, catalogError: main === null, selectedModelId: selected?.id ?? null });
+    // On page open the context setting reads only the store: no request before the user acts.
+    if (changed) void refreshContextChoices({ network: false });
   };
+  useAppStore.setState({ contextLengths: readRememberedLengths() });
   apply(await listUserModels().catch(() => []));
   userModelsSubscription?.unsubscribe();
   userModelsSubscription = liveQuery(() => listUserModels()).subscribe({ next: apply, error: () => undefined });
 }
 
 export function selectModel(id: string): void {
-  useAppStore.setState({ selectedModelId: id, dtypeChoice: 'auto' });
+  useAppStore.setState({ selectedModelId: id, dtypeChoice: 'auto', contextChoices: null });
   safeStorage()?.setItem(SELECTED_MODEL_KEY, id);
+  void refreshContextChoices({ network: true });
 }
 
 export function chooseDtype(dtype: ModelDtype | 'auto'): void {
   useAppStore.setState({ dtypeChoice: dtype });
+  void refreshContextChoices({ network: true });
 }
 
 export function chooseDevice(device: 'auto' | 'wasm'): void {
   useAppStore.setState({ deviceChoice: device });
+  void refreshContextChoices({ network: true });
+}
+
+/** Remembers the context length for the selected model; the next load uses it. */
+export function chooseContextLength(tokens: number): void {
+  const { selectedModelId, contextLengths } = useAppStore.getState();
+  if (!selectedModelId) return;
+  useAppStore.setState({ contextLengths: rememberLength(contextLengths, selectedModelId, tokens) });
+}
+
+let choicesRequest = 0;
+
+/**
+ * The selected model's context lengths, with the KV memory each costs on the precision that will
+ * load and the verdict of the GPU's buffer limits (from the worker's adapter probe; the engine
+ * checks the device's own limits again at load). `network`: may fetch config.json from the
+ * model's source when the store does not have it yet.
+ */
+export async function refreshContextChoices(options: { network: boolean }): Promise<void> {
+  const request = ++choicesRequest;
+  const state = useAppStore.getState();
+  const entry = state.catalog.find((e) => e.id === state.selectedModelId);
+  if (!entry) {
+    useAppStore.setState({ contextChoices: null });
+    return;
+  }
+  try {
+    const config = await readModelConfig(entry, options);
+    if (!config) {
+      if (request === choicesRequest) useAppStore.setState({ contextChoices: null });
+      return;
+    }
+    const dtype = await resolveDtype(entry, state.dtypeChoice, state.deviceChoice);
+    const probe = state.deviceChoice === 'wasm' ? null : await probeDevice();
+    const limits = probe?.webgpu ? probe.limits : undefined;
+    if (request === choicesRequest) useAppStore.setState({ contextChoices: computeContextChoices(entry.id, config, dtype, limits) });
+  } catch {
+    if (request === choicesRequest) useAppStore.setState({ contextChoices: null });
+  }
 }
 
 export async function addUserModel(entry: CatalogEntry): Promise<void> {
@@ -91,14 +138,19 @@ function absoluteSource(source: ModelSource): ModelSource {
 let engineWatched = false;
 let deviceProbe: Promise<DeviceProbe> | null = null;
 
+/** What the GPU can do (WebGPU, shader-f16, buffer limits), asked of the worker once per page. */
+function probeDevice(): Promise<DeviceProbe> {
+  deviceProbe ??= engineClient().probeDevice();
+  return deviceProbe;
+}
+
 /** The precision to download and load: the user's choice, or the best the device runs. */
 async function resolveDtype(entry: CatalogEntry, choice: ModelDtype | 'auto', device: 'auto' | 'wasm'): Promise<ModelDtype> {
   if (choice !== 'auto') return choice;
   let kind: 'webgpu' | 'wasm' = 'wasm';
   let shaderF16 = false;
   if (device !== 'wasm') {
-    deviceProbe ??= engineClient().probeDevice();
-    const probe = await deviceProbe;
+    const probe = await probeDevice();
     kind = probe.webgpu ? 'webgpu' : 'wasm';
     shaderF16 = probe.shaderF16;
   }
@@ -146,9 +198,18 @@ export async function loadSelectedModel(): Promise<void> {
   try {
     const dtype = await resolveDtype(entry, state.dtypeChoice, state.deviceChoice);
     const spec: StoredModelSpec = { modelKey: entry.id, label: entry.label, source: absoluteSource(entry.source), dtype };
+    let contextLength: number | undefined;
     const load = () =>
       client.load(
-        { modelId: entry.id, source: spec.source, dtype, availableDtypes: Object.keys(entry.dtypes) as ModelDtype[], device: state.deviceChoice, files: 'store' },
+        {
+          modelId: entry.id,
+          source: spec.source,
+          dtype,
+          availableDtypes: Object.keys(entry.dtypes) as ModelDtype[],
+          device: state.deviceChoice,
+          files: 'store',
+          ...(contextLength !== undefined ? { contextLength } : {}),
+        },
         {
           onPhase: (phase) => useAppStore.setState({ loadPhase: phase }),
           onProgress: (progress) =>
@@ -161,6 +222,10 @@ export async function loadSelectedModel(): Promise<void> {
       return;
     }
     useAppStore.setState({ download: null });
+    // The config is stored now: the chosen length (or the default, never the YaRN maximum).
+    await refreshContextChoices({ network: false });
+    const choices = useAppStore.getState().contextChoices;
+    if (choices?.modelId === entry.id) contextLength = effectiveLength(choices, useAppStore.getState().contextLengths[entry.id]);
     let loaded;
     try {
       loaded = await load();

@@ -2,6 +2,7 @@
 import type { StateCreator } from 'zustand';
 import type { CatalogEntry, ModelDtype } from '../../model/catalog.ts';
 import type { DownloadProgress, EngineErrorValue, LoadResult } from '../../worker/protocol.ts';
+import type { ContextChoices } from './context-length.ts';
 import type { FileProgress } from './progress.ts';
 
 /** 'paused': a download was paused; Load (or Resume) goes on from what is stored. */
@@ -36,6 +37,10 @@ export interface ModelsSlice {
   deviceLost: string | null;
   /** After the first model was stored: whether the browser granted persistent storage. */
   persistence: 'persistent' | 'not-persistent' | null;
+  /** The selected model's context lengths (null until its config is known). */
+  contextChoices: ContextChoices | null;
+  /** The context length chosen per model id (remembered in localStorage). */
+  contextLengths: Record<string, number>;
 }
 
 export const createModelsSlice: StateCreator<ModelsSlice> = () => ({
@@ -52,4 +57,6 @@ export const createModelsSlice: StateCreator<ModelsSlice> = () => ({
   loadError: null,
   deviceLost: null,
   persistence: null,
+  contextChoices: null,
+  contextLengths: {},
 });
