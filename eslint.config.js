@@ -4,7 +4,7 @@ import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist', '.exp', 'fixtures', 'node_modules', 'test-results', 'playwright-report', 'bench/results', '.gpu-stage'] },
+  { ignores: ['dist', 'dist-bench', '.exp', 'fixtures', 'node_modules', 'test-results', 'playwright-report', 'bench/results', '.gpu-stage'] },
   {
     files: ['**/*.{ts,tsx}'],
     extends: [js.configs.recommended, ...tseslint.configs.recommended],

@@ -72,7 +72,14 @@ const localizedMembers: Record<string, unknown> = {
   description_localized: appDescription,
 };
 
-export default defineConfig({
+/**
+ * `vite build --mode bench` builds only the benchmark page (bench.html, src/bench/) into
+ * dist-bench/: it bundles the peer engine (wllama, ~10 MB of wasm), which the app must not ship,
+ * so the app's build never sees bench.html and its service worker never precaches it. The bench
+ * build has no service worker and no CSP meta (a developer page on a local server).
+ * The dev server serves /bench.html in every mode.
+ */
+export default defineConfig(({ mode }) => ({
   // A relative base by default, so dist/ works from any sub-path of a static host; BASE_PATH pins one.
   base: process.env.BASE_PATH ?? './',
   define: {
@@ -82,9 +89,8 @@ export default defineConfig({
   plugins: [
     react(),
     localModels(),
-    contentSecurityPolicyMeta(),
-    devServiceWorkerReset(),
-    VitePWA({
+    ...(mode === 'bench' ? [] : [contentSecurityPolicyMeta(), devServiceWorkerReset()]),
+    mode === 'bench' ? null : VitePWA({
       strategies: 'injectManifest',
       srcDir: 'src/pwa',
       filename: 'sw.ts',
@@ -127,7 +133,12 @@ export default defineConfig({
     }),
   ],
   worker: { format: 'es' },
-  build: { target: 'es2022', sourcemap: true, chunkSizeWarningLimit: 4096 },
+  build: {
+    target: 'es2022',
+    sourcemap: true,
+    chunkSizeWarningLimit: 4096,
+    ...(mode === 'bench' ? { outDir: 'dist-bench', rollupOptions: { input: { bench: 'bench.html' } } } : {}),
+  },
   server: { port: Number(process.env.PORT ?? 5173), headers: ISOLATION_HEADERS },
   preview: { port: Number(process.env.PORT ?? 5173), headers: ISOLATION_HEADERS },
-});
+}));

@@ -414,6 +414,7 @@ export class LlmEngine {
       await output.past_key_values.dispose();
     }
 
+    const kvLocations = this.turn ? new Set(Object.values(this.turn.cache).map((t) => (t as Tensor).location)) : null;
     const reusedTokens = plan.reuse ? plan.reusedTokens : 0;
     const prefillTokens = promptIds.length - reusedTokens;
     const ttft = (firstTokenAt || finished) - started;
@@ -423,6 +424,7 @@ export class LlmEngine {
       text: replyText,
       tokenIds: generatedIds,
       finishReason: stopping.interrupted ? 'stop' : lastIsEos ? 'eos' : 'length',
+      ...(kvLocations?.size ? { kvLocation: kvLocations.size === 1 ? [...kvLocations][0] : 'mixed' } : {}),
       stats: {
         promptTokens: promptIds.length,
         reusedTokens,

@@ -128,6 +128,12 @@ export interface GenerateResult {
   finishReason: 'eos' | 'length' | 'stop';
   stats: GenerationStats;
   context: ContextUse;
+  /**
+   * Where the KV cache kept for the next turn lives: ONNX Runtime tensor locations ('gpu-buffer'
+   * on WebGPU, 'cpu' on WASM; 'mixed' would mean a copy went through the CPU). Diagnostics: the
+   * benchmark checks that the cache never leaves the GPU. Absent when no cache was kept.
+   */
+  kvLocation?: string;
 }
 
 export type EngineErrorCode =

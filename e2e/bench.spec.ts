@@ -1,0 +1,90 @@
+/**
+ * Smoke of the benchmark (`npm run bench`, tools/bench.ts) so its page cannot rot: the bench page
+ * is built alone (vite --mode bench, into a temporary folder) and driven through every stage with
+ * the tiny model and the smallest counts — our engine on WASM (WebGPU is the real bench's job: a
+ * load alone costs ~20 s on SwiftShader), the WGSL bandwidth probe on the page's adapter, and the
+ * wllama peer on the GGUF our converter writes. Every stage must produce numbers and no step may fail.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, test } from '@playwright/test';
+import { convertCheckpointToGguf } from '../src/converter/gguf.ts';
+import { renderRun } from '../tools/lib/bench-report.ts';
+import { runModelBench, STAGES, type BenchOptions } from '../tools/lib/bench-run.ts';
+import { directoryReader, directoryWriter } from '../tools/lib/node-io.ts';
+
+const root = join(import.meta.dirname, '..');
+const MODEL = 'tiny-llama';
+let temp: string;
+
+test.beforeAll(async () => {
+  temp = mkdtempSync(join(tmpdir(), 'hanmadi-bench-smoke-'));
+  const build = spawnSync('npx', ['vite', 'build', '--mode', 'bench', '--outDir', join(temp, 'page'), '--emptyOutDir', '--logLevel', 'error'], { cwd: root, encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`vite build --mode bench failed:\n${build.stdout}\n${build.stderr}`);
+  const out = await directoryWriter(temp).openOutput(`${MODEL}-q4_0.gguf`);
+  await convertCheckpointToGguf(directoryReader(join(root, 'fixtures', 'checkpoints', MODEL)), out, { type: 'q4_0', name: MODEL });
+});
+
+test.afterAll(() => {
+  if (temp) rmSync(temp, { recursive: true, force: true });
+});
+
+test('the bench page runs every stage with the tiny model and reports numbers', async () => {
+  const options: BenchOptions = {
+    model: MODEL,
+    dtype: 'q4',
+    stages: [...STAGES],
+    devices: ['wasm'],
+    reps: 1,
+    loadReps: 1,
+    downloadReps: 1,
+    prefill: [24],
+    decode: [4],
+    decodePrompt: 16,
+    history: 40,
+    turnMessage: 8,
+    peerThreads: 1,
+    peerContext: 0,
+    memorySampleMs: 500,
+    cpuAdapterPlan: null,
+    reductions: ['smoke test: the smallest counts'],
+  };
+  const run = await runModelBench(options, {
+    paths: { root, page: join(temp, 'page'), models: join(root, 'fixtures', 'models'), gguf: temp },
+    chromiumPath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    gguf: `${MODEL}-q4_0.gguf`,
+  });
+
+  const wasm = run.devices.find((d) => d.device === 'wasm');
+  expect({ run: run.errors, wasm: wasm?.errors, peer: run.peer?.errors }).toEqual({ run: {}, wasm: {}, peer: {} });
+  expect(run.page?.crossOriginIsolated).toBe(true);
+  // Download: the store holds the whole model, its weights fetched by the store worker (config.json comes first, apart).
+  expect(run.download?.bytes).toBe(run.model_files.bytes);
+  expect(run.download?.downloadedBytes[0]).toBeGreaterThanOrEqual(run.model_files.graphBytes);
+  expect(run.download?.coldBytesPerSecond?.median).toBeGreaterThan(0);
+  // Loads from both sources, on the device asked for.
+  expect(wasm?.loaded?.device).toBe('wasm');
+  expect(wasm?.load?.store.summary?.median).toBeGreaterThan(0);
+  expect(wasm?.load?.cacheApi.summary?.median).toBeGreaterThan(0);
+  expect(wasm?.load?.storeOverCacheApi).toBeGreaterThan(0);
+  // Prompts of exactly the asked-for length, for both engines.
+  expect(wasm?.prefill?.['24']?.promptTokens).toEqual([24]);
+  expect(run.peer?.prefill?.['24']?.promptTokens).toEqual([24]);
+  expect(wasm?.decode?.['4']?.tokensPerSecond?.median).toBeGreaterThan(0);
+  expect(run.peer?.decode?.['4']?.tokensPerSecond?.median).toBeGreaterThan(0);
+  // Turn N reused the cache (the engine throws otherwise) and the ratio is there.
+  expect(wasm?.turn?.reusedTokens[0]).toBeGreaterThanOrEqual(40);
+  expect(wasm?.turn?.withOverWithout).toBeGreaterThan(0);
+  expect(wasm?.kvLocation).toEqual(['cpu']);
+  // Roofline: the WGSL probe measured a bandwidth, and the decode is placed under its bound.
+  if (run.page?.adapter) {
+    expect(run.bandwidth?.gbPerSecond?.median).toBeGreaterThan(0);
+    expect(run.roofline?.['wasm 4']?.boundTokensPerSecond).toBeGreaterThan(0);
+  }
+  expect(run.comparison?.wasm?.decodeSpeed['4']).toBeGreaterThan(0);
+  const table = renderRun(run);
+  expect(table).toContain('| decode, 4 new tokens | tok/s |');
+  expect(table).not.toContain('Failed steps');
+});

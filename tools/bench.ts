@@ -1,0 +1,298 @@
+/**
+ * `npm run bench`: Hanmadi's load, prefill and decode speed, measured in headless Chromium with the
+ * app's own workers and store, against the hardware's limit (a WGSL bandwidth probe) and a peer
+ * (wllama, llama.cpp in WebAssembly) on the identical synthetic weights. Writes
+ * bench/results/<date>-<adapter>.json (+ .md) and prints the Markdown table.
+ *
+ *   npm run bench                                   tiny-llama, q4, every stage, the standard plan
+ *   npm run bench -- --model kanana-2.1b-shape      the Kanana-Nano shape (random weights; made on
+ *                                                   demand, ~4 GB on disk, removed after unless --keep)
+ * Options (lists are comma-separated):
+ *   --dtypes q4            precisions to run, one run each (q4 | q4f16 | fp16 | fp32; SwiftShader lacks shader-f16)
+ *   --stages …             download,load,prefill,decode,turn,roofline,peer (default: all)
+ *   --devices webgpu,wasm  our engine's devices (WASM is the like-for-like CPU comparison with wllama)
+ *   --reps N --load-reps N --download-reps N
+ *   --prefill 128,512,2048 --decode 64,256 --decode-prompt 32 --history 2048 --turn-message 16
+ *   --gpu-reps N --gpu-prefill 128 --gpu-decode 6 --gpu-history 256
+ *                          the smaller plan our WebGPU device runs when its adapter is a CPU
+ *                          implementation (SwiftShader); never applied on a real GPU
+ *   --full-gpu             run the whole plan on WebGPU even on SwiftShader (hours for the tiny model)
+ *   --peer-threads N       wllama's threads (default: half the cores, its own default)
+ *   --no-build             use dist-bench/ as it is (otherwise rebuilt when a source is newer)
+ *   --keep                 keep model files this run generated
+ * Models other than tiny-llama get a reduced plan (see PROFILES); whatever differs from the
+ * standard plan is listed in the results as a reduction.
+ * The defaults finish in ~15 minutes for tiny-llama on 2 busy cores with SwiftShader: WASM and
+ * wllama run the standard plan, WebGPU (~4-15 s per token there) the smaller CPU-adapter plan.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, release, totalmem, type as osType } from 'node:os';
+import { basename, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { MODEL_DTYPES, type ModelDtype } from '../src/model/catalog.ts';
+import { graphFiles } from '../src/model/model-files.ts';
+import { convertCheckpointToGguf } from '../src/converter/gguf.ts';
+import { runModelBench, STAGES, STANDARD_PLAN, type BenchDevice, type DevicePlan, type BenchOptions, type Stage } from './lib/bench-run.ts';
+import { renderFile, renderRun, type ResultsFile } from './lib/bench-report.ts';
+import { directoryReader, directoryWriter } from './lib/node-io.ts';
+
+const root = join(import.meta.dirname, '..');
+const paths = { root, page: join(root, 'dist-bench'), models: join(root, 'fixtures', 'models'), gguf: join(root, 'fixtures', 'gguf') };
+const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+interface Profile {
+  plan: Partial<Pick<BenchOptions, 'reps' | 'loadReps' | 'downloadReps' | 'prefill' | 'decode' | 'decodePrompt' | 'history' | 'turnMessage' | 'devices'>>;
+  /** WebGPU's plan on a CPU adapter (SwiftShader). */
+  cpuAdapterPlan: DevicePlan;
+  /** Why the plan is reduced (said in the results). */
+  why?: string;
+  /** Opt-in fixtures are big: generated on demand and removed after the run. */
+  optIn: boolean;
+}
+
+/**
+ * Per model: tiny-llama runs the standard plan. The Kanana shape is 2.1B parameters: on SwiftShader
+ * (WebGPU on the CPU) one decoded token costs ~25-30 s and llama.cpp on one core is not much
+ * faster, so its counts are cut to what finishes in about an hour here.
+ */
+const PROFILES: Record<string, Profile> = {
+  // SwiftShader: ~20 s per load, ~0.1-0.25 tok/s decode, prefill ~1-5 tok/s on 2 busy cores.
+  'tiny-llama': { plan: {}, cpuAdapterPlan: { reps: 2, prefill: [128], decode: [6], history: 256 }, optIn: false },
+  'kanana-2.1b-shape': {
+    plan: { reps: 1, loadReps: 1, downloadReps: 1, prefill: [128], decode: [8], decodePrompt: 16, history: 128, turnMessage: 8, devices: ['wasm'] },
+    cpuAdapterPlan: { reps: 1, prefill: [16], decode: [2], history: 0 },
+    why: 'a 2.1B model costs ~25-30 s per decoded token on SwiftShader (WebGPU emulated on 2 shared CPU cores), so it runs on WASM only by default, with one run per step',
+    optIn: true,
+  },
+};
+
+const { values } = parseArgs({
+  options: {
+    model: { type: 'string', default: 'tiny-llama' },
+    dtypes: { type: 'string', default: 'q4' },
+    stages: { type: 'string', default: STAGES.join(',') },
+    devices: { type: 'string' },
+    reps: { type: 'string' },
+    'load-reps': { type: 'string' },
+    'download-reps': { type: 'string' },
+    prefill: { type: 'string' },
+    decode: { type: 'string' },
+    'decode-prompt': { type: 'string' },
+    history: { type: 'string' },
+    'turn-message': { type: 'string' },
+    'peer-threads': { type: 'string' },
+    'gpu-reps': { type: 'string' },
+    'gpu-prefill': { type: 'string' },
+    'gpu-decode': { type: 'string' },
+    'gpu-history': { type: 'string' },
+    'full-gpu': { type: 'boolean' },
+    'peer-context': { type: 'string' },
+    'memory-sample-ms': { type: 'string', default: '500' },
+    'no-build': { type: 'boolean' },
+    keep: { type: 'boolean' },
+    out: { type: 'string', default: join(root, 'bench', 'results') },
+    help: { type: 'boolean' },
+  },
+});
+
+if (values.help) {
+  console.log(readFileSync(import.meta.filename, 'utf8').split('*/')[0].replace(/^\/\*\*?|^ \* ?/gm, ''));
+  process.exit(0);
+}
+
+const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
+const numbers = (s: string) => list(s).map((x) => {
+  const n = Number(x);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`Not a count: ${x}`);
+  return n;
+});
+const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
+
+const model = values.model!;
+const profile: Profile = PROFILES[model] ?? { plan: {}, cpuAdapterPlan: PROFILES['tiny-llama'].cpuAdapterPlan, optIn: false };
+const dtypes = list(values.dtypes!) as ModelDtype[];
+for (const d of dtypes) if (!MODEL_DTYPES.includes(d)) throw new Error(`Unknown dtype ${d} (${MODEL_DTYPES.join(', ')})`);
+const stages = list(values.stages!) as Stage[];
+for (const s of stages) if (!STAGES.includes(s)) throw new Error(`Unknown stage ${s} (${STAGES.join(', ')})`);
+const devices = (values.devices ? list(values.devices) : (profile.plan.devices ?? ['webgpu', 'wasm'])) as BenchDevice[];
+
+function planFor(dtype: ModelDtype): BenchOptions {
+  const p = profile.plan;
+  const pick = <T>(flag: string | undefined, parse: (s: string) => T, fallback: T): T => (flag === undefined ? fallback : parse(flag));
+  const one = (s: string) => numbers(s)[0];
+  const options: BenchOptions = {
+    model,
+    dtype,
+    stages,
+    devices,
+    reps: pick(values.reps, one, p.reps ?? STANDARD_PLAN.reps),
+    loadReps: pick(values['load-reps'], one, p.loadReps ?? STANDARD_PLAN.reps),
+    downloadReps: pick(values['download-reps'], one, p.downloadReps ?? STANDARD_PLAN.reps),
+    prefill: pick(values.prefill, numbers, p.prefill ?? [...STANDARD_PLAN.prefill]),
+    decode: pick(values.decode, numbers, p.decode ?? [...STANDARD_PLAN.decode]),
+    decodePrompt: pick(values['decode-prompt'], one, p.decodePrompt ?? 32),
+    history: pick(values.history, one, p.history ?? STANDARD_PLAN.history),
+    turnMessage: pick(values['turn-message'], one, p.turnMessage ?? 16),
+    peerThreads: pick(values['peer-threads'], one, Math.max(1, Math.floor(cpus().length / 2))),
+    peerContext: pick(values['peer-context'], one, 0),
+    memorySampleMs: Number(values['memory-sample-ms']),
+    cpuAdapterPlan: values['full-gpu']
+      ? null
+      : {
+          reps: pick(values['gpu-reps'], one, profile.cpuAdapterPlan.reps),
+          prefill: pick(values['gpu-prefill'], numbers, profile.cpuAdapterPlan.prefill),
+          decode: pick(values['gpu-decode'], numbers, profile.cpuAdapterPlan.decode),
+          history: pick(values['gpu-history'], one, profile.cpuAdapterPlan.history),
+        },
+    reductions: [],
+  };
+  const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
+  if (!same(options.prefill, STANDARD_PLAN.prefill)) options.reductions.push(`prefill / time to first token at ${options.prefill.join(', ')} prompt tokens instead of ${STANDARD_PLAN.prefill.join(', ')}`);
+  if (!same(options.decode, STANDARD_PLAN.decode)) options.reductions.push(`decode over ${options.decode.join(', ')} new tokens instead of ${STANDARD_PLAN.decode.join(', ')}`);
+  if (options.history !== STANDARD_PLAN.history) options.reductions.push(`turn-N with ${options.history} tokens of history instead of ~${STANDARD_PLAN.history}`);
+  if (options.reps < STANDARD_PLAN.reps) options.reductions.push(`${options.reps} run(s) per generation step instead of ${STANDARD_PLAN.reps}, so min = median = max there`);
+  if (options.loadReps < STANDARD_PLAN.reps) options.reductions.push(`${options.loadReps} warm load(s) per source instead of ${STANDARD_PLAN.reps}`);
+  if (options.downloadReps < STANDARD_PLAN.reps) options.reductions.push(`${options.downloadReps} cold download(s) instead of ${STANDARD_PLAN.reps}`);
+  const skipped = STAGES.filter((s) => !stages.includes(s));
+  if (skipped.length) options.reductions.push(`stages not run: ${skipped.join(', ')}`);
+  if (!devices.includes('webgpu')) options.reductions.push(`our engine on ${devices.join(', ')} only, not WebGPU`);
+  if (options.reductions.length && profile.why) options.reductions.push(`why: ${profile.why}`);
+  return options;
+}
+
+/** Runs a command, failing loudly. */
+function run(command: string, args: string[]): void {
+  log(`${command} ${args.join(' ')}`);
+  const result = spawnSync(command, args, { stdio: 'inherit', cwd: root, env: process.env });
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed (${result.status})`);
+}
+
+const generated: string[] = [];
+
+/** The converted model with the precision's files, made with the fixtures tool when missing. */
+function ensureModel(dtype: ModelDtype): void {
+  const dir = join(paths.models, model);
+  const configPath = join(dir, 'config.json');
+  const has = () => existsSync(configPath) && graphFiles(JSON.parse(readFileSync(configPath, 'utf8')), dtype).every((f) => existsSync(join(dir, f)));
+  if (has()) return;
+  if (profile.optIn) {
+    generated.push(dir, join(root, 'fixtures', 'checkpoints', model));
+    run('npx', ['tsx', 'tools/fixtures.ts', '--only', model, '--dtypes', dtypes.join(',')]);
+  } else {
+    run('npx', ['tsx', 'tools/fixtures.ts']);
+  }
+  if (!has()) throw new Error(`${model} has no ${dtype} files after running the fixtures tool.`);
+}
+
+/** The GGUF Q4_0 of the model's checkpoint for the peer (written by our converter when missing). */
+async function ensureGguf(): Promise<string> {
+  const name = `${model}-q4_0.gguf`;
+  const file = join(paths.gguf, name);
+  const checkpoint = join(root, 'fixtures', 'checkpoints', model);
+  if (existsSync(file) && (!existsSync(checkpoint) || statSync(file).mtimeMs > statSync(join(checkpoint, 'config.json')).mtimeMs)) return name;
+  if (!existsSync(checkpoint)) throw new Error(`No checkpoint at ${checkpoint} to write the GGUF from (run the fixtures tool).`);
+  mkdirSync(paths.gguf, { recursive: true });
+  if (profile.optIn) generated.push(file);
+  log(`writing ${name} with our GGUF writer`);
+  const out = await directoryWriter(paths.gguf).openOutput(name);
+  try {
+    await convertCheckpointToGguf(directoryReader(checkpoint), out, { type: 'q4_0', name: model });
+  } catch (error) {
+    rmSync(file, { force: true });
+    throw error;
+  }
+  return name;
+}
+
+/** Newest modification time under `dir` (files only). */
+function newest(dir: string): number {
+  let latest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    latest = Math.max(latest, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs);
+  }
+  return latest;
+}
+
+function ensureBuild(): void {
+  const built = join(paths.page, 'bench.html');
+  const sources = Math.max(newest(join(root, 'src')), ...['bench.html', 'vite.config.ts', 'package-lock.json'].map((f) => statSync(join(root, f)).mtimeMs));
+  if (values['no-build'] && existsSync(built)) return;
+  if (existsSync(built) && statSync(built).mtimeMs > sources) {
+    log('dist-bench/ is up to date');
+    return;
+  }
+  run('npx', ['vite', 'build', '--mode', 'bench', '--logLevel', 'warn']);
+}
+
+function git(args: string[]): string {
+  try {
+    return execFileSync('git', args, { cwd: root, encoding: 'utf8' }).trim();
+  } catch {
+    return '';
+  }
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(chromiumPath)) throw new Error(`Chromium not found at ${chromiumPath}: apt-get install -y chromium (or set CHROMIUM_PATH).`);
+  ensureBuild();
+  for (const dtype of dtypes) ensureModel(dtype);
+  const gguf = stages.includes('peer') ? await ensureGguf() : null;
+  // The checkpoint was only needed for the GGUF: an opt-in model's 4 GB go as soon as possible.
+  if (profile.optIn && !values.keep) {
+    const checkpoint = join(root, 'fixtures', 'checkpoints', model);
+    if (generated.includes(checkpoint)) rmSync(checkpoint, { recursive: true, force: true });
+  }
+  try {
+    for (const dtype of dtypes) {
+      const options = planFor(dtype);
+      log(`${model} ${dtype}: stages ${stages.join(', ')} on ${devices.join(', ')}; ${options.reductions.length ? `reduced: ${options.reductions.join('; ')}` : 'standard plan'}`);
+      const result = await runModelBench(options, { paths, chromiumPath, gguf });
+      const adapter = result.page?.adapter;
+      const adapterName = adapter ? [adapter.vendor, adapter.architecture].filter(Boolean).join('-').toLowerCase().replace(/[^a-z0-9-]+/g, '-') || 'webgpu' : 'no-webgpu';
+      const date = result.startedAt.slice(0, 10);
+      mkdirSync(values.out!, { recursive: true });
+      const jsonPath = join(values.out!, `${date}-${adapterName}.json`);
+      const previous: ResultsFile | null = existsSync(jsonPath) ? (JSON.parse(readFileSync(jsonPath, 'utf8')) as ResultsFile) : null;
+      const dirty = git(['status', '--porcelain', '--untracked-files=no']) ? ' (with uncommitted changes)' : '';
+      const file: ResultsFile = {
+        schema: 1,
+        date,
+        adapter: adapterName,
+        machine: {
+          cpu: cpus()[0]?.model ?? 'unknown',
+          cores: cpus().length,
+          memoryGiB: Math.round(totalmem() / 2 ** 30),
+          os: `${osType()} ${release()}`,
+          node: process.version,
+          browser: /(HeadlessChrome|Chrome)\/[\d.]+/.exec(result.page?.userAgent ?? '')?.[0] ?? 'unknown',
+          adapter: adapter ? `${adapter.vendor} ${adapter.architecture} ${adapter.description}`.trim() : 'none',
+          commit: `${git(['rev-parse', '--short', 'HEAD']) || 'unknown'}${dirty}`,
+          note: /swiftshader|llvmpipe|lavapipe/i.test(adapterName)
+            ? 'No GPU: WebGPU is headless Chromium\'s CPU implementation (SwiftShader) on this machine.'
+            : `WebGPU adapter: ${adapter ? `${adapter.vendor} ${adapter.architecture}` : 'none'}.`,
+        },
+        runs: { ...(previous?.runs ?? {}), [`${model}-${dtype}`]: result },
+      };
+      writeFileSync(jsonPath, JSON.stringify(file, null, 2) + '\n');
+      writeFileSync(jsonPath.replace(/\.json$/, '.md'), renderFile(file));
+      console.log(`\n${renderRun(result)}\n`);
+      log(`wrote ${jsonPath} (+ .md)`);
+    }
+  } finally {
+    if (!values.keep) {
+      for (const path of generated) {
+        if (existsSync(path)) {
+          log(`removing ${basename(path)} (generated for this run; --keep keeps it)`);
+          rmSync(path, { recursive: true, force: true });
+        }
+      }
+    }
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  process.exit(1);
+});
