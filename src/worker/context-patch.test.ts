@@ -21,7 +21,7 @@ import { ReferenceLlama } from '../model/reference.ts';
 import { patchConfigForContext } from '../model/yarn.ts';
 import { checkDeviceLimits, prepareContext } from './context-patch.ts';
 import { EngineError } from './engine-error.ts';
-import { createModelCache, guardFetch, MODEL_HOST, openStoredModel } from './model-cache.ts';
+import { createModelCache, guardFetch, openStoredModel, readModelsFromStore } from './model-cache.ts';
 
 const NAME = 'tiny-llama-ctx64';
 const FIXTURE = join(FIXTURE_MODELS_DIR, NAME);
@@ -54,14 +54,7 @@ beforeAll(async () => {
     await writer.write(bytes);
     await writer.finish();
   }
-  env.allowLocalModels = false;
-  env.allowRemoteModels = true;
-  env.remoteHost = MODEL_HOST;
-  env.remotePathTemplate = '{model}/resolve/{revision}/';
-  env.useBrowserCache = false;
-  env.useFSCache = false;
-  env.useCustomCache = true;
-  env.customCache = createModelCache(store);
+  readModelsFromStore(createModelCache(store));
   env.fetch = guardFetch(fetch);
   const opened = openStoredModel(KEY);
   try {

@@ -14,7 +14,7 @@ import { AppDB } from '../db/app-db.ts';
 import { ModelStore } from '../db/model-store.ts';
 import { graphFiles, OPTIONAL_SHARED_FILES, REQUIRED_SHARED_FILES } from '../model/model-files.ts';
 import { EngineError } from './engine-error.ts';
-import { createModelCache, guardFetch, MODEL_HOST, openStoredModel } from './model-cache.ts';
+import { createModelCache, guardFetch, MODEL_HOST, openStoredModel, readModelsFromStore } from './model-cache.ts';
 
 const FIXTURE = join(FIXTURE_MODELS_DIR, 'tiny-llama');
 const MODEL_KEY = 'local:tiny-llama';
@@ -42,14 +42,7 @@ async function storeFixture(): Promise<void> {
 
 /** transformers.js configured as the worker does it, with this test's store behind the cache. */
 function useStore(): void {
-  env.allowLocalModels = false;
-  env.allowRemoteModels = true;
-  env.remoteHost = MODEL_HOST;
-  env.remotePathTemplate = '{model}/resolve/{revision}/';
-  env.useBrowserCache = false;
-  env.useFSCache = false;
-  env.useCustomCache = true;
-  env.customCache = cache;
+  readModelsFromStore(cache);
   env.fetch = guardFetch(async (input, init) => {
     fetched.push(String(input));
     return fetch(input, init);

@@ -200,15 +200,16 @@ export function guardFetch(inner: Fetch): Fetch {
 
 const storeCache = createModelCache();
 
-/** transformers.js reads models from the store only (the app's mode). */
-export function readModelsFromStore(): void {
+/** transformers.js reads models from the store only (the app's mode; tests pass their own store's cache). */
+export function readModelsFromStore(cache = storeCache): void {
   env.allowLocalModels = false;
   env.allowRemoteModels = true;
   env.remoteHost = MODEL_HOST;
   env.remotePathTemplate = PATH_TEMPLATE;
   env.useBrowserCache = false;
+  env.useFSCache = false;
   env.useCustomCache = true;
-  env.customCache = storeCache;
+  env.customCache = cache;
 }
 
 /**
