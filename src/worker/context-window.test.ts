@@ -16,7 +16,8 @@ let tokenizer: PreTrainedTokenizer;
 let render: RenderPrompt;
 const encode = (text: string) => tokenizer.encode(text, { add_special_tokens: false });
 
-const SYSTEM: ChatMessage = { role: 'system', content: 'You are Hanmadi, a helpful bilingual assistant. 한국어로도 답해요.', id: 's' };
+// Without an id, as the app sends it (chat-actions' promptMessages): the system prompt is keyed by its text.
+const SYSTEM: ChatMessage = { role: 'system', content: 'You are Hanmadi, a helpful bilingual assistant. 한국어로도 답해요.' };
 const conversation: ChatMessage[] = [
   SYSTEM,
   { role: 'user', content: '  안녕하세요! 오늘 서울 날씨 어때요?  ', id: 'u1' },

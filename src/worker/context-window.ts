@@ -142,8 +142,11 @@ export const replyReservation = (window: number, maxNewTokens: number) => Math.m
  */
 export const headroomFor = (window: number) => Math.floor(window / 8);
 
-/** Whether the previous plan may continue: only when every message carries its stored id. */
-export const hasIds = (messages: readonly ChatMessage[]) => messages.every((m) => typeof m.id === 'string' && m.id !== '');
+/**
+ * Whether the previous plan may continue: only when every turn's message carries its stored id.
+ * The system prompt needs none (the app sends it without one): the plan's systemKey is its text.
+ */
+export const hasIds = (messages: readonly ChatMessage[]) => messages.every((m) => m.role === 'system' || (typeof m.id === 'string' && m.id !== ''));
 
 /**
  * Plans what to send. Throws ContextBudgetError ('message-too-long', 'system-prompt-too-long')
