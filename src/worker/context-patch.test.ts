@@ -95,14 +95,14 @@ async function referenceGreedy(hfConfig: HfLlamaConfig): Promise<number[]> {
 describe('prepareContext over the model store', () => {
   it('within the native window serves the stored files as they are', async () => {
     for (const length of [undefined, 32, 64]) {
-      const patch = await prepareContext(store, KEY, 'q4', length);
+      const patch = (await prepareContext(store, KEY, 'q4', length))!;
       expect([patch.overrides.size, patch.window, patch.nativeContext, patch.extension]).toEqual([0, length ?? 64, 64, undefined]);
     }
   });
 
   it('past it, transformers.js generates the YaRN reference (not the unpatched model’s tokens), and the stored bytes stay untouched', async () => {
     const before = await storedChunks();
-    const patch = await prepareContext(store, KEY, 'q4', CONTEXT);
+    const patch = (await prepareContext(store, KEY, 'q4', CONTEXT))!;
     expect([...patch.overrides.keys()].sort()).toEqual(['config.json', 'onnx/model_q4.onnx']);
     expect(patch).toMatchObject({ window: CONTEXT, nativeContext: 64, extension: { factor: 4, form: 'inv-freq' } });
     const served = JSON.parse(new TextDecoder().decode(patch.overrides.get('config.json'))) as HfLlamaConfig;
@@ -138,6 +138,15 @@ describe('prepareContext over the model store', () => {
     const error = await prepareContext(store, otherKey, 'q4', CONTEXT).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EngineError);
     expect((error as EngineError).toValue()).toMatchObject({ code: 'context-unsupported', params: { native: 64, requested: CONTEXT, reason: 'unrecognised-rope' } });
+    // A config that names no window loads unpatched at its native length, and refuses a longer one.
+    const windowless = 'local:no-window';
+    const { max_position_embeddings: _window, ...configWithoutWindow } = config;
+    const bytes = new TextEncoder().encode(JSON.stringify(configWithoutWindow));
+    const writer = await store.openWriter(windowless, 'config.json', { size: bytes.length });
+    await writer.write(bytes);
+    await writer.finish();
+    expect(await prepareContext(store, windowless, 'q4')).toBeNull();
+    expect(((await prepareContext(store, windowless, 'q4', CONTEXT).catch((e: unknown) => e)) as EngineError).code).toBe('load-failed');
     // A model that is not stored is missing, not unsupported.
     expect(((await prepareContext(store, 'local:nothing', 'q4', CONTEXT).catch((e: unknown) => e)) as EngineError).code).toBe('model-files-missing');
   });

@@ -52,8 +52,9 @@ function unsupported(error: RopePatchError, native: number, requested: number): 
  * The overrides for loading `dtype` of a stored model with a `contextLength`-token window
  * (undefined: the native window). Throws EngineError 'context-unsupported' when the model's RoPE
  * cannot be extended safely (unknown rope type, constants not recognised or kept in external data).
+ * Null when no length was asked for and the config names no window: the model loads unpatched.
  */
-export async function prepareContext(store: ModelStore, modelKey: string, dtype: ModelDtype, contextLength?: number): Promise<ContextPatch> {
+export async function prepareContext(store: ModelStore, modelKey: string, dtype: ModelDtype, contextLength?: number): Promise<ContextPatch | null> {
   const configBytes = await readStored(store, modelKey, 'config.json');
   // Within the native window the patch is the identity: 1 token always is.
   const requested = contextLength ?? 1;
@@ -62,6 +63,9 @@ export async function prepareContext(store: ModelStore, modelKey: string, dtype:
     plan = patchConfigJson(configBytes, requested);
   } catch (error) {
     if (!(error instanceof RopePatchError)) throw error;
+    // A config we cannot read the window from (no top-level max_position_embeddings, as in some
+    // user-added exports) still loads at its native window: nothing to patch, the engine sizes it.
+    if (error.code === 'invalid-config' && contextLength === undefined) return null;
     if (error.code === 'invalid-config') throw new EngineError('load-failed', error.message);
     const native = (JSON.parse(new TextDecoder().decode(configBytes)) as HfLlamaConfig).max_position_embeddings;
     throw unsupported(error, native, requested);

@@ -211,8 +211,8 @@ export class LlmEngine {
       await this.checkStored(spec.modelId, dtype);
       // Past the native window: a YaRN-patched config and graph, served over the stored originals.
       context = await prepareContext(modelStore, spec.modelId, dtype, spec.contextLength);
-      if (gpuDevice) checkDeviceLimits(context.config, context.window, dtype, gpuDevice.limits);
-      stored = openStoredModel(spec.modelId, { overrides: context.overrides });
+      if (context && gpuDevice) checkDeviceLimits(context.config, context.window, dtype, gpuDevice.limits);
+      stored = openStoredModel(spec.modelId, { overrides: context?.overrides });
       location = { modelPath: stored.modelPath, options: {} };
     };
     const readModel = async () => {
