@@ -12,7 +12,7 @@ import 'fake-indexeddb/auto';
 import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startMockHub, type HubRequest, type MockHub } from '../../e2e/harness/mock-hub.ts';
 import { FIXTURES } from '../../tools/lib/fixture-specs.ts';
 import { directoryReader } from '../../tools/lib/node-io.ts';
@@ -170,6 +170,24 @@ describe('converting a Hub safetensors repo into the store', () => {
     for (const name of order.slice(0, index)) expect(overlapping(resumed, ranges.get(name)!), name).toEqual([]);
     expect(overlapping(resumed, cutTensor).length).toBeGreaterThan(0);
     expect(hub.log.slice(mark).some((r) => r.file === 'tokenizer.json')).toBe(false);
+    await expectSameAsCli('user:hanmadi/tiny-llama@main', DIRS.tiny, 'q4');
+  });
+
+  it('a file that reads back wrong after the last tensor is converted again, once, rather than leaving the model stuck', async () => {
+    const verify = store.verifyWrittenFile.bind(store);
+    let corrupted = 0;
+    vi.spyOn(store, 'verifyWrittenFile').mockImplementation(async (modelKey, path, sha256) => {
+      if (corrupted++ === 0) {
+        // The first read-back meets a chunk whose bytes changed after they were written.
+        const chunk = (await db.modelChunks.get([modelKey, path, 0]))!;
+        const bytes = new Uint8Array(await chunk.data.arrayBuffer());
+        bytes[0] ^= 0xff;
+        await db.modelChunks.put({ ...chunk, data: new Blob([bytes]) });
+      }
+      return verify(modelKey, path, sha256);
+    });
+    expect(await ensureConverted(spec('hanmadi/tiny-llama'), deps())).toMatchObject({ outcome: 'complete', completedNow: true });
+    expect((await store.getModel('user:hanmadi/tiny-llama@main', 'q4'))!.conversion).toBeUndefined();
     await expectSameAsCli('user:hanmadi/tiny-llama@main', DIRS.tiny, 'q4');
   });
 

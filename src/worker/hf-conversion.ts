@@ -257,7 +257,16 @@ async function convert(
   // Cancelled as the last tensor finished: still cancelled (ensureConverted deletes it).
   if (signal?.reason === 'cancel') signal.throwIfAborted();
   // The external data was written without a known hash: read it back once against the converter's.
-  for (const file of manifest) if (layout.outputSizes.has(file.path)) await store.verifyWrittenFile(spec.modelKey, file.path, file.sha256);
+  try {
+    for (const file of manifest) if (layout.outputSizes.has(file.path)) await store.verifyWrittenFile(spec.modelKey, file.path, file.sha256);
+  } catch (error) {
+    // A file that read back wrong was deleted, so the saved state (all tensors done) can no
+    // longer resume: start over once, as for a stale state, rather than fail every later load.
+    if (!(error instanceof StoreError) || attempt > 0) throw error;
+    await store.saveConversion(spec.modelKey, dtype, null).catch(() => undefined);
+    await store.deleteModel(spec.modelKey, dtype);
+    return convert(spec, source, dtype, deps, options, attempt + 1);
+  }
   const sizes = new Map(manifest.map((f) => [f.path, f.size]));
   const configSize = (await store.fileStatus(spec.modelKey, 'config.json'))?.record.size ?? 0;
   await store.putModel({ ...base, label: spec.label, source: spec.source, revision: checkpoint.sha, files: layout.files, totalBytes: layout.files.reduce((sum, p) => sum + (p === 'config.json' ? configSize : (sizes.get(p) ?? 0)), 0) });
