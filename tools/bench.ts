@@ -256,6 +256,7 @@ async function main(): Promise<void> {
       const jsonPath = join(values.out!, `${date}-${adapterName}.json`);
       const previous: ResultsFile | null = existsSync(jsonPath) ? (JSON.parse(readFileSync(jsonPath, 'utf8')) as ResultsFile) : null;
       const dirty = git(['status', '--porcelain', '--untracked-files=no']) ? ' (with uncommitted changes)' : '';
+      const commit = `${git(['rev-parse', '--short', 'HEAD']) || 'unknown'}${dirty}`;
       const file: ResultsFile = {
         schema: 1,
         date,
@@ -268,12 +269,12 @@ async function main(): Promise<void> {
           node: process.version,
           browser: /(HeadlessChrome|Chrome)\/[\d.]+/.exec(result.page?.userAgent ?? '')?.[0] ?? 'unknown',
           adapter: adapter ? `${adapter.vendor} ${adapter.architecture} ${adapter.description}`.trim() : 'none',
-          commit: `${git(['rev-parse', '--short', 'HEAD']) || 'unknown'}${dirty}`,
+          commit,
           note: /swiftshader|llvmpipe|lavapipe/i.test(adapterName)
             ? 'No GPU: WebGPU is headless Chromium\'s CPU implementation (SwiftShader) on this machine.'
             : `WebGPU adapter: ${adapter ? `${adapter.vendor} ${adapter.architecture}` : 'none'}.`,
         },
-        runs: { ...(previous?.runs ?? {}), [`${model}-${dtype}`]: result },
+        runs: { ...(previous?.runs ?? {}), [`${model}-${dtype}`]: { ...result, commit } },
       };
       writeFileSync(jsonPath, JSON.stringify(file, null, 2) + '\n');
       writeFileSync(jsonPath.replace(/\.json$/, '.md'), renderFile(file));

@@ -103,7 +103,7 @@ export function renderRun(run: ModelRun): string {
   const header = ['stage', 'unit', 'ours, WebGPU', 'ours, WASM', peer ? 'wllama (CPU)' : 'peer', 'ours ÷ wllama'];
   const table = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
   const lines = [
-    `### ${run.model} (${run.dtype}) — ${run.startedAt.slice(0, 16).replace('T', ' ')} UTC`,
+    `### ${run.model} (${run.dtype}) — ${run.startedAt.slice(0, 16).replace('T', ' ')} UTC${run.commit ? `, commit ${run.commit}` : ''}`,
     '',
     `Medians with (min–max) over ${run.options.reps} runs per step (loads: ${run.options.loadReps}, downloads: ${run.options.downloadReps}), same browser process. ` +
       `Load average during the run: ${run.load.min.toFixed(1)}–${run.load.max.toFixed(1)} (mean ${run.load.mean.toFixed(1)}) on ${run.load.cores} cores. Model files: ${(run.model_files.bytes / MiB).toFixed(1)} MiB` +

@@ -119,6 +119,8 @@ export interface ModelRun {
   model: string;
   dtype: ModelDtype;
   startedAt: string;
+  /** The commit this run measured (set by the driver; the file's machine.commit is the latest run's). */
+  commit?: string;
   finishedAt: string;
   options: BenchOptions;
   page: PageInfo | null;
@@ -293,7 +295,12 @@ export async function runModelBench(options: BenchOptions, ctx: RunContext): Pro
 
   if (has('roofline') && run.bandwidth?.gbPerSecond) {
     run.roofline = {};
+    const adapter = run.page?.adapter;
+    const cpuAdapter = !!adapter && /swiftshader|llvmpipe|lavapipe/i.test(`${adapter.vendor} ${adapter.architecture} ${adapter.description}`);
     for (const dev of run.devices) {
+      // The probe measures the adapter's memory: it bounds WASM (CPU) decoding only when the
+      // adapter is itself the CPU; against a discrete GPU's bandwidth the fraction means nothing.
+      if (dev.device === 'wasm' && !cpuAdapter) continue;
       for (const [n, d] of Object.entries(dev.decode ?? {})) {
         if (!d.tokensPerSecond) continue;
         const bytes = decodeStepBytes(shape, options.dtype, files.graphBytes, d.contextTokens);
@@ -318,9 +325,13 @@ async function downloadStage(page: Page, run: ModelRun, bench: BenchModel, optio
   let bytes = 0;
   for (let r = 0; r < options.downloadReps; r++) {
     // Alternating, so neither side always runs on a warmer page cache or a quieter machine.
-    const plain = await call(page, 'fetchFiles', urls);
-    server.push(perSecond(plain.bytes, plain.ms));
+    const fetchPlain = async () => {
+      const plain = await call(page, 'fetchFiles', urls);
+      server.push(perSecond(plain.bytes, plain.ms));
+    };
+    if (r % 2 === 0) await fetchPlain();
     const d = await call(page, 'coldDownload', bench);
+    if (r % 2 === 1) await fetchPlain();
     bytes = d.bytes;
     downloaded.push(d.downloadedBytes);
     cold.push(perSecond(d.bytes, d.ms));
@@ -419,7 +430,8 @@ async function deviceStages(page: Page, device: BenchDevice, bench: BenchModel, 
           await call(page, 'resetCache');
           const g = await generate(p.decodePrompt.messages, n);
           const s = g.result.stats;
-          speed.push(s.decodeTokensPerSecond);
+          // A reply that ended after its first token has no decode rate (the engine reports 0): left out, counted.
+          speed.push(s.decodeTokens > 0 ? s.decodeTokensPerSecond : Number.NaN);
           counts.push(s.decodeTokens);
           reasons.push(g.result.finishReason);
           log(`${device} decode ${n} ${r + 1}/${options.reps}: ${s.decodeTokens} tokens at ${s.decodeTokensPerSecond.toFixed(2)} tok/s (${g.result.finishReason})`);
@@ -524,10 +536,13 @@ async function peerStages(context: BrowserContext, origin: string, gguf: string,
         const counts: number[] = [];
         for (let r = 0; r < options.reps; r++) {
           const c = await complete(p.decodePrompt.text, n, false);
-          // llama.cpp's decode rate excludes the first token (sampled after the prefill), as ours does.
-          speed.push(c.timings.predicted_per_second);
-          counts.push(c.timings.predicted_n);
-          log(`wllama decode ${n} ${r + 1}/${options.reps}: ${c.timings.predicted_n} tokens at ${c.timings.predicted_per_second.toFixed(2)} tok/s`);
+          // llama.cpp starts its generation clock when the first token is sampled (right after the
+          // prefill) yet counts that token in predicted_per_second: n tokens over n - 1 steps. Ours
+          // is (generated - 1) / decode time, so the same is computed here from n and the time.
+          const steps = c.timings.predicted_n - 1;
+          speed.push(steps > 0 ? (steps * 1000) / c.timings.predicted_ms : Number.NaN);
+          counts.push(steps);
+          log(`wllama decode ${n} ${r + 1}/${options.reps}: ${steps} decode steps at ${speed.at(-1)!.toFixed(2)} tok/s`);
         }
         out.decode![String(n)] = { decodeTokens: counts, tokensPerSecond: summarize(speed) };
       });
@@ -547,6 +562,8 @@ async function peerStages(context: BrowserContext, origin: string, gguf: string,
         const text = p.prompts.withText(messages).text;
         const a = await complete(text, 1, true);
         const b = await complete(text, 1, false);
+        // As for ours (the engine refuses it): a reuse run that reused nothing measures nothing.
+        if (a.timings.cache_n === 0 || b.timings.cache_n !== 0) throw new Error(`wllama's prompt cache was not used as asked (cached ${a.timings.cache_n} with reuse, ${b.timings.cache_n} without).`);
         withReuse.push(a.firstChunkMs ?? a.wallMs);
         without.push(b.firstChunkMs ?? b.wallMs);
         cached.push(a.timings.cache_n);
