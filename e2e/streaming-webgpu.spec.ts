@@ -72,7 +72,8 @@ test('a tab that dies mid-reply reopens with the partial reply, marked interrupt
 
   reference.forget();
   const regenerated = reference.reply([{ role: 'user', content: MESSAGE }], 2);
-  await lastReply().getByRole('button', { name: 'Regenerate' }).click();
+  // A double click starts one reply, not two (the steps before the reply streams are awaited).
+  await lastReply().getByRole('button', { name: 'Regenerate' }).dblclick();
   await expect(lastReply().getByRole('group', { name: 'Versions' })).toContainText('2/2');
   await expect(lastReply()).toHaveAttribute('data-status', 'complete', { timeout: 120_000 });
   expect(await lastReplyText(page)).toBe(regenerated.text);

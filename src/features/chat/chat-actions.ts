@@ -85,13 +85,24 @@ function toErrorValue(error: unknown): EngineErrorValue {
   return error instanceof EngineRequestError ? error.value : { code: 'generation-failed', detail: String(error) };
 }
 
-/** Streams a reply to the thread ending at `parentId` (a user message, or a reply being continued). */
-async function generateReply(conversationId: string, parentId: string, continueMessage?: MessageRecord): Promise<void> {
-  const state = useAppStore.getState();
-  const loaded = state.loaded;
-  if (!loaded || state.generation) return;
-  const sampling = await samplingFor(conversationId);
+/**
+ * True from the moment a reply is claimed until its generation is in the store: the steps
+ * between are awaited (IndexedDB), and two quick clicks must never start two replies.
+ */
+let replyStarting = false;
 
+function claimReply(): boolean {
+  const state = useAppStore.getState();
+  if (!state.loaded || state.generation || replyStarting) return false;
+  replyStarting = true;
+  return true;
+}
+
+/** Stores the reply being written and starts generating it; null when no model is loaded any more. */
+async function startReply(conversationId: string, parentId: string, continueMessage?: MessageRecord) {
+  const sampling = await samplingFor(conversationId);
+  const loaded = useAppStore.getState().loaded;
+  if (!loaded) return null;
   const messages = await promptMessages(conversationId, continueMessage ? continueMessage.id : parentId);
   let reply: MessageRecord;
   let prefix = '';
@@ -119,6 +130,23 @@ async function generateReply(conversationId: string, parentId: string, continueM
     }
   }, { continueFinal: Boolean(continueMessage) });
   useAppStore.setState({ generation: { requestId: id, conversationId, messageId: reply.id, text: prefix, generatedTokens: 0 }, chatError: null });
+  return { reply, prefix, result };
+}
+
+/**
+ * Streams a reply to the thread ending at `parentId` (a user message, or a reply being
+ * continued). `claimed`: the caller already holds the claim (claimReply).
+ */
+async function generateReply(conversationId: string, parentId: string, continueMessage?: MessageRecord, claimed = false): Promise<void> {
+  if (!claimed && !claimReply()) return;
+  let started;
+  try {
+    started = await startReply(conversationId, parentId, continueMessage);
+  } finally {
+    replyStarting = false;
+  }
+  if (!started) return;
+  const { reply, prefix, result } = started;
   try {
     const done = await result;
     const { window, promptTokens, droppedMessageIds, droppedTurns } = done.context;
@@ -166,12 +194,20 @@ export async function sendMessage(text: string): Promise<boolean> {
     useAppStore.setState({ chatError: { code: count.code, params }, budget: { conversationId: state.activeConversationId, draft: text, count } });
     return false;
   }
-  if (useAppStore.getState().generation) return false;
-  const conversationId = await activeConversationId();
-  const conversation = await db.conversations.get(conversationId);
-  const user = await addMessage({ conversationId, parentId: conversation?.activeLeafId ?? ROOT, role: 'user', content, status: 'complete' });
-  if (!conversation?.title) await updateConversation(conversationId, { title: titleFrom(content) });
-  void generateReply(conversationId, user.id);
+  // Claimed before the message is stored, so no other reply can start in between and leave it unanswered.
+  if (!claimReply()) return false;
+  let conversationId: string;
+  let user: MessageRecord;
+  try {
+    conversationId = await activeConversationId();
+    const conversation = await db.conversations.get(conversationId);
+    user = await addMessage({ conversationId, parentId: conversation?.activeLeafId ?? ROOT, role: 'user', content, status: 'complete' });
+    if (!conversation?.title) await updateConversation(conversationId, { title: titleFrom(content) });
+  } catch (error) {
+    replyStarting = false;
+    throw error;
+  }
+  void generateReply(conversationId, user.id, undefined, true);
   return true;
 }
 
@@ -184,9 +220,17 @@ export async function stopGeneration(): Promise<void> {
 /** Editing a user message adds a new version beside it and answers that. */
 export async function editUserMessage(message: MessageRecord, text: string): Promise<void> {
   const content = text.trim();
-  if (!content || message.role !== 'user' || useAppStore.getState().generation) return;
-  const edited = await addMessage({ conversationId: message.conversationId, parentId: message.parentId, role: 'user', content, status: 'complete' });
-  await generateReply(message.conversationId, edited.id);
+  if (!content || message.role !== 'user' || useAppStore.getState().generation || replyStarting) return;
+  // Without a loaded model there is no claim: the edit is kept, unanswered, as before.
+  const claimed = claimReply();
+  let edited: MessageRecord;
+  try {
+    edited = await addMessage({ conversationId: message.conversationId, parentId: message.parentId, role: 'user', content, status: 'complete' });
+  } catch (error) {
+    if (claimed) replyStarting = false;
+    throw error;
+  }
+  if (claimed) await generateReply(message.conversationId, edited.id, undefined, true);
 }
 
 /** A new version of a reply, beside the old one. */
