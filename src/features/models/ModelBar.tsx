@@ -25,11 +25,12 @@ function storedMark(models: StoredModelSummary[], t: ReturnType<typeof useTransl
 
 type T = ReturnType<typeof useTranslation>['t'];
 
-function refusalText(refusal: ContextRefusal, t: T): string {
+function refusalText(refusal: ContextRefusal, t: T, language: string): string {
   if (refusal.code === 'buffer-too-large') {
     return t('models.contextRefusal', { buffer: t(`models.contextBuffers.${refusal.buffer}`), bytes: formatBytes(refusal.bytes), limitBytes: formatBytes(refusal.limitBytes) });
   }
-  return refusal.message;
+  if (refusal.code === 'beyond-maximum') return t('models.contextRefusalMaximum', { maximum: formatNumber(refusal.maximum, language) });
+  return t('models.contextRefusalInvalid');
 }
 
 /** The context-length select and what the chosen length costs. */
@@ -76,7 +77,7 @@ function ContextLengthField({ choices, busy }: { choices: ContextChoices | null;
             ? t('models.contextHint', { tokens: n(chosen.tokens), kv: formatBytes(chosen.kvBytes), perToken: formatBytes(choices.kvBytesPerToken ?? 0) })
             : t('models.contextHintNative', { native: n(choices.native) })}
         {chosen?.extended && known && ` ${t('models.contextHintYarn', { native: n(choices.native) })}`}
-        {refused.length > 0 && refused[0].refusal && ` ${t('models.contextRefused', { lengths: refused.map((o) => n(o.tokens)).join(', '), reason: refusalText(refused[0].refusal, t) })}`}
+        {refused.length > 0 && refused[0].refusal && ` ${t('models.contextRefused', { lengths: refused.map((o) => n(o.tokens)).join(', '), reason: refusalText(refused[0].refusal, t, i18n.language) })}`}
       </p>
     </>
   );
