@@ -33,7 +33,7 @@ import { parseArgs } from 'node:util';
 import { MODEL_DTYPES, type ModelDtype } from '../src/model/catalog.ts';
 import { graphFiles } from '../src/model/model-files.ts';
 import { convertCheckpointToGguf } from '../src/converter/gguf.ts';
-import { runModelBench, STAGES, STANDARD_PLAN, type BenchDevice, type DevicePlan, type BenchOptions, type Stage } from './lib/bench-run.ts';
+import { CPU_ADAPTER, runModelBench, STAGES, STANDARD_PLAN, type BenchDevice, type DevicePlan, type BenchOptions, type Stage } from './lib/bench-run.ts';
 import { renderFile, renderRun, type ResultsFile } from './lib/bench-report.ts';
 import { directoryReader, directoryWriter } from './lib/node-io.ts';
 
@@ -270,7 +270,7 @@ async function main(): Promise<void> {
           browser: /(HeadlessChrome|Chrome)\/[\d.]+/.exec(result.page?.userAgent ?? '')?.[0] ?? 'unknown',
           adapter: adapter ? `${adapter.vendor} ${adapter.architecture} ${adapter.description}`.trim() : 'none',
           commit,
-          note: /swiftshader|llvmpipe|lavapipe/i.test(adapterName)
+          note: CPU_ADAPTER.test(adapterName)
             ? 'No GPU: WebGPU is headless Chromium\'s CPU implementation (SwiftShader) on this machine.'
             : `WebGPU adapter: ${adapter ? `${adapter.vendor} ${adapter.architecture}` : 'none'}.`,
         },

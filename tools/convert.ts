@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { convertCheckpoint, SUPPORTED_DTYPES, type ConvertDtype } from '../src/converter/convert.ts';
+import { convertCheckpoint, SUPPORTED_DTYPES, TOKENIZER_FILES, type ConvertDtype } from '../src/converter/convert.ts';
 import type { AttentionKind } from '../src/converter/llama-graph.ts';
 import { directoryReader, directoryWriter } from './lib/node-io.ts';
 
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   const attention = values.attention as AttentionKind | undefined;
   // A checkpoint saved by `model.save_pretrained` alone has no tokenizer: convert it anyway (it
   // loads in transformers.js for token ids) and say what Hanmadi will need to chat with it.
-  const missingTokenizer = ['tokenizer.json', 'tokenizer_config.json'].filter((name) => !existsSync(join(values.input!, name)));
+  const missingTokenizer = TOKENIZER_FILES.filter((name) => !existsSync(join(values.input!, name)));
   if (missingTokenizer.length > 0) {
     console.warn(`Warning: ${missingTokenizer.join(' and ')} not found in ${values.input}; copy them into ${values.output} before chatting with the model in Hanmadi.`);
   }

@@ -38,6 +38,8 @@ export const GRAPH_OPSETS = [
 
 /** Part of every plan id: bump when the converter's output bytes change, so no run resumes onto older output (2: GroupQueryAttention). */
 const OUTPUT_VERSION = 2;
+/** The checkpoint's tokenizer files, copied unchanged: Hanmadi needs both to chat. */
+export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json'] as const;
 const STATE_FORMAT = 1;
 
 export type ConversionProgress =
@@ -294,7 +296,7 @@ async function convertOpenCheckpoint(reader: CheckpointReader, writer: ModelWrit
     checkResumeState(state, planId, plan, dtypes);
   } else {
     const files: ManifestFile[] = [];
-    for (const name of ['tokenizer.json', 'tokenizer_config.json']) {
+    for (const name of TOKENIZER_FILES) {
       const bytes = await reader.readFile(name);
       if (!bytes && options.tokenizerOptional) continue;
       if (!bytes) throw new ConversionError('missing-file', `${name} is missing: the converted model needs the checkpoint's tokenizer.`);

@@ -11,7 +11,7 @@
 import type { ModelDtype } from '../model/catalog.ts';
 import { UnsupportedModelError, type HfLlamaConfig, type LlamaShape } from '../model/config.ts';
 import { graphFiles, OPTIONAL_SHARED_FILES, REQUIRED_SHARED_FILES } from '../model/model-files.ts';
-import { checkConvertible, GRAPH_OPSETS, planConversion, type ConvertDtype } from './convert.ts';
+import { checkConvertible, GRAPH_OPSETS, planConversion, TOKENIZER_FILES, type ConvertDtype } from './convert.ts';
 import { fetchBytes, HttpByteSource, HttpSourceError, type HttpOptions } from './http-source.ts';
 import type { CheckpointReader } from './model-io.ts';
 import { encodeModel } from './onnx-proto.ts';
@@ -216,7 +216,7 @@ export async function resolveHfCheckpoint(
     const other = repo.files.some((f) => /\.(bin|pt|pth|gguf)$/.test(f.path)) ? ' (it has PyTorch or GGUF weights only)' : '';
     throw new HfHubError('no-safetensors', `${repo.repo} has no safetensors weights${other}; only safetensors checkpoints can be converted.`);
   }
-  for (const name of ['tokenizer.json', 'tokenizer_config.json']) {
+  for (const name of TOKENIZER_FILES) {
     if (!byPath.has(name)) throw new HfHubError('missing-file', `${repo.repo} has no ${name}: the converted model needs the checkpoint's tokenizer.`);
   }
   const weightFiles = weightPaths.map((p) => byPath.get(p)!);

@@ -220,6 +220,12 @@ async function convert(
       emit();
     },
   });
+  // Once per load: drop the saved state and what was written, and convert from the first tensor.
+  const startOver = async () => {
+    await store.saveConversion(spec.modelKey, dtype, null).catch(() => undefined);
+    await store.deleteModel(spec.modelKey, dtype);
+    return convert(spec, source, dtype, deps, options, attempt + 1);
+  };
   let manifest;
   try {
     manifest = await convertCheckpoint(reader, writer, {
@@ -246,11 +252,7 @@ async function convert(
   } catch (error) {
     // Keep the work up to the last finished tensor (bytes written past it are dropped first).
     if (latest && !latestSaved && signal?.reason !== 'cancel') await save(latest).catch(() => undefined);
-    if (error instanceof ConversionError && (error.code === 'stale-state' || error.code === 'cannot-resume') && attempt === 0) {
-      await store.saveConversion(spec.modelKey, dtype, null).catch(() => undefined);
-      await store.deleteModel(spec.modelKey, dtype);
-      return convert(spec, source, dtype, deps, options, attempt + 1);
-    }
+    if (error instanceof ConversionError && (error.code === 'stale-state' || error.code === 'cannot-resume') && attempt === 0) return startOver();
     throw error;
   }
 
@@ -263,9 +265,7 @@ async function convert(
     // A file that read back wrong was deleted, so the saved state (all tensors done) can no
     // longer resume: start over once, as for a stale state, rather than fail every later load.
     if (!(error instanceof StoreError) || attempt > 0) throw error;
-    await store.saveConversion(spec.modelKey, dtype, null).catch(() => undefined);
-    await store.deleteModel(spec.modelKey, dtype);
-    return convert(spec, source, dtype, deps, options, attempt + 1);
+    return startOver();
   }
   const sizes = new Map(manifest.map((f) => [f.path, f.size]));
   const configSize = (await store.fileStatus(spec.modelKey, 'config.json'))?.record.size ?? 0;

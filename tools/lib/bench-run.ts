@@ -259,9 +259,7 @@ export async function runModelBench(options: BenchOptions, ctx: RunContext): Pro
           }
           if (has('download')) await stage(run.errors, 'download', () => downloadStage(page, run, bench, options, server.url));
         }
-        const adapter = run.page?.adapter;
-        const cpuAdapter = !!adapter && /swiftshader|llvmpipe|lavapipe/i.test(`${adapter.vendor} ${adapter.architecture} ${adapter.description}`);
-        const small = device === 'webgpu' && cpuAdapter ? options.cpuAdapterPlan : null;
+        const small = device === 'webgpu' && isCpuAdapter(run.page?.adapter) ? options.cpuAdapterPlan : null;
         if (small) {
           const prefillSmall = small.prefill.map((n, i) => prefillPrompts.find((x) => x.tokens === n) ?? prompts.prompt(n, [], i));
           const historySmall = small.history > 0 ? (small.history === options.history ? historyPrompt : prompts.prompt(small.history, [], 5)) : null;
@@ -295,8 +293,7 @@ export async function runModelBench(options: BenchOptions, ctx: RunContext): Pro
 
   if (has('roofline') && run.bandwidth?.gbPerSecond) {
     run.roofline = {};
-    const adapter = run.page?.adapter;
-    const cpuAdapter = !!adapter && /swiftshader|llvmpipe|lavapipe/i.test(`${adapter.vendor} ${adapter.architecture} ${adapter.description}`);
+    const cpuAdapter = isCpuAdapter(run.page?.adapter);
     for (const dev of run.devices) {
       // The probe measures the adapter's memory: it bounds WASM (CPU) decoding only when the
       // adapter is itself the CPU; against a discrete GPU's bandwidth the fraction means nothing.
@@ -590,6 +587,10 @@ function compare(devices: DeviceRun[], peer: PeerRun): ModelRun['comparison'] {
   }
   return out;
 }
+
+/** A WebGPU adapter that is a CPU implementation (SwiftShader, llvmpipe/lavapipe): its "GPU" is this machine's CPU. */
+export const CPU_ADAPTER = /swiftshader|llvmpipe|lavapipe/i;
+const isCpuAdapter = (adapter: PageInfo['adapter'] | undefined) => !!adapter && CPU_ADAPTER.test(`${adapter.vendor} ${adapter.architecture} ${adapter.description}`);
 
 function caveats(run: ModelRun): string[] {
   const out: string[] = [];
