@@ -247,15 +247,39 @@ describe('downloading a converted folder (hanmadi-manifest.json)', () => {
     const dir = makeRepo('tabs');
     const h = await serve(dir);
     const locks = memoryLocks();
+    // Tab B starts once tab A is inside the weights file, and A holds back that file's second
+    // chunk until B says it is waiting for it: B always meets A's lock mid-file, by construction.
+    let aInData!: () => void;
+    const aStarted = new Promise<void>((resolve) => (aInData = resolve));
+    let bWaitsForData!: () => void;
+    const bWaiting = new Promise<void>((resolve) => (bWaitsForData = resolve));
+    const gatedFetch: typeof fetch = async (input, init) => {
+      const range = new Headers(init?.headers).get('range');
+      if (String(input).endsWith(DATA) && range && !range.startsWith('bytes=0-')) await bWaiting;
+      return fetch(input, init);
+    };
     const waits: string[] = [];
-    const [a, b] = await Promise.all([
-      ensureStored(spec(folderSource(h)), deps({ locks })),
-      ensureStored(spec(folderSource(h)), deps({ locks }), { onProgress: (p) => waits.push(...p.files.filter((f) => f.state === 'waiting').map((f) => f.path)) }),
-    ]);
+    const tabA = ensureStored(spec(folderSource(h)), deps({ locks, fetch: gatedFetch }), {
+      onProgress: (p) => {
+        if (p.files.some((f) => f.path === DATA && f.state === 'downloading')) aInData();
+      },
+    });
+    await aStarted;
+    const tabB = ensureStored(spec(folderSource(h)), deps({ locks }), {
+      onProgress: (p) => {
+        const waiting = p.files.filter((f) => f.state === 'waiting').map((f) => f.path);
+        waits.push(...waiting);
+        if (waiting.includes(DATA)) bWaitsForData();
+      },
+    });
+    // Without a working lock B never waits: let A go on then, so the checks below fail rather than hang.
+    void tabB.finally(bWaitsForData).catch(() => {});
+    const [a, b] = await Promise.all([tabA, tabB]);
     expect([a.outcome, b.outcome]).toEqual(['complete', 'complete']);
     expect(a.downloadedBytes + b.downloadedBytes).toBe(Q4_FILES.filter((p) => p !== 'config.json').reduce((s, p) => s + readFileSync(join(dir, p)).length, 0));
-    expect(waits.length).toBeGreaterThan(0);
+    expect(waits).toContain(DATA);
     const size = readFileSync(join(dir, DATA)).length;
+    expect(size).toBeGreaterThan(CHUNK);
     expect(requestsFor(h, DATA).length).toBe(Math.ceil(size / CHUNK));
   });
 
