@@ -69,7 +69,6 @@ interface LoadedModel {
   gpuDevice: GPUDevice | null;
   /** The window the budget plans with: the chosen context length. */
   contextWindow: number;
-  nativeContext: number;
   /** Token counts of prompt pieces with this model's tokenizer (context-window.ts). */
   counter: PieceCounter;
   eosIds: number[];
@@ -256,7 +255,6 @@ export class LlmEngine {
         dtype,
         gpuDevice,
         contextWindow,
-        nativeContext,
         counter: new PieceCounter((text) => tokenizer.encode(text, { add_special_tokens: false })),
         eosIds: Array.isArray(eos) ? eos.map(Number) : eos === undefined || eos === null ? [] : [Number(eos)],
       };

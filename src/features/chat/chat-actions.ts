@@ -75,7 +75,7 @@ export async function refreshBudget(draft: string): Promise<void> {
   const conversationId = state.activeConversationId;
   try {
     const count = await countWithDraft(conversationId, draft.trim());
-    if (request === budgetRequest) useAppStore.setState({ budget: { conversationId, draft, count } });
+    if (request === budgetRequest) useAppStore.setState({ budget: { conversationId, count } });
   } catch {
     if (request === budgetRequest) useAppStore.setState({ budget: null });
   }
@@ -191,7 +191,7 @@ export async function sendMessage(text: string): Promise<boolean> {
   if (count && !count.fits) {
     const params: Record<string, number> =
       count.code === 'message-too-long' ? { tokens: count.neededTokens, fit: count.availableTokens, window: count.window } : { tokens: count.neededTokens, window: count.window };
-    useAppStore.setState({ chatError: { code: count.code, params }, budget: { conversationId: state.activeConversationId, draft: text, count } });
+    useAppStore.setState({ chatError: { code: count.code, params }, budget: { conversationId: state.activeConversationId, count } });
     return false;
   }
   // Claimed before the message is stored, so no other reply can start in between and leave it unanswered.

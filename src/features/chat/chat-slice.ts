@@ -22,7 +22,7 @@ export interface ChatSlice {
   /** A message to scroll to and highlight once it is on screen (e.g. a search hit). */
   focusMessageId: string | null;
   /** The context budget of the open conversation plus the draft in the composer. */
-  budget: { conversationId: string | null; draft: string; count: ContextCount } | null;
+  budget: { conversationId: string | null; count: ContextCount } | null;
 }
 
 export const createChatSlice: StateCreator<ChatSlice> = () => ({
