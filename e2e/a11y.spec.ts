@@ -72,6 +72,7 @@ const SCREENS: { name: string; open(page: Page): Promise<void> }[] = [
     open: async (page) => {
       await page.setViewportSize({ width: 360, height: 740 });
       await importFile(page, richConversation()); // leaves the drawer open over the chat
+      await expect(sidebar(page).getByTestId('transfer-notice')).toBeVisible();
       await showSidebar(page);
     },
   },

@@ -5,7 +5,7 @@
  * model load and every generated token are slow on a CPU-emulated GPU.
  */
 import { expect, test, type Page } from '@playwright/test';
-import { lastReplyText, lastStats, loadModel, messages, openApp, replyTo, send, setSampling, waitForReply } from './support/app.ts';
+import { lastReplyText, lastStats, loadModel, messages, MODEL_STEP_TIMEOUT, openApp, replyTo, send, setSampling, waitForReply } from './support/app.ts';
 import { ReferenceChat, type ChatTurn } from './support/reference.ts';
 
 test.describe.configure({ mode: 'serial' });
@@ -40,7 +40,7 @@ test('loads the tiny model on WebGPU and streams the reference reply to a Korean
   await expect(page.getByRole('button', { name: 'Stop' })).toBeVisible();
   // Streaming: part of the reply is on screen while the Stop button is still there.
   const reply = page.getByRole('article', { name: 'Hanmadi' }).last().getByTestId('message-text');
-  await expect(reply).not.toBeEmpty({ timeout: 120_000 });
+  await expect(reply).not.toBeEmpty({ timeout: MODEL_STEP_TIMEOUT });
   await expect(page.getByRole('button', { name: 'Stop' })).toBeVisible();
   await waitForReply(page);
 
@@ -88,7 +88,7 @@ test('Stop halts the reply within a token or two, keeps it, and the next message
   history.push({ role: 'user', content: '길게 설명해 주세요. Tell me more.' });
   await send(page, history[history.length - 1].content);
   const progress = page.getByTestId('stats');
-  await expect(progress).toHaveText(/Generating… ([2-9]|\d\d+) tokens/, { timeout: 120_000 });
+  await expect(progress).toHaveText(/Generating… ([2-9]|\d\d+) tokens/, { timeout: MODEL_STEP_TIMEOUT });
   const atClick = Number(/(\d+) tokens/.exec((await progress.textContent()) ?? '')?.[1]);
   await page.getByRole('button', { name: 'Stop' }).click();
   await waitForReply(page);

@@ -95,9 +95,16 @@ test('sidebar: new chats ordered by activity, rename, Hangul search, delete with
   await expect(sidebar(page).getByRole('status').filter({ hasText: 'No conversation matches.' })).toBeVisible();
   // A hit opens its conversation at the matching message.
   await search.fill('wear');
+  // The highlight fades after a moment, so it is recorded as it appears rather than looked for later.
+  await page.evaluate(() => {
+    const seen: string[] = [];
+    (window as unknown as { foundMessages: string[] }).foundMessages = seen;
+    new MutationObserver(() => document.querySelectorAll('.message-found').forEach((m) => seen.push(m.textContent ?? ''))).observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['class'] });
+  });
   await results.getByRole('button').click();
   await expect(chatTitle()).toHaveText(HELLO);
-  await expect(page.locator('.message-found')).toContainText(HELLO);
+  await expect.poll(() => page.evaluate(() => (window as unknown as { foundMessages: string[] }).foundMessages.join('\n'))).toContain(HELLO);
+  await expect(page.locator('article.message', { hasText: HELLO }).first()).toBeInViewport();
   await search.press('Escape');
   await expect(search).toHaveValue('');
 

@@ -4,7 +4,7 @@
  * after reloading, the conversation is still there and the model loads and chats again.
  */
 import { expect, test } from '@playwright/test';
-import { lastReplyText, loadModel, messages, openApp, replyTo, send, setSampling } from './support/app.ts';
+import { lastReplyText, loadModel, messages, MODEL_STEP_TIMEOUT, openApp, replyTo, send, setSampling } from './support/app.ts';
 
 test('GPU device lost mid-reply: clear error with Reload, nothing lost, chat works after reloading', async ({ page, browser }) => {
   await openApp(page);
@@ -12,7 +12,7 @@ test('GPU device lost mid-reply: clear error with Reload, nothing lost, chat wor
   await loadModel(page, 'local:tiny-llama');
   await expect(page.getByText(/\(WebGPU, q4\)$/)).toBeVisible();
   await send(page, '안녕하세요, 긴 답을 부탁해요.');
-  await expect(page.getByTestId('stats')).toHaveText(/Generating… [1-9]\d* tokens/, { timeout: 120_000 });
+  await expect(page.getByTestId('stats')).toHaveText(/Generating… [1-9]\d* tokens/, { timeout: MODEL_STEP_TIMEOUT });
 
   const cdp = await browser.newBrowserCDPSession();
   await cdp.send('Browser.crashGpuProcess');

@@ -178,5 +178,6 @@ test('Markdown renders tables, highlighted code with a working copy button, list
 
   // The message's own Copy button gives the Markdown source, not the rendering.
   await reply.getByRole('button', { name: 'Copy', exact: true }).click();
+  await expect(reply.getByRole('button', { name: 'Copied', exact: true })).toBeVisible();
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(MARKDOWN);
 });

@@ -6,7 +6,7 @@
  * Markdown token by token without touching the blocks before it.
  */
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
-import { lastReplyText, loadModel, openApp, send, setSampling } from './support/app.ts';
+import { lastReplyText, loadModel, MODEL_STEP_TIMEOUT, openApp, send, setSampling } from './support/app.ts';
 import { importConversations } from './support/conversations.ts';
 import { ReferenceChat } from './support/reference.ts';
 
@@ -39,7 +39,7 @@ test('a tab that dies mid-reply reopens with the partial reply, marked interrupt
   const full = reference.reply([{ role: 'user', content: MESSAGE }], LONG);
 
   await send(page, MESSAGE);
-  await expect(page.getByTestId('stats')).toHaveText(/Generating… ([2-9]|\d\d+) tokens/, { timeout: 120_000 });
+  await expect(page.getByTestId('stats')).toHaveText(/Generating… ([2-9]|\d\d+) tokens/, { timeout: MODEL_STEP_TIMEOUT });
   const crashed = page.waitForEvent('crash');
   const cdp = await context.newCDPSession(page);
   void cdp.send('Page.crash').catch(() => {}); // never answers: the renderer is gone
@@ -66,7 +66,7 @@ test('a tab that dies mid-reply reopens with the partial reply, marked interrupt
     2,
   );
   await lastReply().getByRole('button', { name: 'Continue' }).click();
-  await expect(lastReply()).toHaveAttribute('data-status', 'complete', { timeout: 120_000 });
+  await expect(lastReply()).toHaveAttribute('data-status', 'complete', { timeout: MODEL_STEP_TIMEOUT });
   await expect(lastReply().getByText('Interrupted')).toHaveCount(0);
   expect(await lastReplyText(page)).toBe(partial.trim() + continued.text);
 
@@ -75,7 +75,7 @@ test('a tab that dies mid-reply reopens with the partial reply, marked interrupt
   // A double click starts one reply, not two (the steps before the reply streams are awaited).
   await lastReply().getByRole('button', { name: 'Regenerate' }).dblclick();
   await expect(lastReply().getByRole('group', { name: 'Versions' })).toContainText('2/2');
-  await expect(lastReply()).toHaveAttribute('data-status', 'complete', { timeout: 120_000 });
+  await expect(lastReply()).toHaveAttribute('data-status', 'complete', { timeout: MODEL_STEP_TIMEOUT });
   expect(await lastReplyText(page)).toBe(regenerated.text);
   // The continued reply is still there as version 1.
   await lastReply().getByRole('button', { name: 'Previous version' }).click();
@@ -119,7 +119,7 @@ test('a reply streaming into a code block renders as Markdown token by token; ea
     3,
   );
   await reply.getByRole('button', { name: 'Continue' }).click();
-  await expect(reply).toHaveAttribute('data-status', 'complete', { timeout: 120_000 });
+  await expect(reply).toHaveAttribute('data-status', 'complete', { timeout: MODEL_STEP_TIMEOUT });
   expect(await lastReplyText(page)).toBe(prefix + continued.text);
 
   const render = await page.evaluate(() => {

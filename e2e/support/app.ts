@@ -1,6 +1,9 @@
 /** Page helpers for driving the real app in e2e tests (accessible names, as a user would). */
 import { expect, type Page } from '@playwright/test';
 
+/** How long one model step may take (a load, or the first tokens of a reply): SwiftShader is slow, and CI boxes vary. */
+export const MODEL_STEP_TIMEOUT = 300_000;
+
 export async function openApp(page: Page, query = 'lang=en'): Promise<void> {
   await page.goto(`./?${query}`);
   await expect(page.getByRole('combobox', { name: 'Model' })).toBeEnabled();
@@ -12,7 +15,7 @@ export async function loadModel(page: Page, modelId: string, options: { dtype?: 
   // WebAssembly where WebGPU is not what a test is about: loads and decodes far faster than SwiftShader.
   if (options.device) await page.getByRole('combobox', { name: 'Run on' }).selectOption(options.device);
   await page.getByRole('button', { name: 'Load model' }).click();
-  await expect(page.getByText(/^Loaded: /)).toBeVisible({ timeout: 300_000 });
+  await expect(page.getByText(/^Loaded: /)).toBeVisible({ timeout: MODEL_STEP_TIMEOUT });
 }
 
 /** Conversation settings: greedy decoding and a short reply keep SwiftShader runs quick. */
@@ -30,7 +33,7 @@ export function messages(page: Page) {
 }
 
 /** Waits until no reply is streaming (the Send button is back). */
-export async function waitForReply(page: Page, timeout = 300_000): Promise<void> {
+export async function waitForReply(page: Page, timeout = MODEL_STEP_TIMEOUT): Promise<void> {
   await expect(page.getByRole('button', { name: 'Send' })).toBeVisible({ timeout });
 }
 
@@ -39,7 +42,7 @@ export async function waitForReply(page: Page, timeout = 300_000): Promise<void>
  * stats line's figures are replaced when a reply ends, so this cannot mistake the previous
  * reply's stats for the new one's, however the reply starts.
  */
-export async function replyTo(page: Page, trigger: () => Promise<void>, timeout = 300_000): Promise<void> {
+export async function replyTo(page: Page, trigger: () => Promise<void>, timeout = MODEL_STEP_TIMEOUT): Promise<void> {
   const stats = page.getByTestId('stats');
   const before = await stats.getAttribute('data-ttft-ms');
   await trigger();

@@ -137,9 +137,20 @@ describe('HttpByteSource', () => {
   it('stops at once when aborted, even while waiting to retry', async () => {
     hub.setNetworkDown(true);
     const controller = new AbortController();
-    const source = await HttpByteSource.open(url('blob.bin'), { size: blob.length, retryDelayMs: 60_000, signal: controller.signal });
+    // Abort once the first attempt has failed: the reader is then in its 60 s wait before retrying.
+    let firstAttemptFailed!: () => void;
+    const failed = new Promise<void>((resolve) => (firstAttemptFailed = resolve));
+    const watchedFetch: typeof fetch = async (input, init) => {
+      try {
+        return await fetch(input, init);
+      } catch (error) {
+        firstAttemptFailed();
+        throw error;
+      }
+    };
+    const source = await HttpByteSource.open(url('blob.bin'), { size: blob.length, retryDelayMs: 60_000, signal: controller.signal, fetch: watchedFetch });
     const reading = source.read(0, 100_000);
-    await expect.poll(() => hub.log.length).toBe(1);
+    await failed;
     controller.abort();
     await expect(reading).rejects.toMatchObject({ name: 'AbortError' });
   });
