@@ -89,7 +89,6 @@ export function App() {
         <h1 className="brand">
           <span lang="ko">{t('app.nameHangul')}</span> <span className="brand-latin">{t('app.name')}</span>
         </h1>
-        <ModelBar />
         <div className="header-tools">
           <button
             type="button"
@@ -117,6 +116,7 @@ export function App() {
           <ThemeSwitch />
           <LanguageSwitch />
         </div>
+        <ModelBar />
       </header>
       <Notices />
       <UpdateNotices />

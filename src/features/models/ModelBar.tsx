@@ -33,53 +33,68 @@ function refusalText(refusal: ContextRefusal, t: T, language: string): string {
   return t('models.contextRefusalInvalid');
 }
 
-/** The context-length select and what the chosen length costs. */
-function ContextLengthField({ choices, busy }: { choices: ContextChoices | null; busy: boolean }) {
-  const { t, i18n } = useTranslation();
+/** The chosen context length and what it costs, shared by the select and its hint. */
+function useContextChoice(choices: ContextChoices | null) {
+  const { i18n } = useTranslation();
   const remembered = useAppStore((s) => (choices ? s.contextLengths[choices.modelId] : undefined));
-  const n = (value: number) => formatNumber(value, i18n.language);
   const value = choices ? effectiveLength(choices, remembered) : undefined;
-  const chosen = choices?.options.find((o) => o.tokens === value);
-  const refused = choices?.options.filter((o) => o.refusal) ?? [];
-  const known = choices !== null && choices.kvBytesPerToken !== null;
+  return {
+    n: (count: number) => formatNumber(count, i18n.language),
+    value,
+    chosen: choices?.options.find((o) => o.tokens === value),
+    refused: choices?.options.filter((o) => o.refusal) ?? [],
+    known: choices !== null && choices.kvBytesPerToken !== null,
+  };
+}
+
+/** The context-length select, with the KV memory each length costs. */
+function ContextLengthField({ choices, busy }: { choices: ContextChoices | null; busy: boolean }) {
+  const { t } = useTranslation();
+  const { n, value, known } = useContextChoice(choices);
   return (
-    <>
-      <label className="field">
-        <span className="field-label">{t('models.contextLength')}</span>
-        <select
-          value={value ?? ''}
-          onChange={(e) => chooseContextLength(Number(e.target.value))}
-          disabled={busy || !choices}
-          aria-describedby="context-length-hint"
-        >
-          {!choices && <option value="">{t('models.contextUnknown')}</option>}
-          {choices?.options.map((o) => {
-            const tokens = n(o.tokens);
-            const label = o.refusal
-              ? t('models.contextOptionRefused', { tokens })
-              : !known
-                ? t('models.contextOptionPlain', { tokens })
-                : o.extended
-                  ? t('models.contextOptionExtended', { tokens, kv: formatBytes(o.kvBytes), factor: n(Math.round((o.tokens / choices.native) * 100) / 100) })
-                  : t(o.tokens === choices.native ? 'models.contextOptionNative' : 'models.contextOption', { tokens, kv: formatBytes(o.kvBytes) });
-            return (
-              <option key={o.tokens} value={o.tokens} disabled={o.refusal !== null}>
-                {label}
-              </option>
-            );
-          })}
-        </select>
-      </label>
-      <p className="model-note" id="context-length-hint" data-testid="context-length-hint">
-        {!choices
-          ? t('models.contextHintUnknown')
-          : chosen && known
-            ? t('models.contextHint', { tokens: n(chosen.tokens), kv: formatBytes(chosen.kvBytes), perToken: formatBytes(choices.kvBytesPerToken ?? 0) })
-            : t('models.contextHintNative', { native: n(choices.native) })}
-        {chosen?.extended && known && ` ${t('models.contextHintYarn', { native: n(choices.native) })}`}
-        {refused.length > 0 && refused[0].refusal && ` ${t('models.contextRefused', { lengths: refused.map((o) => n(o.tokens)).join(', '), reason: refusalText(refused[0].refusal, t, i18n.language) })}`}
-      </p>
-    </>
+    <label className="field">
+      <span className="field-label">{t('models.contextLength')}</span>
+      <select
+        value={value ?? ''}
+        onChange={(e) => chooseContextLength(Number(e.target.value))}
+        disabled={busy || !choices}
+        aria-describedby="context-length-hint"
+      >
+        {!choices && <option value="">{t('models.contextUnknown')}</option>}
+        {choices?.options.map((o) => {
+          const tokens = n(o.tokens);
+          const label = o.refusal
+            ? t('models.contextOptionRefused', { tokens })
+            : !known
+              ? t('models.contextOptionPlain', { tokens })
+              : o.extended
+                ? t('models.contextOptionExtended', { tokens, kv: formatBytes(o.kvBytes), factor: n(Math.round((o.tokens / choices.native) * 100) / 100) })
+                : t(o.tokens === choices.native ? 'models.contextOptionNative' : 'models.contextOption', { tokens, kv: formatBytes(o.kvBytes) });
+          return (
+            <option key={o.tokens} value={o.tokens} disabled={o.refusal !== null}>
+              {label}
+            </option>
+          );
+        })}
+      </select>
+    </label>
+  );
+}
+
+/** What the chosen context length costs, and which lengths this GPU refuses and why. */
+function ContextLengthHint({ choices }: { choices: ContextChoices | null }) {
+  const { t, i18n } = useTranslation();
+  const { n, chosen, refused, known } = useContextChoice(choices);
+  return (
+    <p className="model-note" id="context-length-hint" data-testid="context-length-hint">
+      {!choices
+        ? t('models.contextHintUnknown')
+        : chosen && known
+          ? t('models.contextHint', { tokens: n(chosen.tokens), kv: formatBytes(chosen.kvBytes), perToken: formatBytes(choices.kvBytesPerToken ?? 0) })
+          : t('models.contextHintNative', { native: n(choices.native) })}
+      {choices && chosen?.extended && known && ` ${t('models.contextHintYarn', { native: n(choices.native) })}`}
+      {refused.length > 0 && refused[0].refusal && ` ${t('models.contextRefused', { lengths: refused.map((o) => n(o.tokens)).join(', '), reason: refusalText(refused[0].refusal, t, i18n.language) })}`}
+    </p>
   );
 }
 
@@ -102,78 +117,83 @@ export function ModelBar() {
 
   return (
     <div className="model-bar">
-      <label className="field">
-        <span className="field-label">{t('models.picker')}</span>
-        <select aria-label={t('models.picker')} value={selectedId ?? ''} onChange={(e) => selectModel(e.target.value)} disabled={busy}>
-          {catalog.map((entry) => {
-            const mark = storedMark(
-              stored.filter((m) => m.modelKey === entry.id),
-              t,
-            );
-            return (
-              <option key={entry.id} value={entry.id}>
-                {entry.test ? t('models.testLabel', { label: entry.label }) : entry.label}
-                {convertsInBrowser(entry) ? ` — ${t('models.convertsShort')}` : ''}
-                {mark && ` · ${mark}`}
-              </option>
-            );
-          })}
-        </select>
-      </label>
-      <label className="field">
-        <span className="field-label">{t('models.precision')}</span>
-        <select value={dtypeChoice} onChange={(e) => chooseDtype(e.target.value as ModelDtype | 'auto')} disabled={busy || !selected}>
-          <option value="auto">{t('models.precisionAuto')}</option>
-          {dtypes.map((dtype) => {
-            const size = selected?.dtypes[dtype];
-            const mark = storedMark(
-              stored.filter((m) => m.modelKey === selected?.id && m.dtype === dtype),
-              t,
-            );
-            return (
-              <option key={dtype} value={dtype}>
-                {typeof size === 'number' ? `${dtype} · ${formatBytes(size)}` : dtype}
-                {mark && ` · ${mark}`}
-              </option>
-            );
-          })}
-        </select>
-      </label>
-      <label className="field">
-        <span className="field-label">{t('models.device')}</span>
-        <select value={deviceChoice} onChange={(e) => chooseDevice(e.target.value as 'auto' | 'wasm')} disabled={busy}>
-          <option value="auto">{t('models.deviceAuto')}</option>
-          <option value="wasm">{t('models.deviceWasm')}</option>
-        </select>
-      </label>
-      {selected && <ContextLengthField choices={contextChoices} busy={busy} />}
-      <button type="button" onClick={() => void loadSelectedModel()} disabled={busy || !selected}>
-        {loadStatus === 'loading' ? t('models.loading') : t('models.load')}
-      </button>
-      <button type="button" className="ghost" onClick={() => setAdding(true)} disabled={busy}>
-        {t('models.add')}
-      </button>
-      <p className="model-status" role="status" aria-live="polite">
-        {loaded
-          ? t('models.loaded', { model: catalog.find((e) => e.id === loaded.modelId)?.label ?? loaded.modelId, device: loaded.device === 'webgpu' ? 'WebGPU' : 'WASM', dtype: loaded.dtype })
-          : t('models.notLoaded')}
-      </p>
-      {loaded && (
-        <p className="model-note" data-testid="context-info" data-window={loaded.contextWindow}>
-          {loaded.contextExtension
-            ? t('models.contextLoadedExtended', {
-                window: formatNumber(loaded.contextWindow, i18n.language),
-                factor: formatNumber(Math.round(loaded.contextExtension.factor * 100) / 100, i18n.language),
-                native: formatNumber(loaded.nativeContext, i18n.language),
-              })
-            : t('models.contextLoaded', { window: formatNumber(loaded.contextWindow, i18n.language) })}
+      <div className="model-controls">
+        <label className="field model-field">
+          <span className="field-label">{t('models.picker')}</span>
+          <select aria-label={t('models.picker')} value={selectedId ?? ''} onChange={(e) => selectModel(e.target.value)} disabled={busy}>
+            {catalog.map((entry) => {
+              const mark = storedMark(
+                stored.filter((m) => m.modelKey === entry.id),
+                t,
+              );
+              return (
+                <option key={entry.id} value={entry.id}>
+                  {entry.test ? t('models.testLabel', { label: entry.label }) : entry.label}
+                  {convertsInBrowser(entry) ? ` — ${t('models.convertsShort')}` : ''}
+                  {mark && ` · ${mark}`}
+                </option>
+              );
+            })}
+          </select>
+        </label>
+        <label className="field">
+          <span className="field-label">{t('models.precision')}</span>
+          <select value={dtypeChoice} onChange={(e) => chooseDtype(e.target.value as ModelDtype | 'auto')} disabled={busy || !selected}>
+            <option value="auto">{t('models.precisionAuto')}</option>
+            {dtypes.map((dtype) => {
+              const size = selected?.dtypes[dtype];
+              const mark = storedMark(
+                stored.filter((m) => m.modelKey === selected?.id && m.dtype === dtype),
+                t,
+              );
+              return (
+                <option key={dtype} value={dtype}>
+                  {typeof size === 'number' ? `${dtype} · ${formatBytes(size)}` : dtype}
+                  {mark && ` · ${mark}`}
+                </option>
+              );
+            })}
+          </select>
+        </label>
+        <label className="field">
+          <span className="field-label">{t('models.device')}</span>
+          <select value={deviceChoice} onChange={(e) => chooseDevice(e.target.value as 'auto' | 'wasm')} disabled={busy}>
+            <option value="auto">{t('models.deviceAuto')}</option>
+            <option value="wasm">{t('models.deviceWasm')}</option>
+          </select>
+        </label>
+        {selected && <ContextLengthField choices={contextChoices} busy={busy} />}
+        <button type="button" onClick={() => void loadSelectedModel()} disabled={busy || !selected}>
+          {loadStatus === 'loading' ? t('models.loading') : t('models.load')}
+        </button>
+        <button type="button" className="ghost" onClick={() => setAdding(true)} disabled={busy}>
+          {t('models.add')}
+        </button>
+      </div>
+      <div className="model-notes">
+        <p className="model-status" role="status" aria-live="polite">
+          {loaded
+            ? t('models.loaded', { model: catalog.find((e) => e.id === loaded.modelId)?.label ?? loaded.modelId, device: loaded.device === 'webgpu' ? 'WebGPU' : 'WASM', dtype: loaded.dtype })
+            : t('models.notLoaded')}
         </p>
-      )}
-      {selected && convertsInBrowser(selected) && !stored.some((m) => m.modelKey === selected.id && m.status === 'complete') && (
-        <p className="model-note">{t('models.convertsNote')}</p>
-      )}
-      {persistence && loadStatus !== 'loading' && <p className="model-note">{t(persistence === 'persistent' ? 'models.persistent' : 'models.notPersistent')}</p>}
-      {selected?.licenseNote && <p className="model-note">{t('models.licenseNote', { license: selected.licenseNote })}</p>}
+        {loaded && (
+          <p className="model-note" data-testid="context-info" data-window={loaded.contextWindow}>
+            {loaded.contextExtension
+              ? t('models.contextLoadedExtended', {
+                  window: formatNumber(loaded.contextWindow, i18n.language),
+                  factor: formatNumber(Math.round(loaded.contextExtension.factor * 100) / 100, i18n.language),
+                  native: formatNumber(loaded.nativeContext, i18n.language),
+                })
+              : t('models.contextLoaded', { window: formatNumber(loaded.contextWindow, i18n.language) })}
+          </p>
+        )}
+        {selected && <ContextLengthHint choices={contextChoices} />}
+        {selected && convertsInBrowser(selected) && !stored.some((m) => m.modelKey === selected.id && m.status === 'complete') && (
+          <p className="model-note">{t('models.convertsNote')}</p>
+        )}
+        {persistence && loadStatus !== 'loading' && <p className="model-note">{t(persistence === 'persistent' ? 'models.persistent' : 'models.notPersistent')}</p>}
+        {selected?.licenseNote && <p className="model-note">{t('models.licenseNote', { license: selected.licenseNote })}</p>}
+      </div>
       {adding && <AddModelDialog onClose={() => setAdding(false)} />}
     </div>
   );
