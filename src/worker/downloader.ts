@@ -63,6 +63,8 @@ export interface DownloaderDeps {
   /** Retry policy for transient network failures (http-source.ts defaults otherwise). */
   retry?: Pick<HttpOptions, 'maxAttempts' | 'retryDelayMs'>;
   chunkSize?: number;
+  /** The least time between byte-progress events (file starts and ends are always reported). */
+  progressIntervalMs?: number;
 }
 
 export interface EnsureOptions {
@@ -185,7 +187,7 @@ export async function ensureStored(spec: StoredModelSpec, deps: DownloaderDeps, 
   });
   const emit = (force = false) => {
     const now = performance.now();
-    if (!force && now - lastEmit < PROGRESS_INTERVAL_MS) return;
+    if (!force && now - lastEmit < (deps.progressIntervalMs ?? PROGRESS_INTERVAL_MS)) return;
     lastEmit = now;
     options.onProgress?.(progressOf('downloading'));
   };
