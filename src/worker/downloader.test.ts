@@ -266,7 +266,7 @@ describe('downloading a converted folder (hanmadi-manifest.json)', () => {
         if (p.files.some((f) => f.path === DATA && f.state === 'downloading')) aInData();
       },
     });
-    await aStarted;
+    await Promise.race([aStarted, tabA]); // (a tab A that fails early fails the test, not hangs it)
     const tabB = ensureStored(spec(folderSource(h)), deps({ locks }), {
       onProgress: (p) => {
         const waiting = p.files.filter((f) => f.state === 'waiting').map((f) => f.path);
