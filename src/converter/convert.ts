@@ -40,6 +40,8 @@ export const GRAPH_OPSETS = [
 const OUTPUT_VERSION = 2;
 /** The checkpoint's tokenizer files, copied unchanged: Hanmadi needs both to chat. */
 export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json'] as const;
+/** External data is split into files of at most this size unless told otherwise (the CLI and the in-browser conversion write the same files). */
+export const DEFAULT_EXTERNAL_CHUNK_BYTES = 1024 ** 3;
 const STATE_FORMAT = 1;
 
 export type ConversionProgress =
@@ -276,7 +278,7 @@ async function convertOpenCheckpoint(reader: CheckpointReader, writer: ModelWrit
   const { shape, rope } = checkConvertible(config, dtypes);
 
   const tensors = await indexTensors(reader);
-  const maxChunkBytes = options.maxExternalChunkBytes ?? 1024 ** 3;
+  const maxChunkBytes = options.maxExternalChunkBytes ?? DEFAULT_EXTERNAL_CHUNK_BYTES;
   const plan = planConversion(shape, rope, dtypes, maxChunkBytes, options.attention);
   checkTensors(plan.steps, tensors);
   const planId = planIdOf({ ...options, dtypes }, config, maxChunkBytes, plan.steps, tensors);

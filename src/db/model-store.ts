@@ -46,6 +46,13 @@ export async function sha256Hex(bytes: Uint8Array): Promise<string> {
   return bytesToHex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>)));
 }
 
+/** A stored chunk's bytes if it is there and matches the digest recorded for it, else null. */
+async function intactChunkBytes(record: StoredFileRecord, chunk: StoredChunkRecord | undefined): Promise<Uint8Array | null> {
+  if (!chunk) return null;
+  const bytes = new Uint8Array(await chunk.data.arrayBuffer());
+  return (await sha256Hex(bytes)) === record.chunkSha256[chunk.index] ? bytes : null;
+}
+
 /** The Hub's id of a file kept in git (not LFS): sha1 of "blob <size>\0" + content. */
 export function gitBlobSha1(content: Uint8Array): string {
   return bytesToHex(sha1.create().update(new TextEncoder().encode(`blob ${content.length}\0`)).update(content).digest());
@@ -165,8 +172,8 @@ export class ModelStore {
     const { record, chunks } = await this.readableFile(modelKey, path);
     const out = new Uint8Array(record.size);
     for (const chunk of chunks) {
-      const bytes = new Uint8Array(await chunk.data.arrayBuffer());
-      if ((await sha256Hex(bytes)) !== record.chunkSha256[chunk.index]) {
+      const bytes = await intactChunkBytes(record, chunk);
+      if (!bytes) {
         await this.dropChunk(modelKey, path, chunk.index);
         throw new StoreError('chunk-corrupt', `Chunk ${chunk.index} of ${path} does not match its digest.`, path, chunk.index);
       }
@@ -343,9 +350,8 @@ export class ModelStore {
     if (record.hashedChunks !== n) throw new StoreError('file-missing', `${path}: ${record.hashedChunks} of ${n} chunks stored.`, path);
     const hash = new ResumableSha256();
     for (let index = 0; index < n; index++) {
-      const chunk = await this.db.modelChunks.get([modelKey, path, index]);
-      const bytes = chunk ? new Uint8Array(await chunk.data.arrayBuffer()) : null;
-      if (!bytes || bytes.length !== chunkLength(record, index) || (await sha256Hex(bytes)) !== record.chunkSha256[index]) {
+      const bytes = await intactChunkBytes(record, await this.db.modelChunks.get([modelKey, path, index]));
+      if (!bytes || bytes.length !== chunkLength(record, index)) {
         await this.resetFile(modelKey, path);
         throw new StoreError('verification-failed', `${path}: chunk ${index} is missing or does not match its digest.`, path, index);
       }
@@ -484,11 +490,9 @@ export class ChunkedFileWriter {
   /** Stores the unfinished chunk's bytes (as a short chunk record) so a resume does not fetch them again. */
   async savePartial(): Promise<void> {
     if (this.filled === 0) return;
-    const index = this.record.hashedChunks;
-    const bytes = this.buffer.slice(0, this.filled);
-    const record = { ...this.record, storedBytes: Math.min(this.record.size, index * this.record.chunkSize + this.filled), updatedAt: Date.now() };
-    await this.store.commitChunk({ modelKey: record.modelKey, path: record.path, index, data: new Blob([bytes]), size: bytes.length }, record);
-    this.record = record;
+    const { record, chunk } = this.partialRecords();
+    await this.store.commitChunk(chunk!, record);
+    this.adopt(record);
   }
 
   /**
@@ -510,9 +514,8 @@ export class ChunkedFileWriter {
     if (keep > 0 && index === record.hashedChunks) {
       prefix = this.buffer.slice(0, keep);
     } else if (keep > 0) {
-      const chunk = await this.store.db.modelChunks.get([record.modelKey, record.path, index]);
-      const bytes = chunk ? new Uint8Array(await chunk.data.arrayBuffer()) : null;
-      if (!bytes || bytes.length < keep || (await sha256Hex(bytes)) !== record.chunkSha256[index]) {
+      const bytes = await intactChunkBytes(record, await this.store.db.modelChunks.get([record.modelKey, record.path, index]));
+      if (!bytes || bytes.length < keep) {
         throw new StoreError('file-missing', `Chunk ${index} of ${record.path} is missing or damaged.`, record.path, index);
       }
       prefix = bytes.slice(0, keep);

@@ -123,7 +123,32 @@ function memoryReader(bytes: Uint8Array): ByteReader {
   };
 }
 
-const sourceKeyOf = (s: StoredModelSpec['source']) => JSON.stringify(s);
+/** Whether two stored models come from the same source (same kind, location and revision). */
+export const sameModelSource = (a: StoredModelSpec['source'], b: StoredModelSpec['source']) => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * The space the storage estimate leaves, after refusing (before anything is written, so what is
+ * stored stays) when `needed` bytes do not fit. Null where the browser gives no estimate.
+ */
+export async function checkQuota(deps: Pick<DownloaderDeps, 'estimate'>, needed: number): Promise<number | null> {
+  const available = availableBytes(await (deps.estimate?.() ?? Promise.resolve(null)).catch(() => null));
+  if (available !== null && needed > available) {
+    throw new EngineError('quota-insufficient', `${needed} bytes must be stored, ${available} are available.`, { needed, available });
+  }
+  return available;
+}
+
+/** Calls `send` at most once per progress interval; `emit(true)` always sends (file or tensor boundaries). */
+export function progressThrottle(deps: Pick<DownloaderDeps, 'progressIntervalMs'>, send: () => void): (force?: boolean) => void {
+  const interval = deps.progressIntervalMs ?? PROGRESS_INTERVAL_MS;
+  let lastEmit = 0;
+  return (force = false) => {
+    const now = performance.now();
+    if (!force && now - lastEmit < interval) return;
+    lastEmit = now;
+    send();
+  };
+}
 
 export async function ensureStored(spec: StoredModelSpec, deps: DownloaderDeps, options: EnsureOptions = {}): Promise<EnsureResult> {
   const { store } = deps;
@@ -135,7 +160,7 @@ export async function ensureStored(spec: StoredModelSpec, deps: DownloaderDeps, 
   };
 
   const existing = await store.getModel(spec.modelKey, spec.dtype);
-  const sameSource = existing && sourceKeyOf(existing.source) === sourceKeyOf(spec.source);
+  const sameSource = existing && sameModelSource(existing.source, spec.source);
   if (existing && sameSource && (await store.markCompleteIfStored(spec.modelKey, spec.dtype))) {
     return { ...base, outcome: 'complete', downloadedBytes: 0, repairedChunks: 0, completedNow: false };
   }
@@ -168,14 +193,8 @@ export async function ensureStored(spec: StoredModelSpec, deps: DownloaderDeps, 
     needed += file.size - kept;
   }
   const total = plan.files.reduce((sum, f) => sum + f.size, 0);
-  const estimate = await (deps.estimate?.() ?? Promise.resolve(null)).catch(() => null);
-  const available = availableBytes(estimate);
-  if (available !== null && needed > available) {
-    // Refused before anything is written: what is stored (this model's parts, other models) stays.
-    throw new EngineError('quota-insufficient', `${needed} bytes must be stored, ${available} are available.`, { needed, available });
-  }
+  const available = await checkQuota(deps, needed);
 
-  let lastEmit = 0;
   const progressOf = (phase: DownloadProgress['phase']): DownloadProgress => ({
     ...base,
     phase,
@@ -185,12 +204,7 @@ export async function ensureStored(spec: StoredModelSpec, deps: DownloaderDeps, 
     neededBytes: needed,
     availableBytes: available,
   });
-  const emit = (force = false) => {
-    const now = performance.now();
-    if (!force && now - lastEmit < (deps.progressIntervalMs ?? PROGRESS_INTERVAL_MS)) return;
-    lastEmit = now;
-    options.onProgress?.(progressOf('downloading'));
-  };
+  const emit = progressThrottle(deps, () => options.onProgress?.(progressOf('downloading')));
 
   try {
     await store.putModel({ ...base, label: spec.label, source: spec.source, ...(plan.revision ? { revision: plan.revision } : {}), files: plan.files.map((f) => f.path), totalBytes: total });

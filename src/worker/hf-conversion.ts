@@ -17,22 +17,18 @@
  * The output is what the Node CLI writes for this precision, byte for byte, stored as a downloaded
  * model is: the existing load path (LLM worker + customCache) runs it, long-context patch included.
  */
-import { checkConvertible, convertCheckpoint, ConversionError, graphFileName, planConversion, type ConversionState, type ConvertDtype } from '../converter/convert.ts';
+import { checkConvertible, convertCheckpoint, ConversionError, DEFAULT_EXTERNAL_CHUNK_BYTES, graphFileName, planConversion, type ConversionState, type ConvertDtype } from '../converter/convert.ts';
 import { estimateConversionSize, hfCheckpointReader, resolveHfCheckpoint, type HfCheckpoint, type HfHubOptions } from '../converter/hf-hub.ts';
 import type { StoredModelRecord } from '../db/app-db.ts';
 import { StoreError } from '../db/model-store.ts';
-import { availableBytes } from '../db/storage-manager.ts';
 import type { ModelSource } from '../model/catalog.ts';
-import { type DownloaderDeps, type EnsureOptions, memoryLocks, toDownloadError } from './downloader.ts';
-import { EngineError } from './engine-error.ts';
+import { SHARED_MODEL_FILES } from '../model/model-files.ts';
+import { checkQuota, type DownloaderDeps, type EnsureOptions, memoryLocks, progressThrottle, sameModelSource, toDownloadError } from './downloader.ts';
 import type { DownloadProgress, EnsureResult, StoredModelSpec } from './protocol.ts';
 import { StoreModelWriter } from './store-model-writer.ts';
 
-/** External data is split into files of at most this size: the CLI's default, so the output is the CLI's. */
-const EXTERNAL_CHUNK_BYTES = 1024 ** 3;
 /** While all goes well, a checkpoint is saved at most this often (each save rewrites the open chunk's tail). */
 export const CHECKPOINT_INTERVAL_MS = 2000;
-const PROGRESS_INTERVAL_MS = 100;
 
 export interface ConversionDeps extends DownloaderDeps {
   /** Minimum time between saved checkpoints while converting (tests: 0, every tensor). */
@@ -46,7 +42,7 @@ export const conversionLockName = (modelKey: string, dtype: string) => `hanmadi:
 /** The files a conversion stores and the sizes of its external data, from the plan (no weights needed). */
 export function conversionLayout(checkpoint: HfCheckpoint, dtype: ConvertDtype): { files: string[]; outputSizes: Map<string, number>; stepSourceBytes: number[] } {
   const { shape, rope } = checkConvertible(checkpoint.config, [dtype]);
-  const plan = planConversion(shape, rope, [dtype], EXTERNAL_CHUNK_BYTES);
+  const plan = planConversion(shape, rope, [dtype], DEFAULT_EXTERNAL_CHUNK_BYTES);
   const outputSizes = new Map<string, number>();
   for (const step of plan.steps) {
     for (const { target } of step.weights) {
@@ -57,13 +53,12 @@ export function conversionLayout(checkpoint: HfCheckpoint, dtype: ConvertDtype):
   const weightDtype = checkpoint.config.torch_dtype ?? checkpoint.config.dtype;
   const elementBytes = weightDtype === 'float32' ? 4 : 2;
   return {
-    files: ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', `onnx/${graphFileName(dtype)}`, ...outputSizes.keys()],
+    files: [...SHARED_MODEL_FILES, `onnx/${graphFileName(dtype)}`, ...outputSizes.keys()],
     outputSizes,
     stepSourceBytes: plan.steps.map((s) => s.sourceShape.reduce((a, b) => a * b, 1) * elementBytes),
   };
 }
 
-const sourceKeyOf = (s: ModelSource) => JSON.stringify(s);
 const encoder = new TextEncoder();
 
 /**
@@ -93,13 +88,13 @@ export async function ensureConverted(spec: StoredModelSpec, deps: ConversionDep
   const source = spec.source;
   const dtype: ConvertDtype = spec.dtype;
   const base = { modelKey: spec.modelKey, dtype };
-  const stopped = (downloadedBytes = 0): EnsureResult | null => {
+  const stopped = (): EnsureResult | null => {
     if (!signal?.aborted) return null;
-    return { ...base, outcome: signal.reason === 'pause' ? 'paused' : 'cancelled', downloadedBytes, repairedChunks: 0, completedNow: false };
+    return { ...base, outcome: signal.reason === 'pause' ? 'paused' : 'cancelled', downloadedBytes: 0, repairedChunks: 0, completedNow: false };
   };
   const complete = async (): Promise<boolean> => {
     const existing = await store.getModel(spec.modelKey, dtype);
-    if (!existing || sourceKeyOf(existing.source) !== sourceKeyOf(spec.source) || !(await store.markCompleteIfStored(spec.modelKey, dtype))) return false;
+    if (!existing || !sameModelSource(existing.source, spec.source) || !(await store.markCompleteIfStored(spec.modelKey, dtype))) return false;
     if (existing.conversion) await store.saveConversion(spec.modelKey, dtype, null);
     return true;
   };
@@ -137,9 +132,9 @@ async function convert(
   const { signal } = options;
   const base = { modelKey: spec.modelKey, dtype };
   const existing = await store.getModel(spec.modelKey, dtype);
-  const others = (await store.listModels()).filter((m) => m.modelKey === spec.modelKey && m.dtype !== dtype && sourceKeyOf(m.source) === sourceKeyOf(spec.source));
+  const others = (await store.listModels()).filter((m) => m.modelKey === spec.modelKey && m.dtype !== dtype && sameModelSource(m.source, spec.source));
   // Pinned at first use: this precision's commit, else the one the model's other precisions came from.
-  const sameSource = existing !== undefined && sourceKeyOf(existing.source) === sourceKeyOf(spec.source);
+  const sameSource = existing !== undefined && sameModelSource(existing.source, spec.source);
   const revision = (sameSource ? existing.revision : undefined) ?? others.find((m) => m.revision)?.revision ?? source.revision;
   const hub: HfHubOptions = { host: deps.hubHost, fetch: deps.fetch, signal, cache: 'no-store', ...deps.retry };
   const checkpoint = await resolveHfCheckpoint(source.repo, revision, { ...hub, dtypes: [dtype] });
@@ -156,10 +151,7 @@ async function convert(
   let stored = 0;
   if (resumeFrom) for (const path of layout.files) stored += (await store.fileStatus(spec.modelKey, path))?.record.storedBytes ?? 0;
   const needed = Math.max(0, estimate.storedBytes - stored);
-  const available = availableBytes(await (deps.estimate?.() ?? Promise.resolve(null)).catch(() => null));
-  if (available !== null && needed > available) {
-    throw new EngineError('quota-insufficient', `${needed} bytes must be stored, ${available} are available.`, { needed, available });
-  }
+  const available = await checkQuota(deps, needed);
   await store.putModel({ ...base, label: spec.label, source: spec.source, revision: checkpoint.sha, files: layout.files, totalBytes: estimate.storedBytes });
 
   // Fetched = the small files (once the first checkpoint is past them) + finished tensors + the current one.
@@ -171,7 +163,6 @@ async function convert(
   let fetchedNow = 0;
   let fetchedTotal = 0;
   let tensorsDone = doneBefore;
-  let lastEmit = 0;
   const progress = (phase: DownloadProgress['phase']): DownloadProgress => {
     const fetchedBytes = Math.min(checkpoint.downloadBytes, fetchedBefore + fetchedNow);
     return {
@@ -185,12 +176,7 @@ async function convert(
       conversion: { fetchedBytes, downloadBytes: checkpoint.downloadBytes, tensorsDone, tensorsTotal: layout.stepSourceBytes.length, storedBytes: estimate.storedBytes },
     };
   };
-  const emit = (force = false) => {
-    const now = performance.now();
-    if (!force && now - lastEmit < PROGRESS_INTERVAL_MS) return;
-    lastEmit = now;
-    options.onProgress?.(progress('downloading'));
-  };
+  const emit = progressThrottle(deps, () => options.onProgress?.(progress('downloading')));
   emit(true);
 
   const writer = new StoreModelWriter(store, spec.modelKey, {
@@ -222,8 +208,7 @@ async function convert(
   });
   // Once per load: drop the saved state and what was written, and convert from the first tensor.
   const startOver = async () => {
-    await store.saveConversion(spec.modelKey, dtype, null).catch(() => undefined);
-    await store.deleteModel(spec.modelKey, dtype);
+    await store.deleteModel(spec.modelKey, dtype); // the saved state lives in the model's record, so it goes too
     return convert(spec, source, dtype, deps, options, attempt + 1);
   };
   let manifest;
@@ -231,7 +216,7 @@ async function convert(
     manifest = await convertCheckpoint(reader, writer, {
       dtypes: [dtype],
       sourceId,
-      maxExternalChunkBytes: EXTERNAL_CHUNK_BYTES,
+      maxExternalChunkBytes: DEFAULT_EXTERNAL_CHUNK_BYTES,
       blockBytes: deps.blockBytes,
       resumeFrom,
       signal,

@@ -11,7 +11,7 @@ import type { ManifestFile } from '../converter/model-io.ts';
 import type { ModelStore } from '../db/model-store.ts';
 import { MODEL_DTYPES, type ModelDtype } from '../model/catalog.ts';
 import { graphFiles, OPTIONAL_SHARED_FILES, REQUIRED_SHARED_FILES } from '../model/model-files.ts';
-import { availableBytes } from '../db/storage-manager.ts';
+import { checkQuota } from './downloader.ts';
 import { EngineError } from './engine-error.ts';
 import type { DownloadFileProgress, DownloadProgress, ImportResult } from './protocol.ts';
 
@@ -64,9 +64,7 @@ export async function importFolder(store: ModelStore, folderFiles: readonly Fold
   const paths = [...new Set([...perDtype.values()].flat())];
   const total = paths.reduce((sum, p) => sum + files.get(p)!.size, 0);
 
-  const estimate = await (options.estimate?.() ?? Promise.resolve(null)).catch(() => null);
-  const available = availableBytes(estimate);
-  if (available !== null && total > available) throw new EngineError('quota-insufficient', `${total} bytes must be stored, ${available} are available.`, { needed: total, available });
+  const available = await checkQuota(options, total);
 
   for (const path of paths) {
     const expected = manifest.get(path);
