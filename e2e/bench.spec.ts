@@ -52,7 +52,7 @@ test('the bench page runs every stage with the tiny model and reports numbers', 
     reductions: ['smoke test: the smallest counts'],
   };
   const run = await runModelBench(options, {
-    paths: { root, page: join(temp, 'page'), models: join(root, 'fixtures', 'models'), gguf: temp },
+    paths: { page: join(temp, 'page'), models: join(root, 'fixtures', 'models'), gguf: temp },
     chromiumPath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     gguf: `${MODEL}-q4_0.gguf`,
   });

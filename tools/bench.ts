@@ -35,10 +35,11 @@ import { graphFiles } from '../src/model/model-files.ts';
 import { convertCheckpointToGguf } from '../src/converter/gguf.ts';
 import { CPU_ADAPTER, runModelBench, STAGES, STANDARD_PLAN, type BenchDevice, type DevicePlan, type BenchOptions, type Stage } from './lib/bench-run.ts';
 import { renderFile, renderRun, type ResultsFile } from './lib/bench-report.ts';
+import { benchPaths } from './lib/bench-server.ts';
 import { directoryReader, directoryWriter } from './lib/node-io.ts';
 
 const root = join(import.meta.dirname, '..');
-const paths = { root, page: join(root, 'dist-bench'), models: join(root, 'fixtures', 'models'), gguf: join(root, 'fixtures', 'gguf') };
+const paths = benchPaths(root);
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 interface Profile {
@@ -217,8 +218,8 @@ function newest(dir: string): number {
 
 function ensureBuild(): void {
   const built = join(paths.page, 'bench.html');
-  const sources = Math.max(newest(join(root, 'src')), ...['bench.html', 'vite.config.ts', 'package-lock.json'].map((f) => statSync(join(root, f)).mtimeMs));
   if (values['no-build'] && existsSync(built)) return;
+  const sources = Math.max(newest(join(root, 'src')), ...['bench.html', 'vite.config.ts', 'package-lock.json'].map((f) => statSync(join(root, f)).mtimeMs));
   if (existsSync(built) && statSync(built).mtimeMs > sources) {
     log('dist-bench/ is up to date');
     return;

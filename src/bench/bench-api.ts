@@ -63,18 +63,14 @@ export interface LoadSample {
 }
 
 export interface GenerateSample {
+  /** The engine's own stats are what the driver reports (time to first token, prefill, decode). */
   result: GenerateResult;
-  /** Request → first token event, measured on the page (null when no text came out). */
-  firstEventMs: number | null;
-  wallMs: number;
 }
 
 export interface PeerLoadOptions {
   url: string;
   /** llama.cpp load parameters (n_ctx, n_threads, n_gpu_layers, …). */
   params: Record<string, number | string | boolean>;
-  /** true: wllama's own cache (OPFS) — the first load downloads into it, later loads read it. */
-  useCache: boolean;
   memorySampleMs: number;
 }
 

@@ -85,13 +85,8 @@ const api: BenchApi = {
     await engineClient().unload();
   },
   async generate(messages, maxNewTokens) {
-    const started = performance.now();
-    let firstEventMs: number | null = null;
-    const { result } = engineClient().generate(messages, { temperature: 0, topP: 1, topK: 0, repetitionPenalty: 1, maxNewTokens }, () => {
-      firstEventMs ??= performance.now() - started;
-    });
-    const value = await result;
-    const sample: GenerateSample = { result: value, firstEventMs, wallMs: performance.now() - started };
+    const { result } = engineClient().generate(messages, { temperature: 0, topP: 1, topK: 0, repetitionPenalty: 1, maxNewTokens }, () => undefined);
+    const sample: GenerateSample = { result: await result };
     return sample;
   },
   resetCache: async () => (await engineClient().resetCache()).disposedTokens,

@@ -30,7 +30,8 @@ export async function peerLoad(options: PeerLoadOptions): Promise<PeerLoadSample
   const instance = new Wllama({ default: new URL(wllamaWasm, document.baseURI).href }, { logger });
   const started = performance.now();
   const { memory } = await withMemoryPeak(options.memorySampleMs, () =>
-    options.useCache ? instance.loadModelFromUrl(options.url, { ...options.params, useCache: true }) : fetch(options.url).then(async (r) => instance.loadModel([await r.blob()], options.params)),
+    // wllama's own cache (OPFS): the first load downloads into it, later loads read it.
+    instance.loadModelFromUrl(options.url, { ...options.params, useCache: true }),
   );
   const ms = performance.now() - started;
   wllama = instance;

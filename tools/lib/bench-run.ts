@@ -20,7 +20,7 @@ import type { ModelDtype } from '../../src/model/catalog.ts';
 import { resolveLlamaShape, type HfLlamaConfig } from '../../src/model/config.ts';
 import { graphFiles, OPTIONAL_SHARED_FILES, REQUIRED_SHARED_FILES } from '../../src/model/model-files.ts';
 import type { ChatMessage } from '../../src/worker/protocol.ts';
-import { startBenchServer } from './bench-server.ts';
+import { startBenchServer, type BenchPaths } from './bench-server.ts';
 import { PromptBuilder, type BenchPrompt } from './bench-prompts.ts';
 
 export const STAGES = ['download', 'load', 'prefill', 'decode', 'turn', 'roofline', 'peer'] as const;
@@ -69,12 +69,6 @@ export interface DevicePlan {
 /** The standard plan (what the issue asks for); profiles and flags may reduce it, and say so. */
 export const STANDARD_PLAN = { prefill: [128, 512, 2048], decode: [64, 256], history: 2048, reps: 3 } as const;
 
-export interface Paths {
-  root: string;
-  page: string;
-  models: string;
-  gguf: string;
-}
 
 export interface LoadSamples {
   ms: number[];
@@ -168,7 +162,7 @@ async function openPage(context: BrowserContext, url: string): Promise<Page> {
   return page;
 }
 
-function modelFiles(paths: Paths, model: string, dtype: ModelDtype) {
+function modelFiles(paths: BenchPaths, model: string, dtype: ModelDtype) {
   const dir = join(paths.models, model);
   const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as HfLlamaConfig;
   const graph = graphFiles(config, dtype);
@@ -184,6 +178,13 @@ const memorySummary = (samples: (MemoryPeak | null)[]) => ({
   memoryMethod: samples.find((m) => m)?.method ?? null,
 });
 
+/** The load figures of a set of samples: times, their summary and the memory peaks. */
+const loadSummary = (samples: { ms: number; memory: MemoryPeak | null }[]): LoadSamples => ({
+  ms: samples.map((s) => s.ms),
+  summary: summarize(samples.map((s) => s.ms)),
+  ...memorySummary(samples.map((s) => s.memory)),
+});
+
 /** Runs `step`; a failure is recorded under `name` instead of ending the run. */
 async function stage(errors: Record<string, string>, name: string, step: () => Promise<void>): Promise<void> {
   try {
@@ -195,7 +196,7 @@ async function stage(errors: Record<string, string>, name: string, step: () => P
 }
 
 export interface RunContext {
-  paths: Paths;
+  paths: BenchPaths;
   chromiumPath: string;
   /** The GGUF file of the model for the peer (null: no peer stage). */
   gguf: string | null;
@@ -210,7 +211,7 @@ export async function runModelBench(options: BenchOptions, ctx: RunContext): Pro
   const files = modelFiles(paths, options.model, options.dtype);
   const shape = resolveLlamaShape(files.config);
   const prompts = await PromptBuilder.open(paths.models, options.model);
-  const server = await startBenchServer({ page: paths.page, models: paths.models, gguf: paths.gguf });
+  const server = await startBenchServer(paths);
   const bench: BenchModel = { key: `bench:${options.model}`, label: options.model, baseUrl: `${server.url}/models/${options.model}/`, dtype: options.dtype };
   const run: ModelRun = {
     model: options.model,
@@ -273,13 +274,13 @@ export async function runModelBench(options: BenchOptions, ctx: RunContext): Pro
         await context.close();
       }
     }
-    if (has('peer') && ctx.gguf) {
+    const { gguf } = ctx;
+    if (has('peer') && gguf) {
       const context = await launch();
       try {
-        run.peer = await peerStages(context, server.url, ctx.gguf, options, { prefillPrompts, decodePrompt, historyPrompt, prompts });
-      } catch (error) {
-        run.errors.peer = error instanceof Error ? error.message.split('\n')[0] : String(error);
-        log(`peer failed: ${run.errors.peer}`);
+        await stage(run.errors, 'peer', async () => {
+          run.peer = await peerStages(context, server.url, gguf, options, { prefillPrompts, decodePrompt, historyPrompt, prompts });
+        });
       } finally {
         await context.close();
       }
@@ -371,9 +372,8 @@ async function deviceStages(page: Page, device: BenchDevice, bench: BenchModel, 
           log(`${device} load ${r + 1}/${options.loadReps} from ${files}: ${(sample.ms / 1000).toFixed(1)} s${sample.memory ? `, peak memory ${(sample.memory.peakBytes / 2 ** 20).toFixed(0)} MiB` : ''}`);
         }
       }
-      const samples = (xs: typeof store): LoadSamples => ({ ms: xs.map((x) => x.ms), summary: summarize(xs.map((x) => x.ms)), ...memorySummary(xs.map((x) => x.memory)) });
-      const s = samples(store);
-      const c = samples(cacheApi);
+      const s = loadSummary(store);
+      const c = loadSummary(cacheApi);
       out.load = { store: s, cacheApi: c, cacheApiColdMs: cold.ms, storeOverCacheApi: ratioOfMedians(s.summary, c.summary) };
     });
   }
@@ -489,14 +489,14 @@ async function peerStages(context: BrowserContext, origin: string, gguf: string,
   // Load 0 downloads into wllama's cache (OPFS) and loads: cold. The rest load from OPFS in a fresh page each.
   for (let r = 0; r <= options.loadReps; r++) {
     if (r > 0) page = await openPage(context, origin);
-    const l = await call(page, 'peerLoad', { url, params, useCache: true, memorySampleMs: r === 0 ? 0 : options.memorySampleMs });
+    const l = await call(page, 'peerLoad', { url, params, memorySampleMs: r === 0 ? 0 : options.memorySampleMs });
     Object.assign(out, { threads: l.threads, multithread: l.multithread, gpu: l.gpu, engine: `wllama (llama.cpp ${l.libllama})` });
     if (r === 0) out.coldLoadMs = l.ms;
     else loads.push({ ms: l.ms, memory: l.memory });
     log(`wllama load ${r === 0 ? 'cold (download into OPFS + load)' : `${r}/${options.loadReps} from OPFS`}: ${(l.ms / 1000).toFixed(1)} s, ${l.threads} thread(s)`);
     if (r < options.loadReps) await call(page, 'peerExit');
   }
-  out.load = { ms: loads.map((l) => l.ms), summary: summarize(loads.map((l) => l.ms)), ...memorySummary(loads.map((l) => l.memory)) };
+  out.load = loadSummary(loads);
   const complete = async (prompt: string, maxTokens: number, cachePrompt: boolean): Promise<PeerCompletion> => {
     const c = await call(page, 'peerComplete', { prompt, maxTokens, cachePrompt });
     out.utf8Failures.push(...c.failedAttempts);
@@ -548,8 +548,7 @@ async function peerStages(context: BrowserContext, origin: string, gguf: string,
   if (options.stages.includes('turn') && p.historyPrompt) {
     await stage(out.errors, 'turn', async () => {
       const history = p.historyPrompt!;
-      const first = await complete(history.text, 4, true);
-      void first;
+      await complete(history.text, 4, true); // fills the peer's prompt cache
       const withReuse: number[] = [];
       const without: number[] = [];
       const cached: number[] = [];

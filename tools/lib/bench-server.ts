@@ -6,37 +6,32 @@
  */
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
+import { ISOLATION_HEADERS } from '../../src/pwa/policy.ts';
 import { resolveBelow, serveFile } from './serve-files.ts';
 
-const ISOLATION = {
-  'Cross-Origin-Opener-Policy': 'same-origin',
-  'Cross-Origin-Embedder-Policy': 'require-corp',
-  'Cross-Origin-Resource-Policy': 'same-origin',
-};
+const ISOLATION = { ...ISOLATION_HEADERS, 'Cross-Origin-Resource-Policy': 'same-origin' };
 
 export interface BenchServer {
   url: string;
-  /** Bytes of response bodies started (Range and whole files), for a sanity check of what was fetched. */
-  requests: { path: string; range?: string }[];
   close(): Promise<void>;
 }
 
-export async function startBenchServer(dirs: { page: string; models: string; gguf: string }, port = 0): Promise<BenchServer> {
-  const requests: BenchServer['requests'] = [];
+/** Where the bench page, the converted models and the GGUF files are, below the repository root. */
+export type BenchPaths = ReturnType<typeof benchPaths>;
+
+export async function startBenchServer(dirs: BenchPaths): Promise<BenchServer> {
   const server: Server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     const route = path.startsWith('/models/') ? { root: dirs.models, rest: path.slice('/models/'.length) } : path.startsWith('/gguf/') ? { root: dirs.gguf, rest: path.slice('/gguf/'.length) } : { root: dirs.page, rest: path === '/' ? 'bench.html' : path };
-    if (route.root !== dirs.page) requests.push({ path, ...(req.headers.range ? { range: req.headers.range } : {}) });
     const file = resolveBelow(route.root, route.rest);
     if (file && serveFile(req, res, file, { headers: ISOLATION })) return;
     res.writeHead(404, ISOLATION).end();
   });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
-  const actual = typeof address === 'object' && address ? address.port : port;
+  if (typeof address !== 'object' || !address) throw new Error('The bench server has no port.');
   return {
-    url: `http://localhost:${actual}`,
-    requests,
+    url: `http://localhost:${address.port}`,
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();
