@@ -12,6 +12,9 @@ export const APP_PORT = Number(process.env.E2E_PORT ?? 4173);
 /** Chromium flags: WebGPU on (SwiftShader here), and nothing that phones home. */
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
+/** The browser every e2e test runs in (the PWA tests' own persistent profile too). */
+export const LAUNCH_OPTIONS = { executablePath: chromium, args: ['--enable-unsafe-webgpu', ...CHROMIUM_ARGS] };
+
 export default defineConfig({
   testDir: 'e2e',
   workers: 1,
@@ -29,6 +32,6 @@ export default defineConfig({
   use: {
     baseURL: `http://localhost:${APP_PORT}/`,
     headless: true,
-    launchOptions: { executablePath: chromium, args: ['--enable-unsafe-webgpu', ...CHROMIUM_ARGS] },
+    launchOptions: LAUNCH_OPTIONS,
   },
 });

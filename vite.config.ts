@@ -67,7 +67,7 @@ const appDescription = {
  * not in vite-plugin-pwa's types, and not implemented by browsers yet (they ignore it).
  */
 const localizedMembers: Record<string, unknown> = {
-  name_localized: { ko: appName.ko, en: appName.en },
+  name_localized: appName,
   short_name_localized: { ko: '한마디', en: 'Hanmadi' },
   description_localized: appDescription,
 };
@@ -89,48 +89,54 @@ export default defineConfig(({ mode }) => ({
   plugins: [
     react(),
     localModels(),
-    ...(mode === 'bench' ? [] : [contentSecurityPolicyMeta(), devServiceWorkerReset()]),
-    mode === 'bench' ? null : VitePWA({
-      strategies: 'injectManifest',
-      srcDir: 'src/pwa',
-      filename: 'sw.ts',
-      registerType: 'prompt',
-      // Registered by src/features/updates (virtual:pwa-register/react): no injected script.
-      injectRegister: false,
-      // The glob below already precaches the icons; listing them twice only duplicates entries.
-      includeManifestIcons: false,
-      injectManifest: {
-        // Classic script: module service workers are not supported everywhere yet.
-        rollupFormat: 'iife',
-        globPatterns: ['**/*.{html,js,mjs,css,wasm,json,webmanifest,png,svg}'],
-        // manifest.webmanifest is added by the plugin itself.
-        globIgnores: ['**/*.map', 'manifest.webmanifest'],
-        // ONNX Runtime's WASM binary is ~26 MB; the precache must hold it for offline use.
-        maximumFileSizeToCacheInBytes: 64 * 1024 * 1024,
-      },
-      manifest: {
-        id: './',
-        // Browsers that support manifest localization pick name_localized; the others show
-        // the bilingual name, Korean first.
-        name: appName.ko,
-        short_name: '한마디',
-        description: `${appDescription.ko} ${appDescription.en}`,
-        lang: 'ko',
-        dir: 'ltr',
-        start_url: './',
-        scope: './',
-        display: 'standalone',
-        theme_color: '#2a5bd7',
-        background_color: '#f7f7f5',
-        categories: ['productivity', 'utilities'],
-        icons: [
-          { src: 'pwa-192x192.png', sizes: '192x192', type: 'image/png', purpose: 'any' },
-          { src: 'pwa-512x512.png', sizes: '512x512', type: 'image/png', purpose: 'any' },
-          { src: 'maskable-icon-512x512.png', sizes: '512x512', type: 'image/png', purpose: 'maskable' },
-        ],
-        ...localizedMembers,
-      },
-    }),
+    // The bench build has no service worker and no CSP meta (see above).
+    ...(mode === 'bench'
+      ? []
+      : [
+          contentSecurityPolicyMeta(),
+          devServiceWorkerReset(),
+          ...VitePWA({
+            strategies: 'injectManifest',
+            srcDir: 'src/pwa',
+            filename: 'sw.ts',
+            registerType: 'prompt',
+            // Registered by src/features/updates (virtual:pwa-register/react): no injected script.
+            injectRegister: false,
+            // The glob below already precaches the icons; listing them twice only duplicates entries.
+            includeManifestIcons: false,
+            injectManifest: {
+              // Classic script: module service workers are not supported everywhere yet.
+              rollupFormat: 'iife',
+              globPatterns: ['**/*.{html,js,mjs,css,wasm,json,webmanifest,png,svg}'],
+              // manifest.webmanifest is added by the plugin itself.
+              globIgnores: ['**/*.map', 'manifest.webmanifest'],
+              // ONNX Runtime's WASM binary is ~26 MB; the precache must hold it for offline use.
+              maximumFileSizeToCacheInBytes: 64 * 1024 * 1024,
+            },
+            manifest: {
+              id: './',
+              // Browsers that support manifest localization pick name_localized; the others show
+              // the bilingual name, Korean first.
+              name: appName.ko,
+              short_name: '한마디',
+              description: `${appDescription.ko} ${appDescription.en}`,
+              lang: 'ko',
+              dir: 'ltr',
+              start_url: './',
+              scope: './',
+              display: 'standalone',
+              theme_color: '#2a5bd7',
+              background_color: '#f7f7f5',
+              categories: ['productivity', 'utilities'],
+              icons: [
+                { src: 'pwa-192x192.png', sizes: '192x192', type: 'image/png', purpose: 'any' },
+                { src: 'pwa-512x512.png', sizes: '512x512', type: 'image/png', purpose: 'any' },
+                { src: 'maskable-icon-512x512.png', sizes: '512x512', type: 'image/png', purpose: 'maskable' },
+              ],
+              ...localizedMembers,
+            },
+          }),
+        ]),
   ],
   worker: { format: 'es' },
   build: {

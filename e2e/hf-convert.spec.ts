@@ -23,11 +23,12 @@ import { chromium, expect, test, type BrowserContext, type Page } from '@playwri
 import { CHROMIUM_ARGS } from '../playwright.config.ts';
 import { planConversion } from '../src/converter/convert.ts';
 import { HEADER_PREFIX_BYTES, readSafetensorsHeader } from '../src/converter/safetensors.ts';
+import { HUB_URL_STORAGE_KEY } from '../src/features/models/hub-url.ts';
 import { resolveLlamaShape, type HfLlamaConfig } from '../src/model/config.ts';
 import { computeRopeParameters } from '../src/model/yarn.ts';
 import { directoryReader } from '../tools/lib/node-io.ts';
 import { startMockHub, type HubRequest, type MockHub } from './harness/mock-hub.ts';
-import { lastReplyText, openApp, replyTo, send, setSampling } from './support/app.ts';
+import { lastReplyText, MODEL_STEP_TIMEOUT, openApp, replyTo, send, setSampling } from './support/app.ts';
 import { ReferenceChat } from './support/reference.ts';
 import { addUserModelRecord, storageUsage, storedDigests, storedModel } from './support/store.ts';
 
@@ -103,7 +104,7 @@ test.beforeAll(async ({ browser }) => {
   });
   context = await browser.newContext();
   // The app's Hub URL setting: every hf source is read from the mock Hub.
-  await context.addInitScript((url) => localStorage.setItem('hanmadi.hubUrl', url), hub.url);
+  await context.addInitScript(([key, url]) => localStorage.setItem(key, url), [HUB_URL_STORAGE_KEY, hub.url]);
   page = await context.newPage();
 });
 
@@ -145,7 +146,7 @@ test('a Hub safetensors repo converts in the browser, resumes after a cut and a 
   await page.reload();
   await openApp(page);
   await startLoad(KEY);
-  await expect(page.getByText(/^Loaded: Hub tiny checkpoint \(WebGPU, q4\)$/)).toBeVisible({ timeout: 300_000 });
+  await expect(page.getByText(/^Loaded: Hub tiny checkpoint \(WebGPU, q4\)$/)).toBeVisible({ timeout: MODEL_STEP_TIMEOUT });
 
   const resumed = hub.log.slice(mark);
   const resumedReads = weightReads(resumed);
@@ -210,7 +211,7 @@ test('where the browser reports its real quota, a conversion that does not fit i
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: [...CHROMIUM_ARGS, '--disable-features=StaticStorageQuota'] });
   try {
     const own = await browser.newContext({ baseURL });
-    await own.addInitScript((url) => localStorage.setItem('hanmadi.hubUrl', url), hub.url);
+    await own.addInitScript(([key, url]) => localStorage.setItem(key, url), [HUB_URL_STORAGE_KEY, hub.url]);
     const saved = page;
     page = await own.newPage();
     try {

@@ -18,7 +18,7 @@ import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { lastReplyText, loadModel, replyTo, send, setSampling } from './support/app.ts';
 import { buildApp } from './support/build-app.ts';
 import { ReferenceChat } from './support/reference.ts';
-import { allViolations, emulateCores, foreignRequests, launchProfile, openControlled, pngSize, record, type Recorder } from './support/pwa.ts';
+import { allViolations, emulateCores, foreignRequests, openControlled, openProfile, pngSize, type Recorder } from './support/pwa.ts';
 import { startStaticHost, type StaticHost } from './support/static-host.ts';
 
 test.describe.configure({ mode: 'serial' });
@@ -56,9 +56,7 @@ test.beforeAll(async () => {
   reference = await ReferenceChat.create('tiny-llama', 'q4');
   host = await startStaticHost({ root: buildApp('a'), subPath: SUB_PATH });
   profileDir = mkdtempSync(join(tmpdir(), 'hanmadi-profile-'));
-  context = await launchProfile(profileDir);
-  recorder = await record(context);
-  page = context.pages()[0] ?? (await context.newPage());
+  ({ context, recorder, page } = await openProfile(profileDir));
 });
 
 test.afterAll(async () => {
@@ -222,9 +220,7 @@ test('offline, a reload boots the app from the service worker, the UI works and 
 test('after a browser restart with the same profile and the host gone, the app boots from the service worker and the stored model chats', async () => {
   await context.close();
   await host.close();
-  context = await launchProfile(profileDir);
-  recorder = await record(context);
-  page = context.pages()[0] ?? (await context.newPage());
+  ({ context, recorder, page } = await openProfile(profileDir));
   emulateCores(page, 2);
   await context.setOffline(true);
 

@@ -7,7 +7,8 @@ import type { Connect, Plugin } from 'vite';
 import { listLocalModels, FIXTURE_MODELS_DIR } from './lib/local-models.ts';
 import { resolveBelow, serveFile } from './lib/serve-files.ts';
 
-function middleware(configuredBase: string): Connect.NextHandleFunction {
+/** The routes, under `configuredBase`; the e2e static host mounts them too. */
+export function localModelsMiddleware(configuredBase: string): Connect.NextHandleFunction {
   // A relative base ('./', for static hosting under any sub-path) is served from the root.
   const base = configuredBase.startsWith('/') ? configuredBase : '/';
   const prefix = `${base}models/local/`;
@@ -35,10 +36,10 @@ export function localModels(): Plugin {
   return {
     name: 'hanmadi-local-models',
     configureServer(server) {
-      server.middlewares.use(middleware(server.config.base));
+      server.middlewares.use(localModelsMiddleware(server.config.base));
     },
     configurePreviewServer(server) {
-      server.middlewares.use(middleware(server.config.base));
+      server.middlewares.use(localModelsMiddleware(server.config.base));
     },
   };
 }

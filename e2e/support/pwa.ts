@@ -4,14 +4,13 @@
  * Content-Security-Policy violation.
  */
 import { chromium, expect, type BrowserContext, type ConsoleMessage, type Page, type Request, type Response, type Worker } from '@playwright/test';
-import { CHROMIUM_ARGS } from '../../playwright.config.ts';
+import { LAUNCH_OPTIONS } from '../../playwright.config.ts';
 
-export function launchProfile(userDataDir: string): Promise<BrowserContext> {
-  return chromium.launchPersistentContext(userDataDir, {
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: ['--enable-unsafe-webgpu', ...CHROMIUM_ARGS],
-    headless: true,
-  });
+/** The persistent profile `userDataDir` in the e2e browser, recorded from its start, with its first page. */
+export async function openProfile(userDataDir: string): Promise<{ context: BrowserContext; recorder: Recorder; page: Page }> {
+  const context = await chromium.launchPersistentContext(userDataDir, { ...LAUNCH_OPTIONS, headless: true });
+  const recorder = await record(context);
+  return { context, recorder, page: context.pages()[0] ?? (await context.newPage()) };
 }
 
 export interface Recorder {
@@ -26,7 +25,8 @@ const CSP_CONSOLE = /Content Security Policy|Content-Security-Policy/i;
 export const ORT_THREAD_WORKER = /\/ort-wasm[^/]*\.mjs$/;
 
 /** Starts recording on `context`: call before the first navigation. */
-export async function record(context: BrowserContext, recorder: Recorder = { requests: [], responses: [], violations: [], workers: [] }): Promise<Recorder> {
+async function record(context: BrowserContext): Promise<Recorder> {
+  const recorder: Recorder = { requests: [], responses: [], violations: [], workers: [] };
   const onConsole = (where: string) => (message: ConsoleMessage) => {
     if (CSP_CONSOLE.test(message.text())) recorder.violations.push(`${where}: ${message.text()}`);
   };

@@ -8,8 +8,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { FIXTURE_MODELS_DIR, listLocalModels } from '../../tools/lib/local-models.ts';
 import { resolveBelow, serveFile } from '../../tools/lib/serve-files.ts';
+import { localModelsMiddleware } from '../../tools/vite-local-models.ts';
 
 export interface StaticHost {
   /** The app's URL: origin + sub-path, ending in '/'. */
@@ -26,20 +26,17 @@ export async function startStaticHost(options: { root: string; subPath: string }
   const { subPath } = options;
   let root = options.root;
   const hits: string[] = [];
+  const localModels = localModelsMiddleware(subPath);
   const server: Server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://host').pathname;
     hits.push(`${req.method} ${path}`);
-    const notFound = () => res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
-    if (!path.startsWith(subPath)) return notFound();
-    const rest = path.slice(subPath.length);
-    if (rest === 'models/local.json') {
-      res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache' }).end(JSON.stringify({ models: listLocalModels() }));
-      return;
-    }
-    const file = rest.startsWith('models/local/')
-      ? resolveBelow(FIXTURE_MODELS_DIR, rest.slice('models/local/'.length))
-      : resolveBelow(root, rest === '' || rest.endsWith('/') ? join(rest, 'index.html') : rest);
-    if (!file || !serveFile(req, res, file)) notFound();
+    localModels(req, res, () => {
+      const notFound = () => res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found');
+      if (!path.startsWith(subPath)) return notFound();
+      const rest = path.slice(subPath.length);
+      const file = resolveBelow(root, rest === '' || rest.endsWith('/') ? join(rest, 'index.html') : rest);
+      if (!file || !serveFile(req, res, file)) notFound();
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const origin = `http://localhost:${(server.address() as AddressInfo).port}`;
