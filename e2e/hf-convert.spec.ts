@@ -21,13 +21,9 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { chromium, expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { CHROMIUM_ARGS } from '../playwright.config.ts';
-import { planConversion } from '../src/converter/convert.ts';
-import { HEADER_PREFIX_BYTES, readSafetensorsHeader } from '../src/converter/safetensors.ts';
 import { HUB_URL_STORAGE_KEY } from '../src/features/models/hub-url.ts';
-import { resolveLlamaShape, type HfLlamaConfig } from '../src/model/config.ts';
-import { computeRopeParameters } from '../src/model/yarn.ts';
-import { directoryReader } from '../tools/lib/node-io.ts';
-import { startMockHub, type HubRequest, type MockHub } from './harness/mock-hub.ts';
+import { checkpointTensors, weightReads } from './harness/checkpoint-reads.ts';
+import { startMockHub, type MockHub } from './harness/mock-hub.ts';
 import { lastReplyText, MODEL_STEP_TIMEOUT, openApp, replyTo, send, setSampling } from './support/app.ts';
 import { ReferenceChat } from './support/reference.ts';
 import { addUserModelRecord, storageUsage, storedDigests, storedModel } from './support/store.ts';
@@ -62,19 +58,6 @@ function digestsOf(dir: string): Record<string, string> {
   walk(dir);
   return out;
 }
-
-/** The checkpoint's tensors (file byte ranges) in the order the converter converts them for q4. */
-async function tensorsInPlanOrder(): Promise<{ name: string; begin: number; end: number }[]> {
-  const reader = directoryReader(CHECKPOINT);
-  const header = await readSafetensorsHeader((await reader.openFile('model.safetensors'))!);
-  await reader.close?.();
-  const config = JSON.parse(readFileSync(join(CHECKPOINT, 'config.json'), 'utf8')) as HfLlamaConfig;
-  const steps = planConversion(resolveLlamaShape(config), computeRopeParameters(config), ['q4'], 1024 ** 3).steps;
-  return steps.map((s) => ({ name: s.source, begin: header.get(s.source)!.begin, end: header.get(s.source)!.end }));
-}
-
-/** Range reads of tensor bytes (not the 64 KiB header read) answered by the Hub (or its CDN path). */
-const weightReads = (log: HubRequest[]) => log.filter((r) => r.status === 206 && r.file === 'model.safetensors' && !(r.range!.start === 0 && r.range!.end < HEADER_PREFIX_BYTES));
 
 async function addModel(id: string, name: string): Promise<void> {
   await page.getByRole('button', { name: 'Add model' }).click();
@@ -124,7 +107,8 @@ test('a Hub safetensors repo converts in the browser, resumes after a cut and a 
   await expect(page.getByText('this browser converts it on first load')).toBeVisible();
 
   // Cut the network halfway through the first layer's MLP weight; it stays down.
-  const tensors = await tensorsInPlanOrder();
+  const { ranges, order } = await checkpointTensors(CHECKPOINT, 'q4');
+  const tensors = order.map((name) => ({ name, ...ranges.get(name)! }));
   const cutIndex = tensors.findIndex((t, i) => i > 0 && t.name.includes('mlp.'));
   const cutTensor = tensors[cutIndex];
   hub.cutFileAt('model.safetensors', cutTensor.begin + Math.floor((cutTensor.end - cutTensor.begin) / 2));

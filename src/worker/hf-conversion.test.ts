@@ -13,16 +13,14 @@ import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { checkpointTensors, weightReads } from '../../e2e/harness/checkpoint-reads.ts';
 import { startMockHub, type HubRequest, type MockHub } from '../../e2e/harness/mock-hub.ts';
 import { FIXTURES } from '../../tools/lib/fixture-specs.ts';
 import { directoryReader } from '../../tools/lib/node-io.ts';
-import { convertCheckpoint, planConversion, type ConvertDtype } from '../converter/convert.ts';
+import { convertCheckpoint, type ConvertDtype } from '../converter/convert.ts';
 import { MemoryModelWriter } from '../converter/memory-io.ts';
-import { HEADER_PREFIX_BYTES, readSafetensorsHeader } from '../converter/safetensors.ts';
 import { AppDB } from '../db/app-db.ts';
 import { ModelStore } from '../db/model-store.ts';
-import { resolveLlamaShape, type HfLlamaConfig } from '../model/config.ts';
-import { computeRopeParameters } from '../model/yarn.ts';
 import { memoryLocks } from './downloader.ts';
 import { EngineError } from './engine-error.ts';
 import { ensureConverted, type ConversionDeps } from './hf-conversion.ts';
@@ -102,20 +100,6 @@ async function expectSameAsCli(modelKey: string, dir: string, dtype: ConvertDtyp
   for (const [path, bytes] of stored) expect(Buffer.from(bytes).equals(Buffer.from(expected.get(path)!)), path).toBe(true);
 }
 
-/** Tensors by name with their byte range in their file, and the conversion's plan order. */
-async function tensorsOf(dir: string, dtype: ConvertDtype) {
-  const reader = directoryReader(dir);
-  const config = JSON.parse(new TextDecoder().decode((await reader.readFile('config.json'))!)) as HfLlamaConfig;
-  const index = await reader.readFile('model.safetensors.index.json');
-  const files = index ? [...new Set(Object.values((JSON.parse(new TextDecoder().decode(index)) as { weight_map: Record<string, string> }).weight_map))] : ['model.safetensors'];
-  const ranges = new Map<string, { file: string; begin: number; end: number }>();
-  for (const file of files) for (const t of (await readSafetensorsHeader((await reader.openFile(file))!)).values()) ranges.set(t.name, { file, begin: t.begin, end: t.end });
-  await reader.close?.();
-  const order = planConversion(resolveLlamaShape(config), computeRopeParameters(config), [dtype], 1024 ** 3).steps.map((s) => s.source);
-  return { ranges, order };
-}
-
-const weightReads = (log: HubRequest[]) => log.filter((r) => r.status === 206 && r.file?.endsWith('.safetensors') && !(r.range!.start === 0 && r.range!.end < HEADER_PREFIX_BYTES));
 const overlapping = (requests: HubRequest[], t: { file: string; begin: number; end: number }) => requests.filter((r) => r.file === t.file && r.range!.start < t.end && r.range!.end >= t.begin);
 
 describe('converting a Hub safetensors repo into the store', () => {
@@ -132,7 +116,7 @@ describe('converting a Hub safetensors repo into the store', () => {
     expect((await db.modelFiles.toArray()).map((f) => f.verified)).toEqual(model.files.map(() => 'sha256'));
     // Pinned: every file read at the commit the revision resolved to.
     expect(hub.log.filter((r) => r.path.includes('/resolve/')).every((r) => r.path.includes(`/resolve/${model.revision}/`))).toBe(true);
-    const { ranges } = await tensorsOf(DIRS.tiny, 'q4');
+    const { ranges } = await checkpointTensors(DIRS.tiny, 'q4');
     for (const [name, t] of ranges) expect(overlapping(weightReads(hub.log), t).reduce((n, r) => n + r.bytesSent, 0), name).toBe(t.end - t.begin);
 
     // Progress: the estimate up front, tensors counted, fetched bytes up to the download size.
@@ -141,8 +125,9 @@ describe('converting a Hub safetensors repo into the store', () => {
     expect(first.tensorsDone).toBe(0);
     expect(first.storedBytes).toBeGreaterThanOrEqual(model.totalBytes);
     expect(first.storedBytes - model.totalBytes).toBeLessThan(4096);
-    const last = converting.at(-1)!.conversion!;
-    expect([last.tensorsDone, last.fetchedBytes > 0.99 * last.downloadBytes]).toEqual([last.tensorsTotal, true]);
+    const lastEvent = converting.at(-1)!;
+    const last = lastEvent.conversion!;
+    expect([last.tensorsDone, lastEvent.loaded > 0.99 * lastEvent.total]).toEqual([last.tensorsTotal, true]);
 
     const mark = hub.log.length;
     expect(await ensureConverted(spec('hanmadi/tiny-llama'), deps())).toMatchObject({ outcome: 'complete', completedNow: false });
@@ -150,7 +135,7 @@ describe('converting a Hub safetensors repo into the store', () => {
   });
 
   it('a network cut keeps every finished tensor: after it, only unfinished tensors are fetched', async () => {
-    const { ranges, order } = await tensorsOf(DIRS.tiny, 'q4');
+    const { ranges, order } = await checkpointTensors(DIRS.tiny, 'q4');
     // In the second row block of an MLP weight after the first layer's attention: its first block
     // is written when the network goes.
     const index = order.findIndex((name, i) => i >= 8 && /mlp\.(gate|up|down)_proj/.test(name));
@@ -192,7 +177,7 @@ describe('converting a Hub safetensors repo into the store', () => {
   });
 
   it('a worker that dies mid-tensor, with chunks stored past its last checkpoint, resumes from that checkpoint', async () => {
-    const { ranges, order } = await tensorsOf(DIRS.yarn, 'q4');
+    const { ranges, order } = await checkpointTensors(DIRS.yarn, 'q4');
     const head = ranges.get('lm_head.weight')!;
     expect(order.at(-1)).toBe('lm_head.weight');
     let died!: () => void;

@@ -28,7 +28,7 @@ import type { DownloadProgress, EnsureResult, StoredModelSpec } from './protocol
 import { StoreModelWriter } from './store-model-writer.ts';
 
 /** While all goes well, a checkpoint is saved at most this often (each save rewrites the open chunk's tail). */
-export const CHECKPOINT_INTERVAL_MS = 2000;
+const CHECKPOINT_INTERVAL_MS = 2000;
 
 export interface ConversionDeps extends DownloaderDeps {
   /** Minimum time between saved checkpoints while converting (tests: 0, every tensor). */
@@ -37,10 +37,10 @@ export interface ConversionDeps extends DownloaderDeps {
   blockBytes?: number;
 }
 
-export const conversionLockName = (modelKey: string, dtype: string) => `hanmadi:convert:${modelKey}\n${dtype}`;
+const conversionLockName = (modelKey: string, dtype: string) => `hanmadi:convert:${modelKey}\n${dtype}`;
 
 /** The files a conversion stores and the sizes of its external data, from the plan (no weights needed). */
-export function conversionLayout(checkpoint: HfCheckpoint, dtype: ConvertDtype): { files: string[]; outputSizes: Map<string, number>; stepSourceBytes: number[] } {
+function conversionLayout(checkpoint: HfCheckpoint, dtype: ConvertDtype): { files: string[]; outputSizes: Map<string, number>; stepSourceBytes: number[] } {
   const { shape, rope } = checkConvertible(checkpoint.config, [dtype]);
   const plan = planConversion(shape, rope, [dtype], DEFAULT_EXTERNAL_CHUNK_BYTES);
   const outputSizes = new Map<string, number>();
@@ -163,19 +163,16 @@ async function convert(
   let fetchedNow = 0;
   let fetchedTotal = 0;
   let tensorsDone = doneBefore;
-  const progress = (phase: DownloadProgress['phase']): DownloadProgress => {
-    const fetchedBytes = Math.min(checkpoint.downloadBytes, fetchedBefore + fetchedNow);
-    return {
-      ...base,
-      phase,
-      files: [],
-      loaded: fetchedBytes,
-      total: checkpoint.downloadBytes,
-      neededBytes: needed,
-      availableBytes: available,
-      conversion: { fetchedBytes, downloadBytes: checkpoint.downloadBytes, tensorsDone, tensorsTotal: layout.stepSourceBytes.length, storedBytes: estimate.storedBytes },
-    };
-  };
+  const progress = (phase: DownloadProgress['phase']): DownloadProgress => ({
+    ...base,
+    phase,
+    files: [],
+    loaded: Math.min(checkpoint.downloadBytes, fetchedBefore + fetchedNow),
+    total: checkpoint.downloadBytes,
+    neededBytes: needed,
+    availableBytes: available,
+    conversion: { tensorsDone, tensorsTotal: layout.stepSourceBytes.length, storedBytes: estimate.storedBytes },
+  });
   const emit = progressThrottle(deps, () => options.onProgress?.(progress('downloading')));
   emit(true);
 

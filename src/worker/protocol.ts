@@ -331,11 +331,12 @@ export interface DownloadFileProgress {
   state: 'queued' | 'downloading' | 'waiting' | 'done';
 }
 
-/** An in-browser conversion's progress (hf-safetensors sources). */
+/**
+ * An in-browser conversion's progress (hf-safetensors sources). The checkpoint bytes fetched
+ * (finished tensors of an earlier session included) and the download's size are the progress's
+ * `loaded` and `total`.
+ */
 export interface ConversionStatus {
-  /** Checkpoint bytes fetched, finished tensors of an earlier session included, of `downloadBytes`. */
-  fetchedBytes: number;
-  downloadBytes: number;
   tensorsDone: number;
   tensorsTotal: number;
   /** What the converted precision takes in storage (estimated up front). */

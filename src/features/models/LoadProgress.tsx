@@ -43,7 +43,7 @@ function DownloadSection({ download, paused }: { download: DownloadState; paused
           <p className={paused ? 'load-phase' : 'hint'} data-testid="download-needs">
             {paused
               ? t('models.conversionPaused', { done: conversion.tensorsDone, total: conversion.tensorsTotal })
-              : t('models.conversionNeeds', { download: formatBytes(conversion.downloadBytes), stored: formatBytes(conversion.storedBytes), available })}
+              : t('models.conversionNeeds', { download: formatBytes(progress.total), stored: formatBytes(conversion.storedBytes), available })}
           </p>
           <ul aria-label={t('models.downloadTitle')}>
             <ProgressRow label={t('models.conversionFetched')} file={download.total} />
