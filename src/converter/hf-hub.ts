@@ -189,7 +189,11 @@ export async function resolveHfCheckpoint(
   revision = 'main',
   options: HfHubOptions & { dtypes?: readonly ConvertDtype[] } = {},
 ): Promise<HfCheckpoint> {
-  const repo = await fetchModelRepo(repoId, revision, options);
+  return checkpointOfRepo(await fetchModelRepo(repoId, revision, options), options);
+}
+
+/** resolveHfCheckpoint for a repo whose file listing is already fetched (Add model has it). */
+export async function checkpointOfRepo(repo: HfModelRepo, options: HfHubOptions & { dtypes?: readonly ConvertDtype[] } = {}): Promise<HfCheckpoint> {
   const byPath = new Map(repo.files.map((f) => [f.path, f]));
   if (!byPath.has('config.json')) throw new HfHubError('missing-file', `${repo.repo} has no config.json: not a Hugging Face transformers model.`);
   const config = parseJsonFile<HfLlamaConfig>(await fetchRepoFile(repo, 'config.json', options), `${repo.repo}/config.json`);

@@ -68,7 +68,7 @@ export async function probeModel(source: Source): Promise<ProbeResult> {
   if (!connectAllowed(pagePolicy(), firstUrl, location.href)) return { ok: false, reason: 'blocked' };
   if (source.kind === 'url') return probeFolder(source.baseUrl);
   // Loaded on demand: the converter core is not part of the page's first bundle.
-  const { estimateConversionSize, fetchModelRepo, fetchRepoFile, HfHubError, resolveHfCheckpoint } = await import('../../converter/hf-hub.ts');
+  const { checkpointOfRepo, estimateConversionSize, fetchModelRepo, fetchRepoFile, HfHubError } = await import('../../converter/hf-hub.ts');
   const options = { host: hubUrl(), maxAttempts: 2 };
   const failure = (error: unknown): ProbeResult => {
     if (!(error instanceof HfHubError)) return { ok: false, reason: 'unreachable' };
@@ -90,7 +90,7 @@ export async function probeModel(source: Source): Promise<ProbeResult> {
       return { ok: true, kind: 'hf', dtypes, nativeContext: contextOf(config) };
     }
     // No ONNX: a checkpoint the browser can convert? (checked before any weight is fetched)
-    const checkpoint = await resolveHfCheckpoint(source.repo, repo.sha, { ...options, dtypes: CONVERTED_DTYPES });
+    const checkpoint = await checkpointOfRepo(repo, { ...options, dtypes: CONVERTED_DTYPES });
     const estimate = estimateConversionSize(checkpoint, CONVERTED_DTYPES);
     const converted = Object.fromEntries(CONVERTED_DTYPES.map((d) => [d, estimate.perDtype[d]! + estimate.sharedBytes]));
     return { ok: true, kind: 'hf-safetensors', dtypes: converted, nativeContext: contextOf(checkpoint.config) };
