@@ -9,10 +9,10 @@ if (!existsSync(chromium)) {
 /** Where the built app is served for the e2e tests (vite preview, with the test models). */
 export const APP_PORT = Number(process.env.E2E_PORT ?? 4173);
 
-/** Chromium flags: WebGPU on (SwiftShader here), and nothing that phones home. */
+/** Chromium flags: nothing that phones home. */
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
-/** The browser every e2e test runs in (the PWA tests' own persistent profile too). */
+/** The browser every e2e test runs in (the PWA tests' own persistent profile too): WebGPU on (SwiftShader here). */
 export const LAUNCH_OPTIONS = { executablePath: chromium, args: ['--enable-unsafe-webgpu', ...CHROMIUM_ARGS] };
 
 export default defineConfig({

@@ -4,6 +4,7 @@ import { defineConfig, type Plugin } from 'vite';
 import { VitePWA } from 'vite-plugin-pwa';
 import { catalogConnectSources, contentSecurityPolicy, ISOLATION_HEADERS, LOCAL_SOURCES, parseSourceList } from './src/pwa/policy.ts';
 import { localModels } from './tools/vite-local-models.ts';
+import { pdfjsAssets } from './tools/vite-pdfjs-assets.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -24,7 +25,9 @@ function contentSecurityPolicyMeta(): Plugin {
     apply: 'build',
     transformIndexHtml: {
       order: 'post',
-      handler: () => [{ tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: contentSecurityPolicy(connectSources, 'meta') }, injectTo: 'head-prepend' }],
+      handler: () => [
+        { tag: 'meta', attrs: { 'http-equiv': 'Content-Security-Policy', content: contentSecurityPolicy(connectSources, 'meta') }, injectTo: 'head-prepend' },
+      ],
     },
   };
 }
@@ -95,6 +98,7 @@ export default defineConfig(({ mode }) => ({
       : [
           contentSecurityPolicyMeta(),
           devServiceWorkerReset(),
+          pdfjsAssets(),
           ...VitePWA({
             strategies: 'injectManifest',
             srcDir: 'src/pwa',
@@ -107,7 +111,9 @@ export default defineConfig(({ mode }) => ({
             injectManifest: {
               // Classic script: module service workers are not supported everywhere yet.
               rollupFormat: 'iife',
-              globPatterns: ['**/*.{html,js,mjs,css,wasm,json,webmanifest,png,svg}'],
+              // pdf.js's Korean CMaps (tools/vite-pdfjs-assets.ts), so Korean PDFs are read offline too; the
+              // other scripts' CMaps are in dist/ for online use (168 files in all would slow the first install).
+              globPatterns: ['**/*.{html,js,mjs,css,wasm,json,webmanifest,png,svg}', 'pdfjs/cmaps/{Adobe-Korea1-*,KSC*,UniKS-*}.bcmap'],
               // manifest.webmanifest is added by the plugin itself.
               globIgnores: ['**/*.map', 'manifest.webmanifest'],
               // ONNX Runtime's WASM binary is ~26 MB; the precache must hold it for offline use.

@@ -4,14 +4,27 @@
  * is the UI. To check another screen, add an entry to SCREENS: a name and how to open it.
  */
 import { expect, test, type Page } from '@playwright/test';
-import { expectNoSeriousA11yViolations } from './support/a11y.ts';
+import { expectNoSeriousA11yViolations, textContrast } from './support/a11y.ts';
 import { openApp } from './support/app.ts';
 import { exportFile, importFile, showSidebar, sidebar } from './support/conversations.ts';
+import { addStoredModelRecord } from './support/store.ts';
 
 // No model is loaded here: a stuck step should fail fast, not after the suite's 10 minutes.
 test.describe.configure({ timeout: 60_000 });
 
-const REPLY = ['## 요약', '', '| 도시 | 날씨 |', '| --- | --- |', '| 서울 | 맑음 |', '', '```python', 'print("안녕")', '```', '', 'See [the docs](https://example.com).'].join('\n');
+const REPLY = [
+  '## 요약',
+  '',
+  '| 도시 | 날씨 |',
+  '| --- | --- |',
+  '| 서울 | 맑음 |',
+  '',
+  '```python',
+  'print("안녕")',
+  '```',
+  '',
+  'See [the docs](https://example.com).',
+].join('\n');
 
 /** A conversation whose reply has two versions, a stopped reply and a failed one. */
 function richConversation(): string {
@@ -35,12 +48,30 @@ function richConversation(): string {
   return JSON.stringify(file);
 }
 
+/** A conversation with Markdown, its ⋯ menu open in the sidebar. */
+async function openConversationMenu(page: Page): Promise<void> {
+  await importFile(page, richConversation());
+  await sidebar(page)
+    .getByRole('button', { name: /^Actions for/ })
+    .first()
+    .click();
+}
+
 const SCREENS: { name: string; open(page: Page): Promise<void> }[] = [
   {
     name: 'chat',
     open: async (page) => {
       await importFile(page, richConversation());
       await expect(page.getByRole('group', { name: 'Versions' })).toBeVisible();
+    },
+  },
+  {
+    name: 'attached documents',
+    open: async (page) => {
+      const chooser = page.waitForEvent('filechooser');
+      await page.getByRole('button', { name: 'Attach file' }).click();
+      await (await chooser).setFiles({ name: '회의록.txt', mimeType: 'text/plain', buffer: Buffer.from('출시는 6월 둘째 주입니다.') });
+      await expect(page.getByRole('listitem', { name: '회의록.txt' })).toBeVisible();
     },
   },
   {
@@ -54,10 +85,30 @@ const SCREENS: { name: string; open(page: Page): Promise<void> }[] = [
   {
     name: 'sidebar search and conversation menu',
     open: async (page) => {
-      await importFile(page, richConversation());
-      await sidebar(page).getByRole('button', { name: /^Actions for/ }).first().click();
+      await openConversationMenu(page);
       await sidebar(page).getByRole('searchbox').fill('날씨');
       await expect(sidebar(page).locator('mark').first()).toBeVisible();
+    },
+  },
+  {
+    name: 'conversation menu',
+    open: async (page) => {
+      await openConversationMenu(page);
+      const remove = sidebar(page).getByRole('button', { name: 'Delete', exact: true });
+      await expect(remove).toBeVisible();
+      expect(await textContrast(remove), 'the ⋯ menu’s Delete is readable').toBeGreaterThanOrEqual(4.5);
+    },
+  },
+  {
+    name: 'storage manager confirming Delete all',
+    open: async (page) => {
+      await addStoredModelRecord(page, { modelKey: 'local:tiny-llama', dtype: 'q4', label: 'Tiny Llama', totalBytes: 47_309_967, status: 'complete' });
+      await page.getByRole('button', { name: 'Storage', exact: true }).click();
+      const panel = page.getByRole('complementary', { name: 'Stored models' });
+      await panel.getByRole('button', { name: 'Delete all stored models' }).click();
+      const confirm = panel.getByRole('button', { name: 'Really delete all? (conversations are kept)' });
+      await expect(confirm).toBeVisible();
+      expect(await textContrast(confirm), 'Delete all’s confirmation is readable').toBeGreaterThanOrEqual(4.5);
     },
   },
   {

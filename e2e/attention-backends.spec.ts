@@ -6,15 +6,16 @@
  * fallback, with chunks on both sides of the 32 tokens where the WebGPU EP switches from its
  * split-reduce kernels to its FlashAttention prefill kernel. WebGPU runs on the device the app
  * creates (e2e/harness/app-device.js: no `subgroups` on SwiftShader's 4-lane subgroups, where
- * that prefill kernel is wrong). The same checks in onnxruntime-node are in
- * src/converter/llama-graph.node.test.ts.
+ * that prefill kernel is wrong). q8 (int8 DynamicQuantizeMatMul, a CPU op) runs on the WASM EP
+ * only, against the reference computing as that op does, chunk for chunk. The same checks in
+ * onnxruntime-node are in src/converter/llama-graph.node.test.ts.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
-import type { AttentionKind, GraphDtype } from '../src/converter/llama-graph.ts';
-import { compareWithReference, encodeGraph, KV_CHUNKS, KV_IDS, KV_SHAPE, kvGraph, kvReference, kvWeights } from '../src/converter/kv-paths.helpers.ts';
+import type { AttentionKind, GraphDtype } from '../src/model/graph-format.ts';
+import { compareWithReference, encodeGraph, KV_CHUNKS, KV_IDS, KV_SHAPE, kvGraph, kvReference, kvWeights } from '../src/testing/kv-paths.ts';
 import { startStaticServer, type StaticServer } from './harness/static-server.ts';
 
 const root = join(import.meta.dirname, '..');
@@ -24,7 +25,7 @@ let server: StaticServer;
 
 test.beforeAll(async () => {
   for (const attention of ['gqa', 'plain'] as const) {
-    for (const dtype of ['fp32', 'q4', 'fp16', 'q4f16'] as const) {
+    for (const dtype of ['fp32', 'q4', 'fp16', 'q4f16', 'q8'] as const) {
       writeFileSync(join(modelDir, `${attention}-${dtype}.onnx`), encodeGraph(await kvGraph(weights, dtype, attention)));
     }
   }
@@ -36,8 +37,13 @@ async function runInBrowser(page: Page, ep: 'webgpu' | 'wasm', dtype: GraphDtype
   await page.goto(`${server.url}/harness/kv-paths.html`);
   await page.waitForFunction(() => (window as unknown as { harnessReady?: boolean }).harnessReady === true);
   const args = {
-    modelUrl: `/kv/${attention}-${dtype}.onnx`, ep, chunks: KV_CHUNKS,
-    layers: KV_SHAPE.numLayers, kvHeads: KV_SHAPE.numKvHeads, headDim: KV_SHAPE.headDim, half: dtype === 'fp16' || dtype === 'q4f16',
+    modelUrl: `/kv/${attention}-${dtype}.onnx`,
+    ep,
+    chunks: KV_CHUNKS,
+    layers: KV_SHAPE.numLayers,
+    kvHeads: KV_SHAPE.numKvHeads,
+    headDim: KV_SHAPE.headDim,
+    half: dtype === 'fp16' || dtype === 'q4f16',
   };
   type Result = { logits: number[][]; presentDims: number[][] };
   const result = await page.evaluate((a) => (window as unknown as { runChunks(x: typeof a): Promise<Result> }).runChunks(a), args);
@@ -76,7 +82,9 @@ for (const ep of ['webgpu', 'wasm'] as const) {
       for (const attention of ['gqa', 'plain'] as const) {
         const logits = (byForm[attention] = await runInBrowser(page, ep, dtype, attention));
         const { worst, mismatches } = compareWithReference(logits, kvReference(weights, dtype));
-        console.log(`${ep} ${attention} ${dtype}: max |logit − reference| ${worst.toExponential(2)} over ${KV_IDS.length} positions; top-1 differs at [${mismatches.join(' ')}]`);
+        console.log(
+          `${ep} ${attention} ${dtype}: max |logit − reference| ${worst.toExponential(2)} over ${KV_IDS.length} positions; top-1 differs at [${mismatches.join(' ')}]`,
+        );
         expect(mismatches, `${attention} ${dtype} top-1 differs at`).toEqual([]);
         expect(worst).toBeLessThan(REFERENCE_BOUND[ep]);
       }
@@ -97,4 +105,21 @@ for (const ep of ['webgpu', 'wasm'] as const) {
       }
     }
   });
+
+  if (ep === 'wasm') {
+    test('wasm: q8 gives the tokens of the reference computing as DynamicQuantizeMatMul does, at every position of every KV path', async ({ page }) => {
+      for (const attention of ['gqa', 'plain'] as const) {
+        const logits = await runInBrowser(page, ep, 'q8', attention);
+        const { worst, mismatches } = compareWithReference(logits, kvReference(weights, 'q8'));
+        const { agree } = compareWithReference(logits, kvReference(weights, 'fp32'));
+        console.log(
+          `wasm ${attention} q8: max |logit − emulating reference| ${worst.toExponential(2)}; top-1 differs at [${mismatches.join(' ')}]; agrees with full precision at ${agree}/${KV_IDS.length}`,
+        );
+        expect(mismatches, `${attention} q8 top-1 differs at`).toEqual([]);
+        // A float op rounding unlike the reference's can move an activation across a rounding
+        // boundary of its quantization (src/converter/llama-graph.node.test.ts): not bit for bit.
+        expect(worst).toBeLessThan(1);
+      }
+    });
+  }
 }

@@ -2,8 +2,9 @@
  * Smoke of the benchmark (`npm run bench`, tools/bench.ts) so its page cannot rot: the bench page
  * is built alone (vite --mode bench, into a temporary folder) and driven through every stage with
  * the tiny model and the smallest counts — our engine on WASM (WebGPU is the real bench's job: a
- * load alone costs ~20 s on SwiftShader), the WGSL bandwidth probe on the page's adapter, and the
- * wllama peer on the GGUF our converter writes. Every stage must produce numbers and no step may fail.
+ * load alone costs ~20 s on SwiftShader), the in-browser conversion of its checkpoint from the mock
+ * Hub, the WGSL bandwidth probe on the page's adapter, and the wllama peer on the GGUF our
+ * converter writes. Every stage must produce numbers and no step may fail.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,8 +13,15 @@ import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { convertCheckpointToGguf } from '../src/converter/gguf.ts';
 import { renderRun } from '../tools/lib/bench-report.ts';
-import { runModelBench, STAGES, type BenchOptions } from '../tools/lib/bench-run.ts';
-import { directoryReader, directoryWriter } from '../tools/lib/node-io.ts';
+import { runModelBench } from '../tools/lib/bench-run.ts';
+import { STAGES, type BenchOptions } from '../tools/lib/bench-types.ts';
+import { directoryReader, directoryWriter } from '../src/converter/node-io.ts';
+
+// One retry: a load from the store sometimes never settles (the page idle; seen in this smoke after
+// a Cache API load, in storage.spec.ts right after a download, and every time at kanana-2.1b-shape;
+// not diagnosed, open in issue 15). The retry keeps the smoke about the bench not rotting;
+// Playwright reports it as flaky.
+test.describe.configure({ retries: 1 });
 
 const root = join(import.meta.dirname, '..');
 const MODEL = 'tiny-llama';
@@ -21,7 +29,10 @@ let temp: string;
 
 test.beforeAll(async () => {
   temp = mkdtempSync(join(tmpdir(), 'hanmadi-bench-smoke-'));
-  const build = spawnSync('npx', ['vite', 'build', '--mode', 'bench', '--outDir', join(temp, 'page'), '--emptyOutDir', '--logLevel', 'error'], { cwd: root, encoding: 'utf8' });
+  const build = spawnSync('npx', ['vite', 'build', '--mode', 'bench', '--outDir', join(temp, 'page'), '--emptyOutDir', '--logLevel', 'error'], {
+    cwd: root,
+    encoding: 'utf8',
+  });
   if (build.status !== 0) throw new Error(`vite build --mode bench failed:\n${build.stdout}\n${build.stderr}`);
   const out = await directoryWriter(temp).openOutput(`${MODEL}-q4_0.gguf`);
   await convertCheckpointToGguf(directoryReader(join(root, 'fixtures', 'checkpoints', MODEL)), out, { type: 'q4_0', name: MODEL });
@@ -47,6 +58,7 @@ test('the bench page runs every stage with the tiny model and reports numbers', 
     turnMessage: 8,
     peerThreads: 1,
     peerContext: 0,
+    threads: 1,
     memorySampleMs: 500,
     cpuAdapterPlan: null,
     reductions: ['smoke test: the smallest counts'],
@@ -55,6 +67,7 @@ test('the bench page runs every stage with the tiny model and reports numbers', 
     paths: { page: join(temp, 'page'), models: join(root, 'fixtures', 'models'), gguf: temp },
     chromiumPath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     gguf: `${MODEL}-q4_0.gguf`,
+    checkpoint: join(root, 'fixtures', 'checkpoints', MODEL),
   });
 
   const wasm = run.devices.find((d) => d.device === 'wasm');
@@ -64,11 +77,19 @@ test('the bench page runs every stage with the tiny model and reports numbers', 
   expect(run.download?.bytes).toBe(run.model_files.bytes);
   expect(run.download?.downloadedBytes[0]).toBeGreaterThanOrEqual(run.model_files.graphBytes);
   expect(run.download?.coldBytesPerSecond?.median).toBeGreaterThan(0);
+  // The in-browser conversion from the mock Hub: the whole checkpoint read, q4 stored, against a plain fetch.
+  expect(run.conversion?.sourceBytes).toBeGreaterThan(0);
+  expect(run.conversion?.storedBytes).toBeGreaterThan(0);
+  expect(run.conversion?.overPlainFetch).toBeGreaterThan(0);
+  expect(run.conversion?.peakBytes).toBeGreaterThanOrEqual(run.conversion?.baselineBytes ?? Infinity);
   // Loads from both sources, on the device asked for.
   expect(wasm?.loaded?.device).toBe('wasm');
   expect(wasm?.load?.store.summary?.median).toBeGreaterThan(0);
   expect(wasm?.load?.cacheApi.summary?.median).toBeGreaterThan(0);
   expect(wasm?.load?.storeOverCacheApi).toBeGreaterThan(0);
+  // Memory: the load's peak against the model, and what an unload leaves behind.
+  expect(run.comparison?.wasm?.loadPeakOverModelBytes).toBeGreaterThan(0);
+  expect(wasm?.load?.afterUnloadOverBaseline?.median).toBeGreaterThan(0);
   // Prompts of exactly the asked-for length, for both engines.
   expect(wasm?.prefill?.['24']?.promptTokens).toEqual([24]);
   expect(run.peer?.prefill?.['24']?.promptTokens).toEqual([24]);
@@ -84,6 +105,9 @@ test('the bench page runs every stage with the tiny model and reports numbers', 
     expect(run.roofline?.['wasm 4']?.boundTokensPerSecond).toBeGreaterThan(0);
   }
   expect(run.comparison?.wasm?.decodeSpeed['4']).toBeGreaterThan(0);
+  // The decode after the turn stage's history, against the one after the short prompt.
+  expect(wasm?.decodeLong?.contextTokens).toBeGreaterThanOrEqual(40);
+  expect(run.comparison?.wasm?.decodeLongOverShort).toBeGreaterThan(0);
   const table = renderRun(run);
   expect(table).toContain('| decode, 4 new tokens | tok/s |');
   expect(table).not.toContain('Failed steps');

@@ -31,7 +31,7 @@ test.afterAll(async () => {
 test('loads the tiny model on WebGPU and streams the reference reply to a Korean message, with stats', async () => {
   await openApp(page);
   await setSampling(page, { temperature: 0, maxNewTokens: NEW_TOKENS });
-  await loadModel(page, `local:${MODEL}`);
+  await loadModel(page, `local:${MODEL}`, { device: 'webgpu' });
   await expect(page.getByText(/^Loaded: .*\(WebGPU, q4\)$/)).toBeVisible();
 
   history.push({ role: 'user', content: FIRST });

@@ -9,7 +9,7 @@ import { lastReplyText, loadModel, messages, MODEL_STEP_TIMEOUT, openApp, replyT
 test('GPU device lost mid-reply: clear error with Reload, nothing lost, chat works after reloading', async ({ page, browser }) => {
   await openApp(page);
   await setSampling(page, { temperature: 0, maxNewTokens: 30 });
-  await loadModel(page, 'local:tiny-llama');
+  await loadModel(page, 'local:tiny-llama', { device: 'webgpu' });
   await expect(page.getByText(/\(WebGPU, q4\)$/)).toBeVisible();
   await send(page, '안녕하세요, 긴 답을 부탁해요.');
   await expect(page.getByTestId('stats')).toHaveText(/Generating… [1-9]\d* tokens/, { timeout: MODEL_STEP_TIMEOUT });
@@ -28,7 +28,7 @@ test('GPU device lost mid-reply: clear error with Reload, nothing lost, chat wor
   await expect(messages(page)).toHaveCount(2);
   expect(await lastReplyText(page)).toBe(partial);
   await setSampling(page, { maxNewTokens: 2 });
-  await loadModel(page, 'local:tiny-llama');
+  await loadModel(page, 'local:tiny-llama', { device: 'webgpu' });
   await replyTo(page, () => send(page, '다시 해볼까요?'));
   await expect(messages(page)).toHaveCount(4);
 });

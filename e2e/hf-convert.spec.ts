@@ -10,8 +10,11 @@
  * - The stored files, read back from IndexedDB, are byte-identical to the Node CLI's output for
  *   q4, and the chat on WebGPU (q4, SwiftShader) greedily replies exactly what the TypeScript
  *   reference computes on the q4 graph's effective weights.
+ * - A byte of the checkpoint flipped in one response is caught by the check against the Hub's
+ *   LFS sha256 before the model is marked complete: the conversion starts over, refetches it, and
+ *   stores the CLI's bytes again.
  * - A gated (401), a missing (404) and an unsupported-architecture repo get their clear
- *   messages, from Add model and from Load (a catalog entry); a conversion the quota cannot hold
+ *   messages, from Add model and from Load (a catalog entry), saying what is unsupported (Qwen2: q/k/v biases); a conversion the quota cannot hold
  *   is refused from the estimate before any weight is fetched.
  */
 import { execFileSync } from 'node:child_process';
@@ -22,9 +25,10 @@ import { join, relative } from 'node:path';
 import { chromium, expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { CHROMIUM_ARGS } from '../playwright.config.ts';
 import { HUB_URL_STORAGE_KEY } from '../src/features/models/hub-url.ts';
-import { checkpointTensors, weightReads } from './harness/checkpoint-reads.ts';
-import { startMockHub, type MockHub } from './harness/mock-hub.ts';
+import { checkpointTensors, weightReads } from '../src/testing/checkpoint-reads.ts';
+import { startMockHub, type MockHub } from '../src/testing/mock-hub.ts';
 import { lastReplyText, MODEL_STEP_TIMEOUT, openApp, replyTo, send, setSampling } from './support/app.ts';
+import { sidebar } from './support/conversations.ts';
 import { ReferenceChat } from './support/reference.ts';
 import { addUserModelRecord, storageUsage, storedDigests, storedModel } from './support/store.ts';
 
@@ -34,6 +38,8 @@ const ROOT = join(import.meta.dirname, '..');
 const CHECKPOINT = join(ROOT, 'fixtures', 'checkpoints', 'tiny-llama');
 const REPO = 'hanmadi/tiny-llama';
 const KEY = `user:${REPO}@main`;
+const FLIP_REPO = 'flip/tiny-llama';
+const FLIP_KEY = `user:${FLIP_REPO}@main`;
 const NEW_TOKENS = 4;
 const MESSAGE = '안녕하세요, 반가워요!';
 
@@ -66,8 +72,10 @@ async function addModel(id: string, name: string): Promise<void> {
   await page.getByRole('button', { name: 'Add', exact: true }).click();
 }
 
+/** Picks a model on WebGPU (the q4 chat this spec compares) and presses Load. */
 async function startLoad(key: string): Promise<void> {
   await page.getByRole('combobox', { name: 'Model' }).selectOption(key);
+  await page.getByRole('combobox', { name: 'Run on' }).selectOption('webgpu');
   await page.getByRole('button', { name: 'Load model' }).click();
 }
 
@@ -81,8 +89,17 @@ test.beforeAll(async ({ browser }) => {
   cpSync(CHECKPOINT, mistral, { recursive: true });
   const config = JSON.parse(readFileSync(join(CHECKPOINT, 'config.json'), 'utf8')) as Record<string, unknown>;
   writeFileSync(join(mistral, 'config.json'), JSON.stringify({ ...config, model_type: 'mistral', architectures: ['MistralForCausalLM'] }));
+  const qwen2 = mkdtempSync(join(tmpdir(), 'hanmadi-qwen2-'));
+  cpSync(CHECKPOINT, qwen2, { recursive: true });
+  writeFileSync(join(qwen2, 'config.json'), JSON.stringify({ ...config, model_type: 'qwen2', architectures: ['Qwen2ForCausalLM'] }));
   hub = await startMockHub({
-    repos: { [REPO]: { dir: CHECKPOINT }, 'gated/tiny-llama': { dir: CHECKPOINT, gated: 'manual' }, 'other/tiny-mistral': { dir: mistral } },
+    repos: {
+      [REPO]: { dir: CHECKPOINT },
+      [FLIP_REPO]: { dir: CHECKPOINT },
+      'gated/tiny-llama': { dir: CHECKPOINT, gated: 'manual' },
+      'other/tiny-mistral': { dir: mistral },
+      'other/tiny-qwen2': { dir: qwen2 },
+    },
     redirectLfs: true,
   });
   context = await browser.newContext();
@@ -114,7 +131,9 @@ test('a Hub safetensors repo converts in the browser, resumes after a cut and a 
   hub.cutFileAt('model.safetensors', cutTensor.begin + Math.floor((cutTensor.end - cutTensor.begin) / 2));
   await startLoad(KEY);
   // The estimate, before the weights arrive: download (not kept) vs stored.
-  await expect(page.getByTestId('download-needs')).toContainText(/Converting in this browser: downloads \d+\.\d MB of original weights \(not kept\), stores \d+\.\d MB/);
+  await expect(page.getByTestId('download-needs')).toContainText(
+    /Converting in this browser: downloads \d+\.\d MB of original weights \(not kept\), stores \d+\.\d MB/,
+  );
   await expect(page.getByRole('alert')).toContainText('The download was interrupted', { timeout: 120_000 });
 
   const interrupted = (await storedModel(page, KEY, 'q4'))!;
@@ -135,10 +154,16 @@ test('a Hub safetensors repo converts in the browser, resumes after a cut and a 
   const resumed = hub.log.slice(mark);
   const resumedReads = weightReads(resumed);
   for (const t of tensors.slice(0, cutIndex)) {
-    expect(resumedReads.filter((r) => r.range!.start < t.end && r.range!.end >= t.begin), t.name).toEqual([]);
+    expect(
+      resumedReads.filter((r) => r.range!.start < t.end && r.range!.end >= t.begin),
+      t.name,
+    ).toEqual([]);
   }
   for (const t of tensors.slice(cutIndex)) {
-    expect(resumedReads.some((r) => r.range!.start < t.end && r.range!.end >= t.begin), t.name).toBe(true);
+    expect(
+      resumedReads.some((r) => r.range!.start < t.end && r.range!.end >= t.begin),
+      t.name,
+    ).toBe(true);
   }
   expect(resumed.some((r) => r.file === 'tokenizer.json')).toBe(false);
 
@@ -154,17 +179,59 @@ test('a Hub safetensors repo converts in the browser, resumes after a cut and a 
   expect(await lastReplyText(page)).toBe(expectedReply.text);
 });
 
+test('a byte flipped in transit is caught against the LFS sha256 and refetched before the model is marked complete, and it chats like the reference', async () => {
+  await openApp(page);
+  // A chat of its own: the first test's conversation is still open.
+  await sidebar(page).getByRole('button', { name: 'New chat', exact: true }).click();
+  await setSampling(page, { temperature: 0, maxNewTokens: NEW_TOKENS });
+  await addModel(FLIP_REPO, 'Hub flipped checkpoint');
+  await expect(page.getByRole('dialog')).toBeHidden();
+
+  // One byte in the middle of layer 1's MLP weight arrives inverted, once.
+  const { ranges } = await checkpointTensors(CHECKPOINT, 'q4');
+  const target = ranges.get('model.layers.1.mlp.up_proj.weight')!;
+  const flipAt = target.begin + Math.floor((target.end - target.begin) / 2);
+  hub.flipByte('model.safetensors', flipAt);
+  const mark = hub.log.length;
+  await startLoad(FLIP_KEY);
+  await expect(page.getByText(/^Loaded: Hub flipped checkpoint \(WebGPU, q4\)$/)).toBeVisible({ timeout: MODEL_STEP_TIMEOUT });
+  expect(hub.flipSent).toBe(true);
+
+  // Caught and refetched: the conversion started over (a second header read) and the flipped byte was read again.
+  const requests = hub.log.slice(mark).filter((r) => r.status === 206 && r.file === 'model.safetensors');
+  expect(requests.filter((r) => r.range!.start === 0).length).toBe(2);
+  expect(requests.filter((r) => r.range!.start <= flipAt && r.range!.end >= flipAt).length).toBe(2);
+  // What is stored is the CLI's output, so the flipped byte reached no stored chunk.
+  const { 'hanmadi-manifest.json': _manifest, ...expected } = cliDigests;
+  expect(await storedDigests(page, FLIP_KEY)).toEqual(expected);
+  const model = (await storedModel(page, FLIP_KEY, 'q4'))!;
+  expect([model.status, model.conversion]).toEqual(['complete', undefined]);
+
+  const expectedReply = reference.reply([{ role: 'user', content: MESSAGE }], NEW_TOKENS);
+  await replyTo(page, () => send(page, MESSAGE));
+  expect(await lastReplyText(page)).toBe(expectedReply.text);
+});
+
 test('a gated (401), a missing (404) and an unsupported repo get clear, translated messages, from Add model and from Load', async () => {
   await openApp(page);
   await addModel('gated/tiny-llama', 'Gated');
   const dialog = page.getByRole('dialog');
-  await expect(dialog.getByRole('alert')).toHaveText('That repository is gated on Hugging Face (its files need a signed-in account that accepted its terms), so this app cannot read it.');
+  await expect(dialog.getByRole('alert')).toHaveText(
+    'That repository is gated on Hugging Face (its files need a signed-in account that accepted its terms), so this app cannot read it.',
+  );
   await page.getByLabel('URL or repository id').fill('nobody/no-such-model');
   await page.getByRole('button', { name: 'Add', exact: true }).click();
   await expect(dialog.getByRole('alert')).toHaveText('No such model repository on Hugging Face (or it is private).');
   await page.getByLabel('URL or repository id').fill('other/tiny-mistral');
   await page.getByRole('button', { name: 'Add', exact: true }).click();
   await expect(dialog.getByRole('alert')).toContainText('its checkpoint cannot be converted in the browser: only Llama-architecture models');
+  await expect(dialog.getByRole('alert')).toContainText('Its model_type is “mistral”, not “llama”.');
+  // Qwen2, the most asked for: the message names what the Llama graph lacks.
+  await page.getByLabel('URL or repository id').fill('other/tiny-qwen2');
+  await page.getByRole('button', { name: 'Add', exact: true }).click();
+  await expect(dialog.getByRole('alert')).toContainText(
+    'It is a qwen2 model: its attention adds biases to the q, k and v projections, which the Llama graph does not have.',
+  );
   await dialog.getByRole('button', { name: 'Cancel' }).click();
 
   // The same repos as catalog entries (as if they changed after being listed): Load fails with
@@ -174,9 +241,15 @@ test('a gated (401), a missing (404) and an unsupported repo get clear, translat
     ['gated/tiny-llama', "This model's Hugging Face repository is gated"],
     ['nobody/no-such-model', "The model's Hugging Face repository (or a file in it) was not found"],
     ['other/tiny-mistral', 'This model cannot be converted in the browser: only Llama-architecture checkpoints'],
+    ['other/tiny-qwen2', 'It is a qwen2 model: its attention adds biases to the q, k and v projections'],
   ] as const;
   for (const [repo] of cases) {
-    await addUserModelRecord(page, { id: `user:${repo}@main`, label: repo, source: { kind: 'hf-safetensors', repo, revision: 'main' }, dtypes: { q4f16: null, q4: null } });
+    await addUserModelRecord(page, {
+      id: `user:${repo}@main`,
+      label: repo,
+      source: { kind: 'hf-safetensors', repo, revision: 'main' },
+      dtypes: { q4f16: null, q4: null },
+    });
   }
   await openApp(page);
   for (const [repo, message] of cases) {
@@ -192,7 +265,10 @@ test('a gated (401), a missing (404) and an unsupported repo get clear, translat
 
 test('where the browser reports its real quota, a conversion that does not fit is refused up front, before any weight is fetched', async ({ baseURL }) => {
   // Chromium without its static quota reports the real (here: overridden) quota, as Firefox and Safari do.
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: [...CHROMIUM_ARGS, '--disable-features=StaticStorageQuota'] });
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: [...CHROMIUM_ARGS, '--disable-features=StaticStorageQuota'],
+  });
   try {
     const own = await browser.newContext({ baseURL });
     await own.addInitScript(([key, url]) => localStorage.setItem(key, url), [HUB_URL_STORAGE_KEY, hub.url]);
@@ -205,7 +281,12 @@ test('where the browser reports its real quota, a conversion that does not fit i
       const cdp = await own.newCDPSession(page);
       await cdp.send('Storage.overrideQuotaForOrigin', { origin: new URL(page.url()).origin, quotaSize: (await storageUsage(page)) + 256 * 1024 });
       const mark = hub.log.length;
-      await startLoad(KEY);
+      // The picker says it won't fit first (e2e/device-fit.spec.ts) and Load asks; Load anyway meets the store worker's own refusal.
+      await page.getByRole('combobox', { name: 'Model' }).selectOption(KEY);
+      await page.getByRole('combobox', { name: 'Precision' }).selectOption('q4');
+      await expect(page.getByTestId('model-fit')).toHaveAttribute('data-verdict', 'no-fit');
+      await page.getByRole('button', { name: 'Load model' }).click();
+      await page.getByRole('dialog', { name: "This model won't run on this device" }).getByRole('button', { name: 'Load anyway' }).click();
       const alert = page.getByRole('alert');
       await expect(alert).toContainText('Not enough storage space');
       await expect(alert).toContainText(/\d+\.\d MB must be stored, but only \d+(\.\d)? KB is available/);

@@ -85,7 +85,7 @@ test('the context-length setting offers longer windows with the KV memory each c
 
 test('loaded past its native window, a long prompt gets the YaRN reference reply, not the unpatched model’s', async () => {
   await setSampling(page, { temperature: 0, maxNewTokens: NEW_TOKENS, systemPrompt: SYSTEM });
-  await loadModel(page, `local:${MODEL}`);
+  await loadModel(page, `local:${MODEL}`, { device: 'webgpu' });
   await expect(page.getByText(/^Loaded: .*\(WebGPU, q4\)$/)).toBeVisible();
   await expect(page.getByTestId('context-info')).toHaveText('Context: 256 tokens (YaRN ×4 over the native 64)');
 
@@ -165,6 +165,8 @@ test('lengths whose buffers exceed the GPU’s limits are refused with the reaso
   });
   try {
     await openApp(small);
+    // On the GPU: Automatic would run on WASM beside SwiftShader, where GPU limits do not bind.
+    await small.getByRole('combobox', { name: 'Run on' }).selectOption('webgpu');
     await small.getByRole('combobox', { name: 'Model' }).selectOption(`local:${MODEL}`);
     const refused = small.getByRole('combobox', { name: 'Context length' }).getByRole('option', { name: '256 tokens — too large for this GPU' });
     await expect(refused).toBeDisabled();

@@ -2,7 +2,8 @@
  * The converted fixtures in real Chromium with WebGPU (SwiftShader: no shader-f16, so fp32 and
  * q4): transformers.js loads them and greedy-generates exactly the reference's tokens (fp32),
  * and exactly the tokens the same q4 graph gives in onnxruntime-node; a second chat turn reusing
- * the first turn's KV cache (a multi-token prefill after a cached prefix) too.
+ * the first turn's KV cache (a multi-token prefill after a cached prefix) too. tiny-llama3 (llama3
+ * RoPE over a 64-token original window) runs a prompt past that window, in fp32 and q4.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,11 +11,12 @@ import { expect, test } from '@playwright/test';
 import { AutoModelForCausalLM, AutoTokenizer, env, Tensor } from '@huggingface/transformers';
 import type { HfLlamaConfig } from '../src/model/config.ts';
 import { loadReferenceModel } from '../tools/lib/reference-loader.ts';
+import { FIXTURES_DIR } from '../src/testing/fixture-specs.ts';
 import { chatPromptIds } from './harness/chat-prompt.ts';
 import { startStaticServer, type StaticServer } from './harness/static-server.ts';
 
 const root = join(import.meta.dirname, '..');
-const fixtures = join(root, 'fixtures');
+const fixtures = FIXTURES_DIR;
 let server: StaticServer;
 
 test.beforeAll(async () => {
@@ -28,7 +30,10 @@ test.beforeAll(async () => {
 });
 test.afterAll(() => server.close());
 
-async function generateInBrowser(page: import('@playwright/test').Page, args: { model: string; device: string; dtype: string; promptIds: number[]; maxNewTokens: number }) {
+async function generateInBrowser(
+  page: import('@playwright/test').Page,
+  args: { model: string; device: string; dtype: string; promptIds: number[]; maxNewTokens: number },
+) {
   await page.goto(`${server.url}/harness/generate.html`);
   await page.waitForFunction(() => (window as unknown as { harnessReady?: boolean }).harnessReady === true);
   // A real WebGPU adapter (SwiftShader here), not a silent WASM fallback.
@@ -40,11 +45,15 @@ async function generateInBrowser(page: import('@playwright/test').Page, args: { 
   return page.evaluate((a) => (window as unknown as { generateTokens(x: typeof a): Promise<number[]> }).generateTokens(a), args);
 }
 
-for (const [model, turns] of [['tiny-llama', 1], ['tiny-llama-yarn', 3]] as const) {
+for (const [model, turns] of [
+  ['tiny-llama', 1],
+  ['tiny-llama-yarn', 3],
+  ['tiny-llama3', 3],
+] as const) {
   test(`${model} fp32 on WebGPU generates the reference's greedy tokens`, async ({ page }) => {
     const promptIds = await chatPromptIds(model, turns);
     const config = JSON.parse(readFileSync(join(fixtures, 'checkpoints', model, 'config.json'), 'utf8')) as HfLlamaConfig;
-    if (config.rope_scaling) expect(promptIds.length).toBeGreaterThan(64); // past the original window
+    if (config.rope_scaling) expect(promptIds.length).toBeGreaterThan(config.rope_scaling.original_max_position_embeddings ?? 0); // past the original window
     const reference = await loadReferenceModel(join(fixtures, 'checkpoints', model), config);
     const expected = reference.greedy(promptIds, 24);
     const tokens = await generateInBrowser(page, { model, device: 'webgpu', dtype: 'fp32', promptIds, maxNewTokens: 24 });
@@ -52,25 +61,42 @@ for (const [model, turns] of [['tiny-llama', 1], ['tiny-llama-yarn', 3]] as cons
   });
 }
 
-test('tiny-llama q4 (MatMulNBits) on WebGPU matches the same graph in onnxruntime-node', async ({ page }) => {
-  const promptIds = await chatPromptIds('tiny-llama', 1);
-  const nodeModel = await AutoModelForCausalLM.from_pretrained('tiny-llama', { dtype: 'q4' });
-  const input = new Tensor('int64', BigInt64Array.from(promptIds.map(BigInt)), [1, promptIds.length]);
-  const output = (await nodeModel.generate({ input_ids: input, max_new_tokens: 24, min_new_tokens: 24, do_sample: false })) as Tensor;
-  const expected = Array.from(output.data as BigInt64Array, Number).slice(promptIds.length);
-  await nodeModel.dispose();
-  const tokens = await generateInBrowser(page, { model: 'tiny-llama', device: 'webgpu', dtype: 'q4', promptIds, maxNewTokens: 24 });
-  expect(tokens).toEqual(expected);
-});
+// tiny-llama3's prompt runs past its 64-token original window; 8 new tokens keep SwiftShader's q4 decode within the test's time.
+for (const [model, turns, newTokens] of [
+  ['tiny-llama', 1, 24],
+  ['tiny-llama3', 3, 8],
+] as const) {
+  test(`${model} q4 (MatMulNBits) on WebGPU matches the same graph in onnxruntime-node`, async ({ page }) => {
+    const promptIds = await chatPromptIds(model, turns);
+    const nodeModel = await AutoModelForCausalLM.from_pretrained(model, { dtype: 'q4' });
+    const input = new Tensor('int64', BigInt64Array.from(promptIds.map(BigInt)), [1, promptIds.length]);
+    const output = (await nodeModel.generate({ input_ids: input, max_new_tokens: newTokens, min_new_tokens: newTokens, do_sample: false })) as Tensor;
+    const expected = Array.from(output.data as BigInt64Array, Number).slice(promptIds.length);
+    await nodeModel.dispose();
+    const tokens = await generateInBrowser(page, { model, device: 'webgpu', dtype: 'q4', promptIds, maxNewTokens: newTokens });
+    expect(tokens).toEqual(expected);
+  });
+}
 
-test('tiny-llama fp32 on WebGPU: a second turn on the first turn\'s KV cache generates the reference\'s tokens', async ({ page }) => {
+test("tiny-llama fp32 on WebGPU: a second turn on the first turn's KV cache generates the reference's tokens", async ({ page }) => {
   const promptIds = await chatPromptIds('tiny-llama', 1);
   const tokenizer = await AutoTokenizer.from_pretrained('tiny-llama');
-  const nextUserTurn = tokenizer.encode('<|eot_id|><|start_header_id|>user<|end_header_id|>\n\n그럼 내일은요? And tomorrow?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n', { add_special_tokens: false });
+  const nextUserTurn = tokenizer.encode(
+    '<|eot_id|><|start_header_id|>user<|end_header_id|>\n\n그럼 내일은요? And tomorrow?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n',
+    { add_special_tokens: false },
+  );
   await page.goto(`${server.url}/harness/generate.html`);
   await page.waitForFunction(() => (window as unknown as { harnessReady?: boolean }).harnessReady === true);
   type Turn = { promptIds: number[]; tokens: number[]; cachedBefore: number };
-  const args = { model: 'tiny-llama', device: 'webgpu', dtype: 'fp32', turns: [{ appendIds: promptIds, maxNewTokens: 4 }, { appendIds: nextUserTurn, maxNewTokens: 4 }] };
+  const args = {
+    model: 'tiny-llama',
+    device: 'webgpu',
+    dtype: 'fp32',
+    turns: [
+      { appendIds: promptIds, maxNewTokens: 4 },
+      { appendIds: nextUserTurn, maxNewTokens: 4 },
+    ],
+  };
   const [first, second] = await page.evaluate((a) => (window as unknown as { generateTurns(x: typeof a): Promise<Turn[]> }).generateTurns(a), args);
 
   const config = JSON.parse(readFileSync(join(fixtures, 'checkpoints', 'tiny-llama', 'config.json'), 'utf8')) as HfLlamaConfig;

@@ -40,7 +40,8 @@ test('a new build shows the update prompt; accepted mid-reply, it waits for the 
 
     emulateCores(page, 2); // single-threaded WASM: the reply is reproducible
     await setSampling(page, { temperature: 0, maxNewTokens: NEW_TOKENS });
-    await loadModel(page, 'local:tiny-llama', { device: 'wasm' });
+    // q4, not WASM's default q8: the reply's length above is timed for q4's speed.
+    await loadModel(page, 'local:tiny-llama', { device: 'wasm', dtype: 'q4' });
     await send(page, MESSAGE);
     await expect(page.getByRole('button', { name: 'Stop' })).toBeVisible();
     await notice.getByRole('button', { name: 'Update now' }).click();

@@ -44,7 +44,7 @@ const modelKey = () => `user:${folderUrl()}`;
  * reference's (single-threaded: see emulateCores, called before the page's first load).
  */
 async function storedModelChats(target: Page): Promise<void> {
-  await loadModel(target, modelKey(), { device: 'wasm' });
+  await loadModel(target, modelKey(), { device: 'wasm', dtype: 'q4' });
   await expect(target.getByText(/^Loaded: .*\(WASM, q4\)$/)).toBeVisible();
   reference.forget();
   const expected = reference.reply([{ role: 'user', content: MESSAGE }], NEW_TOKENS);
@@ -141,7 +141,7 @@ test('Add model says when a host is outside the Content-Security-Policy, without
   expect(await allViolations(recorder)).toEqual([]);
 });
 
-test('a model is stored and loads on WebGPU and on threaded WASM under the CSP: no violation, no request leaves the origin, ORT from the precache, model files from the network with Range', async () => {
+test('a model is stored and loads on WebGPU and on WASM under the CSP: no violation, no request leaves the origin, ORT from the precache, model files from the network with Range', async () => {
   recorder.requests.length = 0;
   recorder.responses.length = 0;
   // Thread workers must start under COEP and the CSP too.
@@ -152,10 +152,11 @@ test('a model is stored and loads on WebGPU and on threaded WASM under the CSP: 
     await page.getByLabel('URL or repository id').fill(folderUrl());
     await page.getByRole('button', { name: 'Add', exact: true }).click();
     await expect(page.getByRole('dialog')).toBeHidden();
-    await loadModel(page, modelKey());
+    await loadModel(page, modelKey(), { device: 'webgpu' });
     await expect(page.getByText(/^Loaded: .*\(WebGPU, q4\)$/)).toBeVisible();
 
-    await loadModel(page, modelKey(), { device: 'wasm' });
+    // The precision stored on WebGPU (WASM would pick q8), so the offline steps find it stored.
+    await loadModel(page, modelKey(), { device: 'wasm', dtype: 'q4' });
     await expect(page.getByText(/^Loaded: .*\(WASM, q4\)$/)).toBeVisible();
     await replyTo(page, () => send(page, MESSAGE));
     // Several threads sum in another order: the random tiny model's near-ties may flip, so the
@@ -165,7 +166,9 @@ test('a model is stored and loads on WebGPU and on threaded WASM under the CSP: 
     // The LLM worker is isolated too (its script came from the service worker with COEP).
     const worker = page.workers().find((w) => w.url().includes('llm.worker'));
     expect(await worker?.evaluate(() => crossOriginIsolated)).toBe(true);
-    expect(cores.threadWorkers.length).toBeGreaterThan(0);
+    // No thread workers: ORT runs one thread by default since a multi-threaded load after an
+    // earlier worker's termination stalls (src/worker/engine.ts defaultThreads; issue 15).
+    expect(cores.threadWorkers).toEqual([]);
   } finally {
     cores.dispose();
   }
@@ -185,7 +188,9 @@ test('a model is stored and loads on WebGPU and on threaded WASM under the CSP: 
   for (const r of ranged) expect(r.status(), r.url()).toBe(206);
 
   // Cache Storage holds the precache only: no model file, no catalog of test models.
-  const cached = await page.evaluate(async () => (await Promise.all((await caches.keys()).map(async (name) => (await caches.open(name)).keys()))).flat().map((r) => r.url));
+  const cached = await page.evaluate(async () =>
+    (await Promise.all((await caches.keys()).map(async (name) => (await caches.open(name)).keys()))).flat().map((r) => r.url),
+  );
   expect(cached.some((url) => url.endsWith('.wasm'))).toBe(true);
   expect(cached.filter((url) => url.includes('/models/'))).toEqual([]);
 });

@@ -99,10 +99,7 @@ test('an XSS corpus in replies (and in the user message) executes nothing and st
   await importConversations(page, [
     {
       title: 'XSS corpus',
-      messages: [
-        { role: 'user', content: CORPUS.join('\n') },
-        ...CORPUS.map((content) => ({ role: 'assistant' as const, content })),
-      ],
+      messages: [{ role: 'user', content: CORPUS.join('\n') }, ...CORPUS.map((content) => ({ role: 'assistant' as const, content }))],
     },
   ]);
   // Linear thread: user, then each payload as a reply on top of the previous one.
@@ -132,8 +129,16 @@ test('an XSS corpus in replies (and in the user message) executes nothing and st
   const dom = await log.evaluate((root) => {
     const all = [...root.querySelectorAll('*')];
     return {
-      dangerous: all.filter((el) => ['SCRIPT', 'IFRAME', 'IMG', 'SVG', 'STYLE', 'META', 'LINK', 'BASE', 'FORM', 'INPUT', 'OBJECT', 'EMBED', 'MATH', 'DETAILS', 'NOSCRIPT'].includes(el.tagName.toUpperCase())).map((el) => el.tagName),
-      handlers: all.flatMap((el) => [...el.attributes].filter((a) => /^on/i.test(a.name) || a.name === 'style' || a.name === 'srcdoc').map((a) => `${el.tagName}[${a.name}]`)),
+      dangerous: all
+        .filter((el) =>
+          ['SCRIPT', 'IFRAME', 'IMG', 'SVG', 'STYLE', 'META', 'LINK', 'BASE', 'FORM', 'INPUT', 'OBJECT', 'EMBED', 'MATH', 'DETAILS', 'NOSCRIPT'].includes(
+            el.tagName.toUpperCase(),
+          ),
+        )
+        .map((el) => el.tagName),
+      handlers: all.flatMap((el) =>
+        [...el.attributes].filter((a) => /^on/i.test(a.name) || a.name === 'style' || a.name === 'srcdoc').map((a) => `${el.tagName}[${a.name}]`),
+      ),
       hrefs: [...root.querySelectorAll('a[href]')].map((a) => ({ href: a.getAttribute('href'), target: a.getAttribute('target'), rel: a.getAttribute('rel') })),
     };
   });
@@ -150,7 +155,15 @@ test('an XSS corpus in replies (and in the user message) executes nothing and st
 });
 
 test('Markdown renders tables, highlighted code with a working copy button, lists, quotes and safe links', async () => {
-  await importConversations(page, [{ title: 'Markdown', messages: [{ role: 'user', content: '날씨 표로 보여줘' }, { role: 'assistant', content: MARKDOWN }] }]);
+  await importConversations(page, [
+    {
+      title: 'Markdown',
+      messages: [
+        { role: 'user', content: '날씨 표로 보여줘' },
+        { role: 'assistant', content: MARKDOWN },
+      ],
+    },
+  ]);
   const reply = page.getByRole('article', { name: 'Hanmadi' }).last();
   await expect(reply.getByRole('heading', { name: '오늘의 날씨 요약' })).toBeVisible();
 
@@ -176,8 +189,10 @@ test('Markdown renders tables, highlighted code with a working copy button, list
   await expect(link).toHaveAttribute('target', '_blank');
   await expect(link).toHaveAttribute('rel', 'noopener noreferrer');
 
-  // The message's own Copy button gives the Markdown source, not the rendering.
-  await reply.getByRole('button', { name: 'Copy', exact: true }).click();
-  await expect(reply.getByRole('button', { name: 'Copied', exact: true })).toBeVisible();
+  // The message's own Copy button gives the Markdown source, not the rendering. (Scoped to the
+  // message's actions: the code block's button may still say "Copied" on a slow machine.)
+  const actions = reply.locator('.message-actions');
+  await actions.getByRole('button', { name: 'Copy', exact: true }).click();
+  await expect(actions.getByRole('button', { name: 'Copied', exact: true })).toBeVisible();
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(MARKDOWN);
 });

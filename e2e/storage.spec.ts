@@ -7,29 +7,34 @@
  * anything is written where the browser reports its real quota (default Chromium reports usage +
  * 10 GiB: see src/db/storage-manager.ts), and the stored model stays loadable; the storage
  * manager deletes (space is really freed) and imports a folder.
- * WASM runs the model here (WebGPU is e2e/chat.spec.ts's subject); every reply is checked
- * against the TypeScript reference.
+ * WASM runs the model here (WebGPU is e2e/chat.spec.ts's subject), in q4 (not WASM's default
+ * q8): its data file spans two 32 MiB chunks; every reply is checked against the TypeScript
+ * reference.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, expect, test, type BrowserContext, type Page } from '@playwright/test';
-import { CHROMIUM_ARGS } from '../playwright.config.ts';
-import { startMockHub, type MockHub } from './harness/mock-hub.ts';
+import { chromium, expect, test, type BrowserContext, type Page, type Request } from '@playwright/test';
+import { CHROMIUM_ARGS, LAUNCH_OPTIONS } from '../playwright.config.ts';
+import { FIXTURE_MODELS_DIR } from '../src/testing/fixture-specs.ts';
+import { startMockHub, type MockHub } from '../src/testing/mock-hub.ts';
 import { lastReplyText, openApp, replyTo, send, setSampling } from './support/app.ts';
 import { ReferenceChat } from './support/reference.ts';
 import { corruptChunk, storageUsage, storedFile, storedRows } from './support/store.ts';
 
 test.describe.configure({ mode: 'serial' });
 
-const MODELS = join(import.meta.dirname, '..', 'fixtures', 'models');
+const MODELS = FIXTURE_MODELS_DIR;
 const DATA = 'onnx/model_q4.onnx_data';
 const CHUNK = 32 * 1024 * 1024; // CHUNK_BYTES in src/db/model-store.ts
 const NEW_TOKENS = 4;
 
 let hub: MockHub;
 let context: BrowserContext;
+let profileDir = '';
 let page: Page;
 let reference: ReferenceChat;
-const requests: string[] = [];
+const requests: Request[] = [];
 /** What storing Hub tiny added to the origin's usage (Chromium compresses IndexedDB data, so not its raw size). */
 let hubTinyUsage = 0;
 
@@ -44,10 +49,16 @@ async function addModel(url: string, name: string): Promise<void> {
   await expect(page.getByRole('dialog')).toBeHidden();
 }
 
-/** Picks a model on the CPU and presses Load; does not wait for the outcome. */
-async function startLoad(key: string): Promise<void> {
+/** Picks a model in q4 on the CPU. */
+async function pickModel(key: string): Promise<void> {
   await page.getByRole('combobox', { name: 'Model' }).selectOption(key);
+  await page.getByRole('combobox', { name: 'Precision' }).selectOption('q4');
   await page.getByRole('combobox', { name: 'Run on' }).selectOption('wasm');
+}
+
+/** Picks a model in q4 on the CPU and presses Load; does not wait for the outcome. */
+async function startLoad(key: string): Promise<void> {
+  await pickModel(key);
   await page.getByRole('button', { name: 'Load model' }).click();
 }
 
@@ -71,21 +82,25 @@ async function chatMatchesReference(chat: ReferenceChat): Promise<void> {
   expect(await lastReplyText(page)).toBe(expected.text);
 }
 
-test.beforeAll(async ({ browser }) => {
+test.beforeAll(async ({ baseURL }) => {
   reference = await ReferenceChat.create('tiny-llama', 'q4');
   hub = await startMockHub({
     repos: { 'hanmadi/tiny-llama': { dir: join(MODELS, 'tiny-llama') }, 'hanmadi/tiny-llama-ctx64': { dir: join(MODELS, 'tiny-llama-ctx64') } },
   });
-  context = await browser.newContext();
+  // A profile on disk, as a user's: an in-memory (incognito) profile never gives IndexedDB's blob
+  // storage back to the quota accounting (Chromium 156), so "deleting frees the space" needs one.
+  profileDir = mkdtempSync(join(tmpdir(), 'hanmadi-storage-'));
+  context = await chromium.launchPersistentContext(profileDir, { ...LAUNCH_OPTIONS, headless: true, baseURL });
   // Every request the page and its workers make (workers' fetches are reported to the context).
   context.on('request', (request) => {
-    if (!/^(data|blob):/.test(request.url())) requests.push(request.url());
+    if (!/^(data|blob):/.test(request.url())) requests.push(request);
   });
   page = await context.newPage();
 });
 
 test.afterAll(async () => {
   await context?.close();
+  if (profileDir) rmSync(profileDir, { recursive: true, force: true });
   await hub?.close();
 });
 
@@ -102,14 +117,19 @@ test('a download cut mid-file resumes after a reload with only the missing bytes
   const sent = requests.length;
   await startLoad(key);
   await expect(page.getByRole('alert')).toContainText('The download was interrupted', { timeout: 120_000 });
-  expect(requests.slice(sent).some((url) => url.startsWith(hub.url))).toBe(true); // the recorder sees the workers' fetches
+  expect(requests.slice(sent).some((request) => request.url().startsWith(hub.url))).toBe(true); // the recorder sees the workers' fetches
 
   const kept = (await storedFile(page, key, DATA))!;
   expect(kept.hashedChunks).toBe(1);
   expect(kept.storedBytes).toBeGreaterThan(CHUNK); // the partial second chunk was kept too
   expect(kept.storedBytes).toBeLessThanOrEqual(cutAt);
-  const doneBefore = (await Promise.all(['config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model_q4.onnx'].map((p) => storedFile(page, key, p)))).map((f) => f?.verified);
-  expect(doneBefore).toEqual(['sha256', 'sha256', 'sha256', 'sha256']);
+  // The other files go beside the data file's stream (three at a time), so how many of them were reached before the
+  // cut depends on timing; each one that was is whole and checked, and the resume fetches exactly the rest.
+  const OTHER_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model_q4.onnx'];
+  const storedBefore: string[] = [];
+  for (const path of OTHER_FILES) {
+    if ((await storedFile(page, key, path))?.verified === 'sha256') storedBefore.push(path);
+  }
 
   hub.setNetworkDown(false);
   const mark = hub.log.length;
@@ -122,8 +142,9 @@ test('a download cut mid-file resumes after a reload with only the missing bytes
   const data = resumed.filter((r) => r.file === DATA);
   expect(data[0].range).toEqual({ start: kept.storedBytes, end: Math.min(kept.size, 2 * CHUNK) - 1 });
   expect(data.reduce((sum, r) => sum + r.bytesSent, 0)).toBe(kept.size - kept.storedBytes);
-  // Besides the manifest (to plan), only generation_config.json (never reached before the cut) was fetched.
-  expect([...new Set(resumed.map((r) => r.file))].sort()).toEqual([DATA, 'generation_config.json', 'hanmadi-manifest.json'].sort());
+  // Besides the manifest (to plan), only the files not stored before the cut were fetched.
+  const expectedFiles = [DATA, 'hanmadi-manifest.json', ...OTHER_FILES.filter((path) => !storedBefore.includes(path))];
+  expect([...new Set(resumed.map((r) => r.file))].sort()).toEqual(expectedFiles.sort());
   expect((await storedFile(page, key, DATA))!.verified).toBe('sha256');
   hubTinyUsage = (await storageUsage(page)) - usageBefore;
 
@@ -142,7 +163,7 @@ test('a chunk corrupted inside IndexedDB is found on load and fetched again', as
   await chatMatchesReference(reference);
 });
 
-test('offline, the stored model loads and chats without a single request', async () => {
+test('offline, the stored model loads and chats without a network request', async ({ baseURL }) => {
   await context.setOffline(true);
   try {
     const sent = requests.length;
@@ -150,7 +171,15 @@ test('offline, the stored model loads and chats without a single request', async
     await page.getByRole('button', { name: 'Load model' }).click();
     await loaded();
     await chatMatchesReference(reference);
-    expect(requests.slice(sent)).toEqual([]);
+    // Each load runs in a fresh engine worker (unload ends the old one to give its memory back), which imports the
+    // app's own hashed modules again. Offline, those can only be answered by the browser's cache: every one must
+    // have been answered, and nothing else may have been asked for.
+    const asked = requests.slice(sent);
+    const appAsset = (url: string) => url.startsWith(`${new URL(baseURL!).origin}/assets/`);
+    expect(asked.map((request) => request.url()).filter((url) => !appAsset(url))).toEqual([]);
+    const unanswered = [];
+    for (const request of asked) if (!(await request.response())?.ok()) unanswered.push(request.url());
+    expect(unanswered).toEqual([]);
     expect(hub.log.length).toBe(mark);
   } finally {
     await context.setOffline(false);
@@ -159,7 +188,10 @@ test('offline, the stored model loads and chats without a single request', async
 
 test('where the browser reports its real quota, a download that does not fit is refused before anything is written', async ({ baseURL }) => {
   // Chromium without its static quota reports the real (here: overridden) quota, as Firefox and Safari do.
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: [...CHROMIUM_ARGS, '--disable-features=StaticStorageQuota'] });
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: [...CHROMIUM_ARGS, '--disable-features=StaticStorageQuota'],
+  });
   try {
     const own = await browser.newContext({ baseURL });
     const tab = await own.newPage();
@@ -171,12 +203,17 @@ test('where the browser reports its real quota, a download that does not fit is 
       await startLoad(modelKey('hanmadi/tiny-llama'));
       await loaded();
       const first = await storedRows(page, modelKey('hanmadi/tiny-llama'));
+      expect(first.models, 'Hub tiny itself was loaded and stored').toBe(1);
 
       await addModel(folderUrl('hanmadi/tiny-llama-ctx64'), 'Hub ctx64');
       const origin = new URL(page.url()).origin;
       const cdp = await own.newCDPSession(page);
       await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: (await storageUsage(page)) + 10 * 1024 * 1024 });
-      await startLoad(modelKey('hanmadi/tiny-llama-ctx64'));
+      // The picker says it won't fit first (e2e/device-fit.spec.ts) and Load asks; Load anyway meets the downloader's own refusal.
+      await pickModel(modelKey('hanmadi/tiny-llama-ctx64'));
+      await expect(page.getByTestId('model-fit')).toHaveAttribute('data-verdict', 'no-fit');
+      await page.getByRole('button', { name: 'Load model' }).click();
+      await page.getByRole('dialog', { name: "This model won't run on this device" }).getByRole('button', { name: 'Load anyway' }).click();
       const alert = page.getByRole('alert');
       await expect(alert).toContainText('Not enough storage space');
       await expect(alert).toContainText(/4\d\.\d MB must be stored, but only 10\.0 MB is available/);
@@ -202,8 +239,10 @@ test('the storage manager imports a folder that then chats, and deleting frees t
   await expect(rows.first()).toContainText('Complete');
 
   await panel.getByLabel('Model folder').setInputFiles(join(MODELS, 'tiny-llama-ctx64'));
-  await expect(panel.getByTestId('import-result')).toContainText('Imported “tiny-llama-ctx64” (q4, fp32), checked by SHA-256 from its manifest', { timeout: 120_000 });
-  await expect(rows).toHaveCount(3);
+  await expect(panel.getByTestId('import-result')).toContainText('Imported “tiny-llama-ctx64” (q4, q8, fp32), checked by SHA-256 from its manifest', {
+    timeout: 120_000,
+  });
+  await expect(rows).toHaveCount(4); // Hub tiny, and the folder's three precisions
 
   const imported = await page.getByRole('combobox', { name: 'Model' }).locator('option', { hasText: 'tiny-llama-ctx64' }).getAttribute('value');
   expect(imported).toMatch(/^import:/);
@@ -214,12 +253,14 @@ test('the storage manager imports a folder that then chats, and deleting frees t
 
   const before = await storageUsage(page);
   await panel.getByRole('button', { name: 'Delete Hub tiny (q4)' }).click();
-  await expect(rows).toHaveCount(2);
+  await expect(rows).toHaveCount(3);
   await expect(panel.getByRole('status').filter({ hasText: 'Freed' })).toContainText(/Freed 4\d\.\d MB/);
   expect(await storedRows(page, modelKey('hanmadi/tiny-llama'))).toEqual({ models: 0, files: 0, chunks: 0 });
-  // The browser's own accounting gives back (nearly) what storing the model took.
+  // The browser's own accounting gives back most of what storing the model took: the chunk blobs'
+  // files go at once; IndexedDB's own records (a few per cent here) wait for LevelDB's compaction,
+  // which no page can trigger, so the bar is three quarters, not all (measured: 84%).
   expect(hubTinyUsage).toBeGreaterThan(1024 * 1024);
-  await expect.poll(async () => before - (await storageUsage(page)), { timeout: 60_000 }).toBeGreaterThan(0.9 * hubTinyUsage);
+  await expect.poll(async () => before - (await storageUsage(page)), { timeout: 60_000 }).toBeGreaterThan(0.75 * hubTinyUsage);
 
   await panel.getByRole('button', { name: 'Delete all stored models' }).click();
   await panel.getByRole('button', { name: 'Really delete all? (conversations are kept)' }).click();
@@ -269,4 +310,3 @@ test('two tabs loading the same model download each byte once, and the other tab
     await own.close();
   }
 });
-

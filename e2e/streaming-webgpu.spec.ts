@@ -34,7 +34,7 @@ test('a tab that dies mid-reply reopens with the partial reply, marked interrupt
   page = await context.newPage();
   await openApp(page);
   await setSampling(page, { temperature: 0, maxNewTokens: LONG });
-  await loadModel(page, 'local:tiny-llama');
+  await loadModel(page, 'local:tiny-llama', { device: 'webgpu' });
   await expect(page.getByText(/^Loaded: .*\(WebGPU, q4\)$/)).toBeVisible();
   const full = reference.reply([{ role: 'user', content: MESSAGE }], LONG);
 
@@ -56,7 +56,7 @@ test('a tab that dies mid-reply reopens with the partial reply, marked interrupt
   expect(full.text.startsWith(partial)).toBe(true);
   expect(partial.length).toBeLessThan(full.text.length);
 
-  await loadModel(page, 'local:tiny-llama');
+  await loadModel(page, 'local:tiny-llama', { device: 'webgpu' });
   await setSampling(page, { maxNewTokens: 2 });
   const continued = reference.continueReply(
     [

@@ -1,7 +1,7 @@
 /**
  * The peer engine agrees with us: the tiny-llama fixtures written as GGUF by our converter run in
  * wllama (llama.cpp compiled to WASM, CPU, 2 threads) in Chromium and greedy-generate exactly
- * the TypeScript reference's tokens (F32; tiny-llama-yarn also checks the YaRN keys). Q4_0 is checked against the reference run on the
+ * the TypeScript reference's tokens (F32; tiny-llama-yarn also checks the YaRN keys, tiny-llama3 the llama3 rope_freqs tensor). Q4_0 is checked against the reference run on the
  * Q4_0-dequantized weights; llama.cpp's CPU Q4_0 matmuls also round activations to Q8_0, so
  * there the measure is teacher-forced top-1 agreement with a bound (see the test).
  */
@@ -14,15 +14,17 @@ import { convertCheckpointToGguf, ggufEffectiveWeights, type GgufWeightType } fr
 import { readSafetensorsHeader, readTensorAsFloat32 } from '../src/converter/safetensors.ts';
 import { resolveLlamaShape, type HfLlamaConfig } from '../src/model/config.ts';
 import { argmax, ReferenceLlama } from '../src/model/reference.ts';
-import { directoryReader, directoryWriter } from '../tools/lib/node-io.ts';
+import { directoryReader, directoryWriter } from '../src/converter/node-io.ts';
 import { loadReferenceModel } from '../tools/lib/reference-loader.ts';
 import { chatPromptIds } from './harness/chat-prompt.ts';
 import { startStaticServer, type StaticServer } from './harness/static-server.ts';
+import { FIXTURES_DIR } from '../src/testing/fixture-specs.ts';
 
 const root = join(import.meta.dirname, '..');
-const fixtures = join(root, 'fixtures');
+const fixtures = FIXTURES_DIR;
 const MODEL = 'tiny-llama';
 const YARN_MODEL = 'tiny-llama-yarn';
+const LLAMA3_MODEL = 'tiny-llama3';
 const checkpointDir = (model: string) => join(fixtures, 'checkpoints', model);
 const readConfig = (model: string) => JSON.parse(readFileSync(join(checkpointDir(model), 'config.json'), 'utf8')) as HfLlamaConfig;
 const NEW_TOKENS = 32;
@@ -52,7 +54,12 @@ interface Greedy {
 
 test.beforeAll(async () => {
   ggufDir = mkdtempSync(join(tmpdir(), 'hanmadi-gguf-'));
-  for (const [model, type] of [[MODEL, 'f32'], [MODEL, 'q4_0'], [YARN_MODEL, 'f32']] as const) {
+  for (const [model, type] of [
+    [MODEL, 'f32'],
+    [MODEL, 'q4_0'],
+    [YARN_MODEL, 'f32'],
+    [LLAMA3_MODEL, 'f32'],
+  ] as const) {
     const out = await directoryWriter(ggufDir).openOutput(`${model}-${type}.gguf`);
     await convertCheckpointToGguf(directoryReader(checkpointDir(model)), out, { type, name: model });
   }
@@ -116,16 +123,27 @@ function report(label: string, loaded: Loaded, greedy: Greedy) {
   );
 }
 
-for (const [model, turns] of [[MODEL, 1], [YARN_MODEL, 3]] as const) {
+for (const [model, turns] of [
+  [MODEL, 1],
+  [YARN_MODEL, 3],
+  // 4 turns (146 tokens): on 3, tiny-llama3's random continuation splits a Hangul syllable before
+  // a space, a text wllama 3.13 cannot serialize ("invalid UTF-8 byte"); this one decodes cleanly.
+  [LLAMA3_MODEL, 4],
+] as const) {
   test(`${model} GGUF F32 in wllama greedy-generates the reference tokens`, async ({ page }) => {
     const config = readConfig(model);
     const promptIds = await chatPromptIds(model, turns);
-    if (config.rope_scaling) expect(promptIds.length).toBeGreaterThan(64); // past YaRN's original window
+    if (config.rope_scaling) expect(promptIds.length).toBeGreaterThan(64); // past the original window (YaRN's, llama3's)
     const loaded = await loadInWllama(page, model, 'f32');
     const reference = await loadReferenceModel(checkpointDir(model), config);
     // llama.cpp stops at its end-of-generation tokens; so does the reference here.
     const expected = reference.greedy(promptIds, NEW_TOKENS, loaded.eogTokens);
     expect(expected.length).toBe(NEW_TOKENS); // the prompt leads to a full-length continuation
+    if (config.rope_scaling?.rope_type === 'llama3') {
+      // Were llama.cpp to ignore rope_freqs, it would compute default RoPE, which continues otherwise here.
+      const plain = await loadReferenceModel(checkpointDir(model), { ...config, rope_scaling: null });
+      expect(plain.greedy(promptIds, NEW_TOKENS, loaded.eogTokens)).not.toEqual(expected);
+    }
     const greedy = await greedyInWllama(page, promptIds);
     report(`${model} f32`, loaded, greedy);
     expect(loaded.multithread).toBe(true);

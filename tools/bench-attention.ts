@@ -19,17 +19,24 @@ import { env } from '@huggingface/transformers';
 import * as ort from 'onnxruntime-node';
 import { CHROMIUM_ARGS } from '../playwright.config.ts';
 import { convertCheckpoint, GRAPH_OPSETS } from '../src/converter/convert.ts';
-import { buildLlamaGraph, type AttentionKind, type GraphDtype } from '../src/converter/llama-graph.ts';
+import { buildLlamaGraph } from '../src/converter/llama-graph.ts';
+import { type AttentionKind, type GraphDtype } from '../src/model/graph-format.ts';
 import { encodeModel } from '../src/converter/onnx-proto.ts';
 import { resolveLlamaShape, type HfLlamaConfig } from '../src/model/config.ts';
 import { syntheticLlamaTensors } from '../src/model/synthetic.ts';
 import { computeRopeParameters } from '../src/model/yarn.ts';
 import { chatPromptIds } from '../e2e/harness/chat-prompt.ts';
 import { startStaticServer } from '../e2e/harness/static-server.ts';
-import { directoryReader, directoryWriter } from './lib/node-io.ts';
+import { directoryReader, directoryWriter } from '../src/converter/node-io.ts';
 
 const { values } = parseArgs({
-  options: { layers: { type: 'string', default: '2' }, context: { type: 'string', default: '2048' }, steps: { type: 'string', default: '8' }, 'skip-webgpu': { type: 'boolean' }, 'skip-node': { type: 'boolean' } },
+  options: {
+    layers: { type: 'string', default: '2' },
+    context: { type: 'string', default: '2048' },
+    steps: { type: 'string', default: '8' },
+    'skip-webgpu': { type: 'boolean' },
+    'skip-node': { type: 'boolean' },
+  },
 });
 const LAYERS = Number(values.layers);
 const CONTEXT = Number(values.context);
@@ -41,14 +48,25 @@ const ms = (x: number) => `${x.toFixed(x < 10 ? 2 : 0)} ms`;
 const i64 = (v: number[], dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(v.map(BigInt)), dims);
 
 const kananaWidth: HfLlamaConfig = {
-  model_type: 'llama', hidden_size: 1792, intermediate_size: 8064, num_hidden_layers: LAYERS,
-  num_attention_heads: 24, num_key_value_heads: 8, head_dim: 128, vocab_size: 4096,
-  rms_norm_eps: 1e-5, rope_theta: 500000, max_position_embeddings: 32768, tie_word_embeddings: true,
+  model_type: 'llama',
+  hidden_size: 1792,
+  intermediate_size: 8064,
+  num_hidden_layers: LAYERS,
+  num_attention_heads: 24,
+  num_key_value_heads: 8,
+  head_dim: 128,
+  vocab_size: 4096,
+  rms_norm_eps: 1e-5,
+  rope_theta: 500000,
+  max_position_embeddings: 32768,
+  tie_word_embeddings: true,
 };
 
 async function nodeSession(weights: Map<string, Float32Array>, dtype: GraphDtype, attention: AttentionKind) {
   const graph = await buildLlamaGraph(
-    resolveLlamaShape(kananaWidth), computeRopeParameters(kananaWidth), dtype,
+    resolveLlamaShape(kananaWidth),
+    computeRopeParameters(kananaWidth),
+    dtype,
     async (name) => weights.get(name)!,
     async (name, dataType, dims, bytes) => ({ name, dataType, dims, data: bytes.slice() }),
     { attention },
@@ -64,8 +82,14 @@ async function timedRun(s: ort.InferenceSession, ids: number[], position: number
   const started = performance.now();
   const cpuStarted = process.cpuUsage();
   const out = await s.run({
-    input_ids: i64(ids, [1, ids.length]), attention_mask: i64(new Array(total).fill(1), [1, total]),
-    position_ids: i64(ids.map((_, i) => position + i), [1, ids.length]), num_logits_to_keep: i64([1], []), ...past,
+    input_ids: i64(ids, [1, ids.length]),
+    attention_mask: i64(new Array(total).fill(1), [1, total]),
+    position_ids: i64(
+      ids.map((_, i) => position + i),
+      [1, ids.length],
+    ),
+    num_logits_to_keep: i64([1], []),
+    ...past,
   });
   const cpuUsed = process.cpuUsage(cpuStarted);
   const elapsed = (cpuUsed.user + cpuUsed.system) / 1000;
@@ -82,14 +106,16 @@ async function benchNode(): Promise<string[]> {
   for (const dtype of ['fp32', 'q4'] as const) {
     const sessions = { plain: await nodeSession(weights, dtype, 'plain'), gqa: await nodeSession(weights, dtype, 'gqa') };
     const samples: Record<AttentionKind, { prefill: number[]; step: number[]; chunk: number[] }> = {
-      plain: { prefill: [], step: [], chunk: [] }, gqa: { prefill: [], step: [], chunk: [] },
+      plain: { prefill: [], step: [], chunk: [] },
+      gqa: { prefill: [], step: [], chunk: [] },
     };
     // Two rounds, the forms alternating, so neither always runs first on a shared machine.
     for (let round = 0; round < 2; round++) {
       for (const attention of round === 0 ? FORMS : [...FORMS].reverse()) {
         const s = sessions[attention];
         let past: Record<string, ort.Tensor> = {};
-        for (let l = 0; l < LAYERS; l++) for (const kind of ['key', 'value']) past[`past_key_values.${l}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [1, 8, 0, 128]);
+        for (let l = 0; l < LAYERS; l++)
+          for (const kind of ['key', 'value']) past[`past_key_values.${l}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [1, 8, 0, 128]);
         if (round === 0) await timedRun(s, ids.slice(0, 16), 0, past); // warm-up (allocations, kernel selection)
         const prefill = await timedRun(s, ids.slice(0, CONTEXT), 0, past);
         samples[attention].prefill.push(prefill.elapsed);
@@ -100,16 +126,31 @@ async function benchNode(): Promise<string[]> {
           past = step.past;
         }
         samples[attention].chunk.push((await timedRun(s, ids.slice(CONTEXT + STEPS, CONTEXT + STEPS + 64), CONTEXT + STEPS, past)).elapsed);
-        console.error(`node ${dtype} ${attention} round ${round} (CPU time; prefill wall ${ms(prefill.wall)}): prefill ${ms(prefill.elapsed)}, steps ${samples[attention].step.slice(-STEPS).map((t) => t.toFixed(0)).join(' ')} ms, chunk ${ms(samples[attention].chunk.at(-1)!)}`);
+        console.error(
+          `node ${dtype} ${attention} round ${round} (CPU time; prefill wall ${ms(prefill.wall)}): prefill ${ms(prefill.elapsed)}, steps ${samples[
+            attention
+          ].step
+            .slice(-STEPS)
+            .map((t) => t.toFixed(0))
+            .join(' ')} ms, chunk ${ms(samples[attention].chunk.at(-1)!)}`,
+        );
       }
     }
     await sessions.plain.release();
     await sessions.gqa.release();
-    const result = Object.fromEntries(FORMS.map((f) => [f, { prefill: Math.min(...samples[f].prefill), step: median(samples[f].step), chunk: Math.min(...samples[f].chunk) }]));
+    const result = Object.fromEntries(
+      FORMS.map((f) => [f, { prefill: Math.min(...samples[f].prefill), step: median(samples[f].step), chunk: Math.min(...samples[f].chunk) }]),
+    );
     const { plain, gqa } = result;
-    rows.push(`| node CPU (1 thread, CPU time) ${dtype}, ${LAYERS} layers | prefill ${CONTEXT} (best of 2) | ${ms(plain.prefill)} | ${ms(gqa.prefill)} | ${(plain.prefill / gqa.prefill).toFixed(2)}× |`);
-    rows.push(`| node CPU (1 thread, CPU time) ${dtype}, ${LAYERS} layers | decode step at ${CONTEXT} (median of ${2 * STEPS}) | ${ms(plain.step)} | ${ms(gqa.step)} | ${(plain.step / gqa.step).toFixed(2)}× |`);
-    rows.push(`| node CPU (1 thread, CPU time) ${dtype}, ${LAYERS} layers | 64-token chunk after ${CONTEXT + STEPS} cached (best of 2) | ${ms(plain.chunk)} | ${ms(gqa.chunk)} | ${(plain.chunk / gqa.chunk).toFixed(2)}× |`);
+    rows.push(
+      `| node CPU (1 thread, CPU time) ${dtype}, ${LAYERS} layers | prefill ${CONTEXT} (best of 2) | ${ms(plain.prefill)} | ${ms(gqa.prefill)} | ${(plain.prefill / gqa.prefill).toFixed(2)}× |`,
+    );
+    rows.push(
+      `| node CPU (1 thread, CPU time) ${dtype}, ${LAYERS} layers | decode step at ${CONTEXT} (median of ${2 * STEPS}) | ${ms(plain.step)} | ${ms(gqa.step)} | ${(plain.step / gqa.step).toFixed(2)}× |`,
+    );
+    rows.push(
+      `| node CPU (1 thread, CPU time) ${dtype}, ${LAYERS} layers | 64-token chunk after ${CONTEXT + STEPS} cached (best of 2) | ${ms(plain.chunk)} | ${ms(gqa.chunk)} | ${(plain.chunk / gqa.chunk).toFixed(2)}× |`,
+    );
   }
   return rows;
 }
@@ -118,13 +159,19 @@ async function benchWebGpu(): Promise<string[]> {
   const root = join(import.meta.dirname, '..');
   const models = mkdtempSync(join(tmpdir(), 'hanmadi-bench-attention-'));
   for (const attention of FORMS) {
-    await convertCheckpoint(directoryReader(join(root, 'fixtures', 'checkpoints', 'tiny-llama')), directoryWriter(join(models, attention)), { dtypes: ['fp32'], attention });
+    await convertCheckpoint(directoryReader(join(root, 'fixtures', 'checkpoints', 'tiny-llama')), directoryWriter(join(models, attention)), {
+      dtypes: ['fp32'],
+      attention,
+    });
   }
   env.allowRemoteModels = false;
   env.localModelPath = join(root, 'fixtures', 'models') + '/';
   const prompt = await chatPromptIds('tiny-llama', 1);
   const server = await startStaticServer({ '/nm/': join(root, 'node_modules'), '/kv/': models, '/harness/': join(root, 'e2e', 'harness') });
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--enable-unsafe-webgpu', ...CHROMIUM_ARGS] });
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--enable-unsafe-webgpu', ...CHROMIUM_ARGS],
+  });
   const rows: string[] = [];
   try {
     const page = await browser.newPage();
@@ -132,14 +179,37 @@ async function benchWebGpu(): Promise<string[]> {
     await page.waitForFunction(() => (window as unknown as { harnessReady?: boolean }).harnessReady === true);
     const chunks = [prompt, ...Array.from({ length: STEPS + 1 }, (_, i) => [prompt[i % prompt.length]])];
     const stepTimes: Record<string, number> = {};
-    for (const [label, attention, ortDevice] of [['plain', 'plain', false], ['gqa', 'gqa', false], ['gqa, ORT device (subgroups)', 'gqa', true]] as const) {
+    for (const [label, attention, ortDevice] of [
+      ['plain', 'plain', false],
+      ['gqa', 'gqa', false],
+      ['gqa, ORT device (subgroups)', 'gqa', true],
+    ] as const) {
       const externalData = [{ path: 'model.onnx_data', data: `/kv/${attention}/onnx/model.onnx_data` }];
-      const args = { modelUrl: `/kv/${attention}/onnx/model.onnx`, externalData, ep: 'webgpu', chunks, layers: 2, kvHeads: 2, headDim: 32, half: false, logitsToKeep: 1, withLogits: false, ortDevice };
+      const args = {
+        modelUrl: `/kv/${attention}/onnx/model.onnx`,
+        externalData,
+        ep: 'webgpu',
+        chunks,
+        layers: 2,
+        kvHeads: 2,
+        headDim: 32,
+        half: false,
+        logitsToKeep: 1,
+        withLogits: false,
+        ortDevice,
+      };
       const { runMs } = await page.evaluate((a) => (window as unknown as { runChunks(x: typeof a): Promise<{ runMs: number[] }> }).runChunks(a), args);
       stepTimes[label] = median(runMs.slice(2)); // the first step compiles the decode shaders
-      console.error(`webgpu ${label}: prefill ${ms(runMs[0])}, steps ${runMs.slice(1).map((t) => t.toFixed(0)).join(' ')} ms`);
+      console.error(
+        `webgpu ${label}: prefill ${ms(runMs[0])}, steps ${runMs
+          .slice(1)
+          .map((t) => t.toFixed(0))
+          .join(' ')} ms`,
+      );
     }
-    rows.push(`| Chromium WebGPU (SwiftShader), tiny-llama fp32 | decode step after ${prompt.length} tokens (median of ${STEPS}) | ${ms(stepTimes.plain)} | ${ms(stepTimes.gqa)} | ${(stepTimes.plain / stepTimes.gqa).toFixed(2)}× |`);
+    rows.push(
+      `| Chromium WebGPU (SwiftShader), tiny-llama fp32 | decode step after ${prompt.length} tokens (median of ${STEPS}) | ${ms(stepTimes.plain)} | ${ms(stepTimes.gqa)} | ${(stepTimes.plain / stepTimes.gqa).toFixed(2)}× |`,
+    );
     rows.push(`| same, GroupQueryAttention on ORT's own device (with 4-lane subgroups) | decode step | | ${ms(stepTimes['gqa, ORT device (subgroups)'])} | |`);
   } finally {
     await browser.close();

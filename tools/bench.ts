@@ -7,9 +7,11 @@
  *   npm run bench                                   tiny-llama, q4, every stage, the standard plan
  *   npm run bench -- --model kanana-2.1b-shape      the Kanana-Nano shape (random weights; made on
  *                                                   demand, ~4 GB on disk, removed after unless --keep)
+ *   npm run bench -- --model llama-3.2-3b-shape     the Llama 3.2 3B shape (Bllossom's; 6.4 GB checkpoint
+ *                                                   + ~4.5 GB of q4/q4f16 made on demand, removed after)
  * Options (lists are comma-separated):
  *   --dtypes q4            precisions to run, one run each (q4 | q4f16 | fp16 | fp32; SwiftShader lacks shader-f16)
- *   --stages …             download,load,prefill,decode,turn,roofline,peer (default: all)
+ *   --stages …             download,conversion,load,prefill,decode,turn,roofline,peer (default: all)
  *   --devices webgpu,wasm  our engine's devices (WASM is the like-for-like CPU comparison with wllama)
  *   --reps N --load-reps N --download-reps N
  *   --prefill 128,512,2048 --decode 64,256 --decode-prompt 32 --history 2048 --turn-message 16
@@ -18,9 +20,10 @@
  *                          implementation (SwiftShader); never applied on a real GPU
  *   --full-gpu             run the whole plan on WebGPU even on SwiftShader (hours for the tiny model)
  *   --peer-threads N       wllama's threads (default: half the cores, its own default)
+ *   --threads N            our engine's CPU threads (default: the peer's, like for like)
  *   --no-build             use dist-bench/ as it is (otherwise rebuilt when a source is newer)
  *   --keep                 keep model files this run generated
- * Models other than tiny-llama get a reduced plan (see PROFILES); whatever differs from the
+ * Models other than tiny-llama get a reduced plan (tools/lib/bench-profiles.ts); whatever differs from the
  * standard plan is listed in the results as a reduction.
  * The defaults finish in ~15 minutes for tiny-llama on 2 busy cores with SwiftShader: WASM and
  * wllama run the standard plan, WebGPU (~4-15 s per token there) the smaller CPU-adapter plan.
@@ -33,40 +36,17 @@ import { parseArgs } from 'node:util';
 import { MODEL_DTYPES, type ModelDtype } from '../src/model/catalog.ts';
 import { graphFiles } from '../src/model/model-files.ts';
 import { convertCheckpointToGguf } from '../src/converter/gguf.ts';
-import { CPU_ADAPTER, runModelBench, STAGES, STANDARD_PLAN, type BenchDevice, type DevicePlan, type BenchOptions, type Stage } from './lib/bench-run.ts';
+import { runModelBench } from './lib/bench-run.ts';
+import { isCpuAdapter } from './lib/bench-compare.ts';
+import { STAGES, STANDARD_PLAN, type BenchDevice, type BenchOptions, type Stage } from './lib/bench-types.ts';
 import { renderFile, renderRun, type ResultsFile } from './lib/bench-report.ts';
 import { benchPaths } from './lib/bench-server.ts';
-import { directoryReader, directoryWriter } from './lib/node-io.ts';
+import { directoryReader, directoryWriter } from '../src/converter/node-io.ts';
+import { profileOf, type Profile } from './lib/bench-profiles.ts';
 
 const root = join(import.meta.dirname, '..');
 const paths = benchPaths(root);
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-interface Profile {
-  plan: Partial<Pick<BenchOptions, 'reps' | 'loadReps' | 'downloadReps' | 'prefill' | 'decode' | 'decodePrompt' | 'history' | 'turnMessage' | 'devices'>>;
-  /** WebGPU's plan on a CPU adapter (SwiftShader). */
-  cpuAdapterPlan: DevicePlan;
-  /** Why the plan is reduced (said in the results). */
-  why?: string;
-  /** Opt-in fixtures are big: generated on demand and removed after the run. */
-  optIn: boolean;
-}
-
-/**
- * Per model: tiny-llama runs the standard plan. The Kanana shape is 2.1B parameters: on SwiftShader
- * (WebGPU on the CPU) one decoded token costs ~25-30 s and llama.cpp on one core is not much
- * faster, so its counts are cut to what finishes in about an hour here.
- */
-const PROFILES: Record<string, Profile> = {
-  // SwiftShader: ~20 s per load, ~0.1-0.25 tok/s decode, prefill ~1-5 tok/s on 2 busy cores.
-  'tiny-llama': { plan: {}, cpuAdapterPlan: { reps: 2, prefill: [128], decode: [6], history: 256 }, optIn: false },
-  'kanana-2.1b-shape': {
-    plan: { reps: 1, loadReps: 1, downloadReps: 1, prefill: [128], decode: [8], decodePrompt: 16, history: 128, turnMessage: 8, devices: ['wasm'] },
-    cpuAdapterPlan: { reps: 1, prefill: [16], decode: [2], history: 0 },
-    why: 'a 2.1B model costs ~25-30 s per decoded token on SwiftShader (WebGPU emulated on 2 shared CPU cores), so it runs on WASM only by default, with one run per step',
-    optIn: true,
-  },
-};
 
 const { values } = parseArgs({
   options: {
@@ -82,6 +62,7 @@ const { values } = parseArgs({
     'decode-prompt': { type: 'string' },
     history: { type: 'string' },
     'turn-message': { type: 'string' },
+    threads: { type: 'string' },
     'peer-threads': { type: 'string' },
     'gpu-reps': { type: 'string' },
     'gpu-prefill': { type: 'string' },
@@ -98,20 +79,29 @@ const { values } = parseArgs({
 });
 
 if (values.help) {
-  console.log(readFileSync(import.meta.filename, 'utf8').split('*/')[0].replace(/^\/\*\*?|^ \* ?/gm, ''));
+  console.log(
+    readFileSync(import.meta.filename, 'utf8')
+      .split('*/')[0]
+      .replace(/^\/\*\*?|^ \* ?/gm, ''),
+  );
   process.exit(0);
 }
 
-const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
-const numbers = (s: string) => list(s).map((x) => {
-  const n = Number(x);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`Not a count: ${x}`);
-  return n;
-});
+const list = (s: string) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+const numbers = (s: string) =>
+  list(s).map((x) => {
+    const n = Number(x);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`Not a count: ${x}`);
+    return n;
+  });
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 
 const model = values.model!;
-const profile: Profile = PROFILES[model] ?? { plan: {}, cpuAdapterPlan: PROFILES['tiny-llama'].cpuAdapterPlan, optIn: false };
+const profile: Profile = profileOf(model);
 const dtypes = list(values.dtypes!) as ModelDtype[];
 for (const d of dtypes) if (!MODEL_DTYPES.includes(d)) throw new Error(`Unknown dtype ${d} (${MODEL_DTYPES.join(', ')})`);
 const stages = list(values.stages!) as Stage[];
@@ -122,6 +112,7 @@ function planFor(dtype: ModelDtype): BenchOptions {
   const p = profile.plan;
   const pick = <T>(flag: string | undefined, parse: (s: string) => T, fallback: T): T => (flag === undefined ? fallback : parse(flag));
   const one = (s: string) => numbers(s)[0];
+  const peerThreads = pick(values['peer-threads'], one, Math.max(1, Math.floor(cpus().length / 2)));
   const options: BenchOptions = {
     model,
     dtype,
@@ -135,8 +126,9 @@ function planFor(dtype: ModelDtype): BenchOptions {
     decodePrompt: pick(values['decode-prompt'], one, p.decodePrompt ?? 32),
     history: pick(values.history, one, p.history ?? STANDARD_PLAN.history),
     turnMessage: pick(values['turn-message'], one, p.turnMessage ?? 16),
-    peerThreads: pick(values['peer-threads'], one, Math.max(1, Math.floor(cpus().length / 2))),
+    peerThreads,
     peerContext: pick(values['peer-context'], one, 0),
+    threads: pick(values.threads, one, peerThreads),
     memorySampleMs: Number(values['memory-sample-ms']),
     cpuAdapterPlan: values['full-gpu']
       ? null
@@ -149,10 +141,14 @@ function planFor(dtype: ModelDtype): BenchOptions {
     reductions: [],
   };
   const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
-  if (!same(options.prefill, STANDARD_PLAN.prefill)) options.reductions.push(`prefill / time to first token at ${options.prefill.join(', ')} prompt tokens instead of ${STANDARD_PLAN.prefill.join(', ')}`);
-  if (!same(options.decode, STANDARD_PLAN.decode)) options.reductions.push(`decode over ${options.decode.join(', ')} new tokens instead of ${STANDARD_PLAN.decode.join(', ')}`);
-  if (options.history !== STANDARD_PLAN.history) options.reductions.push(`turn-N with ${options.history} tokens of history instead of ~${STANDARD_PLAN.history}`);
-  if (options.reps < STANDARD_PLAN.reps) options.reductions.push(`${options.reps} run(s) per generation step instead of ${STANDARD_PLAN.reps}, so min = median = max there`);
+  if (!same(options.prefill, STANDARD_PLAN.prefill))
+    options.reductions.push(`prefill / time to first token at ${options.prefill.join(', ')} prompt tokens instead of ${STANDARD_PLAN.prefill.join(', ')}`);
+  if (!same(options.decode, STANDARD_PLAN.decode))
+    options.reductions.push(`decode over ${options.decode.join(', ')} new tokens instead of ${STANDARD_PLAN.decode.join(', ')}`);
+  if (options.history !== STANDARD_PLAN.history)
+    options.reductions.push(`turn-N with ${options.history} tokens of history instead of ~${STANDARD_PLAN.history}`);
+  if (options.reps < STANDARD_PLAN.reps)
+    options.reductions.push(`${options.reps} run(s) per generation step instead of ${STANDARD_PLAN.reps}, so min = median = max there`);
   if (options.loadReps < STANDARD_PLAN.reps) options.reductions.push(`${options.loadReps} warm load(s) per source instead of ${STANDARD_PLAN.reps}`);
   if (options.downloadReps < STANDARD_PLAN.reps) options.reductions.push(`${options.downloadReps} cold download(s) instead of ${STANDARD_PLAN.reps}`);
   const skipped = STAGES.filter((s) => !stages.includes(s));
@@ -235,23 +231,46 @@ function git(args: string[]): string {
   }
 }
 
+/**
+ * The run's key in the day's results file: `<model>-<dtype>`, or, where that day already holds a
+ * run of the model with other stages or threads (the conversion alone, or a two-thread run, beside
+ * a full one), those too: a different run goes beside the earlier one, never over it.
+ */
+function runKey(previous: ResultsFile | null, plain: string, options: BenchOptions): string {
+  const earlier = previous?.runs[plain]?.options;
+  if (!earlier) return plain;
+  const differs: string[] = [];
+  if (earlier.stages.join() !== options.stages.join()) differs.push(options.stages.join(', '));
+  if (earlier.threads !== options.threads || earlier.peerThreads !== options.peerThreads)
+    differs.push(`${options.threads} threads, peer ${options.peerThreads}`);
+  return differs.length ? `${plain} (${differs.join('; ')})` : plain;
+}
+
 async function main(): Promise<void> {
   if (!existsSync(chromiumPath)) throw new Error(`Chromium not found at ${chromiumPath}: apt-get install -y chromium (or set CHROMIUM_PATH).`);
   ensureBuild();
   for (const dtype of dtypes) ensureModel(dtype);
   const gguf = stages.includes('peer') ? await ensureGguf() : null;
-  // The checkpoint was only needed for the GGUF: an opt-in model's 4 GB go as soon as possible.
-  if (profile.optIn && !values.keep) {
-    const checkpoint = join(root, 'fixtures', 'checkpoints', model);
-    if (generated.includes(checkpoint)) rmSync(checkpoint, { recursive: true, force: true });
-  }
+  const checkpointDir = join(root, 'fixtures', 'checkpoints', model);
+  const checkpoint = stages.includes('conversion') && existsSync(join(checkpointDir, 'config.json')) ? checkpointDir : null;
+  if (stages.includes('conversion') && !checkpoint) log(`no checkpoint at ${checkpointDir}: the conversion stage is skipped (the fixtures tool makes it)`);
+  // Without the conversion stage the checkpoint was only needed for the GGUF: an opt-in model's 4 GB go as soon as possible.
+  if (profile.optIn && !values.keep && !checkpoint && generated.includes(checkpointDir)) rmSync(checkpointDir, { recursive: true, force: true });
   try {
     for (const dtype of dtypes) {
       const options = planFor(dtype);
-      log(`${model} ${dtype}: stages ${stages.join(', ')} on ${devices.join(', ')}; ${options.reductions.length ? `reduced: ${options.reductions.join('; ')}` : 'standard plan'}`);
-      const result = await runModelBench(options, { paths, chromiumPath, gguf });
+      log(
+        `${model} ${dtype}: stages ${stages.join(', ')} on ${devices.join(', ')}; ${options.reductions.length ? `reduced: ${options.reductions.join('; ')}` : 'standard plan'}`,
+      );
+      const result = await runModelBench(options, { paths, chromiumPath, gguf, checkpoint });
       const adapter = result.page?.adapter;
-      const adapterName = adapter ? [adapter.vendor, adapter.architecture].filter(Boolean).join('-').toLowerCase().replace(/[^a-z0-9-]+/g, '-') || 'webgpu' : 'no-webgpu';
+      const adapterName = adapter
+        ? [adapter.vendor, adapter.architecture]
+            .filter(Boolean)
+            .join('-')
+            .toLowerCase()
+            .replace(/[^a-z0-9-]+/g, '-') || 'webgpu'
+        : 'no-webgpu';
       const date = result.startedAt.slice(0, 10);
       mkdirSync(values.out!, { recursive: true });
       const jsonPath = join(values.out!, `${date}-${adapterName}.json`);
@@ -271,11 +290,11 @@ async function main(): Promise<void> {
           browser: /(HeadlessChrome|Chrome)\/[\d.]+/.exec(result.page?.userAgent ?? '')?.[0] ?? 'unknown',
           adapter: adapter ? `${adapter.vendor} ${adapter.architecture} ${adapter.description}`.trim() : 'none',
           commit,
-          note: CPU_ADAPTER.test(adapterName)
-            ? 'No GPU: WebGPU is headless Chromium\'s CPU implementation (SwiftShader) on this machine.'
+          note: isCpuAdapter(adapter)
+            ? "No GPU: WebGPU is headless Chromium's CPU implementation (SwiftShader) on this machine."
             : `WebGPU adapter: ${adapter ? `${adapter.vendor} ${adapter.architecture}` : 'none'}.`,
         },
-        runs: { ...(previous?.runs ?? {}), [`${model}-${dtype}`]: { ...result, commit } },
+        runs: { ...(previous?.runs ?? {}), [runKey(previous, `${model}-${dtype}`, options)]: { ...result, commit } },
       };
       writeFileSync(jsonPath, JSON.stringify(file, null, 2) + '\n');
       writeFileSync(jsonPath.replace(/\.json$/, '.md'), renderFile(file));

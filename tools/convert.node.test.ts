@@ -1,7 +1,9 @@
 /**
  * End to end in Node: a synthetic Hugging Face checkpoint (bf16, real Llama-3 tokenizer, GQA,
  * head_dim ≠ hidden/heads) → the converter CLI's core → transformers.js `from_pretrained` with
- * local files → greedy generation equal, token for token, to the TypeScript reference.
+ * local files → greedy generation equal, token for token, to the TypeScript reference (fp32), and
+ * for q8 (transformers.js's `model_quantized.onnx`, on the CPU) to the reference computing as its
+ * DynamicQuantizeMatMul does.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,8 +13,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { convertCheckpoint } from '../src/converter/convert.ts';
 import { eosTokenIds } from '../src/model/config.ts';
 import { writeSyntheticCheckpoint } from './lib/checkpoint.ts';
-import { FIXTURES } from './lib/fixture-specs.ts';
-import { directoryReader, directoryWriter } from './lib/node-io.ts';
+import { FIXTURES } from '../src/testing/fixture-specs.ts';
+import { directoryReader, directoryWriter } from '../src/converter/node-io.ts';
 import { loadReferenceModel } from './lib/reference-loader.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'hanmadi-convert-'));
@@ -28,34 +30,61 @@ describe.each(Object.keys(FIXTURES))('%s through transformers.js in Node', (name
 
   beforeAll(async () => {
     writeSyntheticCheckpoint(checkpointDir, spec);
-    await convertCheckpoint(directoryReader(checkpointDir), directoryWriter(modelDir), { dtypes: ['fp32', 'fp16', 'q4', 'q4f16'] });
+    await convertCheckpoint(directoryReader(checkpointDir), directoryWriter(modelDir), { dtypes: ['fp32', 'fp16', 'q4', 'q4f16', 'q8'] });
     env.allowRemoteModels = false;
     env.allowLocalModels = true;
     env.localModelPath = join(root, 'models') + '/';
   });
 
-  it('fp32 greedy tokens equal the reference for 24 new tokens on a Korean+English chat prompt', async () => {
+  /** A Korean+English chat prompt's ids (past the 64-token original window of the yarn fixture). */
+  async function chatPromptIds(): Promise<number[]> {
     const tokenizer = await AutoTokenizer.from_pretrained(name);
     // The yarn fixture's original window is 64 tokens: give it a prompt that runs past it.
     const chat = spec.config.rope_scaling
-      ? [...messages, { role: 'assistant', content: '서울은 맑고 포근해요. Light layers are perfect today.' }, { role: 'user', content: '그럼 내일 부산은요? Will it rain there, and should I pack an umbrella for the weekend trip?' }]
+      ? [
+          ...messages,
+          { role: 'assistant', content: '서울은 맑고 포근해요. Light layers are perfect today.' },
+          { role: 'user', content: '그럼 내일 부산은요? Will it rain there, and should I pack an umbrella for the weekend trip?' },
+        ]
       : messages;
     const encoded = tokenizer.apply_chat_template(chat, { add_generation_prompt: true, return_tensor: false }) as unknown as { input_ids: number[] };
     const promptIds = encoded.input_ids;
     expect(promptIds.slice(0, 2)).toEqual([128000, 128006]); // <|begin_of_text|><|start_header_id|>
     if (spec.config.rope_scaling) expect(promptIds.length).toBeGreaterThan(64);
+    return promptIds;
+  }
 
-    const model = await AutoModelForCausalLM.from_pretrained(name, { dtype: 'fp32' });
+  async function greedyTokens(dtype: 'fp32' | 'q8', promptIds: number[]): Promise<number[]> {
+    const model = await AutoModelForCausalLM.from_pretrained(name, { dtype, device: 'cpu' });
     const input = new Tensor('int64', BigInt64Array.from(promptIds.map(BigInt)), [1, promptIds.length]);
     const output = (await model.generate({ input_ids: input, max_new_tokens: 24, min_new_tokens: 24, do_sample: false })) as Tensor;
-    const generated = Array.from(output.data as BigInt64Array, Number).slice(promptIds.length);
     await model.dispose();
+    return Array.from(output.data as BigInt64Array, Number).slice(promptIds.length);
+  }
 
-    const reference = await loadReferenceModel(checkpointDir, spec.config);
-    const expected = reference.greedy(promptIds, 24, []);
+  it('fp32 greedy tokens equal the reference for 24 new tokens on a Korean+English chat prompt', async () => {
+    const promptIds = await chatPromptIds();
+    const generated = await greedyTokens('fp32', promptIds);
+    const expected = (await loadReferenceModel(checkpointDir, spec.config)).greedy(promptIds, 24, []);
     expect(generated).toEqual(expected);
     expect(new Set(expected).size).toBeGreaterThan(3); // a real continuation, not one repeated token
     expect(eosTokenIds(spec.config)).toContain(128009);
+    if (spec.config.rope_scaling?.rope_type === 'llama3') {
+      // The prompt runs where the llama3 scaling matters: default RoPE would continue otherwise.
+      const plain = await loadReferenceModel(checkpointDir, { ...spec.config, rope_scaling: null });
+      expect(plain.greedy(promptIds, 24, [])).not.toEqual(expected);
+    }
+  });
+
+  it('q8 greedy tokens equal the reference computing as DynamicQuantizeMatMul does, for 24 new tokens', async () => {
+    const promptIds = await chatPromptIds();
+    const generated = await greedyTokens('q8', promptIds);
+    const expected = (await loadReferenceModel(checkpointDir, spec.config, 'q8')).greedy(promptIds, 24, []);
+    const float = (await loadReferenceModel(checkpointDir, spec.config)).greedy(promptIds, 24, []);
+    const leading = float.findIndex((id, i) => id !== generated[i]);
+    console.log(`${name} q8: ${generated.join(' ')}; the float reference agrees on the first ${leading === -1 ? float.length : leading} of 24`);
+    expect(generated).toEqual(expected);
+    expect(new Set(expected).size).toBeGreaterThan(3);
   });
 
   it.each(['fp16', 'q4', 'q4f16'] as const)('%s loads through transformers.js and generates', async (dtype) => {
@@ -70,7 +99,7 @@ describe.each(Object.keys(FIXTURES))('%s through transformers.js in Node', (name
   it('writes a manifest that lists every file with its size', () => {
     const manifest = JSON.parse(readFileSync(join(modelDir, 'hanmadi-manifest.json'), 'utf8')) as { files: { path: string; size: number }[] };
     const paths = manifest.files.map((f) => f.path).sort();
-    const graphs = ['model', 'model_fp16', 'model_q4', 'model_q4f16'].flatMap((g) => [`onnx/${g}.onnx`, `onnx/${g}.onnx_data`]);
+    const graphs = ['model', 'model_fp16', 'model_q4', 'model_q4f16', 'model_quantized'].flatMap((g) => [`onnx/${g}.onnx`, `onnx/${g}.onnx_data`]);
     expect(paths).toEqual(['config.json', 'generation_config.json', ...graphs, 'tokenizer.json', 'tokenizer_config.json'].sort());
     for (const f of manifest.files) expect(readFileSync(join(modelDir, f.path)).length).toBe(f.size);
   });

@@ -7,14 +7,20 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { convertCheckpoint, SUPPORTED_DTYPES, TOKENIZER_FILES, type ConvertDtype } from '../src/converter/convert.ts';
-import type { AttentionKind } from '../src/converter/llama-graph.ts';
-import { directoryReader, directoryWriter } from './lib/node-io.ts';
+import type { AttentionKind } from '../src/model/graph-format.ts';
+import { directoryReader, directoryWriter } from '../src/converter/node-io.ts';
 
 const usage = `usage: npm run convert -- --input <hf-checkpoint-dir> --output <dir> [--dtype ${SUPPORTED_DTYPES.join(',')}] [--attention gqa|plain]`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { input: { type: 'string' }, output: { type: 'string' }, dtype: { type: 'string', default: 'q4' }, attention: { type: 'string' }, help: { type: 'boolean' } },
+    options: {
+      input: { type: 'string' },
+      output: { type: 'string' },
+      dtype: { type: 'string', default: 'q4' },
+      attention: { type: 'string' },
+      help: { type: 'boolean' },
+    },
   });
   if (values.help || !values.input || !values.output) {
     console.error(usage);
@@ -30,7 +36,9 @@ async function main(): Promise<void> {
   // loads in transformers.js for token ids) and say what Hanmadi will need to chat with it.
   const missingTokenizer = TOKENIZER_FILES.filter((name) => !existsSync(join(values.input!, name)));
   if (missingTokenizer.length > 0) {
-    console.warn(`Warning: ${missingTokenizer.join(' and ')} not found in ${values.input}; copy them into ${values.output} before chatting with the model in Hanmadi.`);
+    console.warn(
+      `Warning: ${missingTokenizer.join(' and ')} not found in ${values.input}; copy them into ${values.output} before chatting with the model in Hanmadi.`,
+    );
   }
   const started = Date.now();
   await convertCheckpoint(directoryReader(values.input), directoryWriter(values.output), {
@@ -46,7 +54,11 @@ async function main(): Promise<void> {
       );
     },
   });
-  process.stderr.write(`\nConverted ${values.input} → ${values.output} (${dtypes.join(', ')}) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  // The kernel's own high-water mark (KiB on Linux and macOS): the peak, not a sample of it.
+  const peakMiB = process.resourceUsage().maxRSS / 1024;
+  process.stderr.write(
+    `\nConverted ${values.input} → ${values.output} (${dtypes.join(', ')}) in ${((Date.now() - started) / 1000).toFixed(1)} s, peak memory ${peakMiB.toFixed(0)} MiB (max RSS)\n`,
+  );
 }
 
 main().catch((error: unknown) => {

@@ -2,10 +2,12 @@
  * `npm run fixtures`: writes the seeded synthetic checkpoints to fixtures/checkpoints/<name>/
  * and converts them into fixtures/models/<name>/ (both git-ignored).
  *
- *   npx tsx tools/fixtures.ts                              tiny-llama, tiny-llama-yarn, tiny-llama-ctx64
+ *   npx tsx tools/fixtures.ts                              tiny-llama, tiny-llama-yarn, tiny-llama3, tiny-llama-ctx64
  *   npx tsx tools/fixtures.ts --only kanana-2.1b-shape     the 2.1B-shape benchmark model (opt-in)
+ *   npx tsx tools/fixtures.ts --only llama-3.2-3b-shape    the 3B-shape one (Llama 3.2, llama3 RoPE; opt-in, 6.4 GB checkpoint)
  *   --force        regenerate even when up to date
- *   --dtypes a,b   convert only these dtypes (default: all four; fp32,q4 for tiny-llama-ctx64; q4f16,q4 for kanana-2.1b-shape)
+ *   --dtypes a,b   convert only these dtypes (default: all five; fp32,q4,q8 for tiny-llama-ctx64; q4f16,q4 for the shape models)
+ *   HANMADI_FIXTURES=<dir>   write there instead of fixtures/ (src/testing/fixture-specs.ts FIXTURES_DIR)
  *
  * A fixture is up to date when its stamp (sha256 of generator version, spec and dtypes, written
  * last) matches and every file of its manifest is present with its size. Output is deterministic:
@@ -17,27 +19,15 @@ import { parseArgs } from 'node:util';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { convertCheckpoint, MANIFEST_FILE, SUPPORTED_DTYPES, type ConvertDtype } from '../src/converter/convert.ts';
-import { writeSyntheticCheckpoint, type CheckpointSpec } from './lib/checkpoint.ts';
-import { CTX64_DTYPES, CTX64_FIXTURE, CTX64_SPEC, FIXTURES } from './lib/fixture-specs.ts';
-import { directoryReader, directoryWriter } from './lib/node-io.ts';
-import { KANANA_SHAPE_DTYPES, KANANA_SHAPE_FIXTURE, KANANA_SHAPE_SPEC } from './fixtures/kanana.ts';
+import { writeSyntheticCheckpoint } from './lib/checkpoint.ts';
+import { type CheckpointSpec } from '../src/testing/fixture-specs.ts';
+import { FIXTURES_DIR } from '../src/testing/fixture-specs.ts';
+import { directoryReader, directoryWriter } from '../src/converter/node-io.ts';
+import { ALL_FIXTURES } from './fixtures/registry.ts';
 
 /** Bump when the generator or converter output changes, so stale fixtures are rebuilt (3: tied head stored after the table; 4: GroupQueryAttention). */
 const GENERATOR_VERSION = 4;
 const STAMP_FILE = '.stamp';
-
-interface FixtureEntry {
-  spec: CheckpointSpec;
-  dtypes: readonly ConvertDtype[];
-  /** Built only with --only <name>. */
-  optIn: boolean;
-}
-
-const ALL_FIXTURES: Record<string, FixtureEntry> = {
-  ...Object.fromEntries(Object.entries(FIXTURES).map(([name, spec]) => [name, { spec, dtypes: SUPPORTED_DTYPES, optIn: false }])),
-  [CTX64_FIXTURE]: { spec: CTX64_SPEC, dtypes: CTX64_DTYPES, optIn: false },
-  [KANANA_SHAPE_FIXTURE]: { spec: KANANA_SHAPE_SPEC, dtypes: KANANA_SHAPE_DTYPES, optIn: true },
-};
 
 function parseDtypes(list: string | undefined): ConvertDtype[] | undefined {
   if (list === undefined) return undefined;
@@ -66,7 +56,7 @@ if (values.only && !ALL_FIXTURES[values.only]) {
   process.exit(1);
 }
 const dtypeOverride = parseDtypes(values.dtypes);
-const root = join(import.meta.dirname, '..', 'fixtures');
+const root = FIXTURES_DIR;
 
 for (const [name, entry] of Object.entries(ALL_FIXTURES)) {
   if (values.only ? values.only !== name : entry.optIn) continue;

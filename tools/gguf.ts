@@ -7,7 +7,7 @@ import { rm } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { convertCheckpointToGguf, GGUF_WEIGHT_TYPES, type GgufWeightType } from '../src/converter/gguf.ts';
-import { directoryReader, directoryWriter } from './lib/node-io.ts';
+import { directoryReader, directoryWriter } from '../src/converter/node-io.ts';
 
 const usage = `usage: npm run gguf -- --input <hf-checkpoint-dir> --output <file.gguf> [--type ${GGUF_WEIGHT_TYPES.join('|')}] [--name <general.name>]`;
 
@@ -42,7 +42,9 @@ async function main(): Promise<void> {
         );
       },
     });
-    process.stderr.write(`\nWrote ${output} (${mib(summary.fileBytes)} MiB, ${summary.tensors.length} tensors) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+    process.stderr.write(
+      `\nWrote ${output} (${mib(summary.fileBytes)} MiB, ${summary.tensors.length} tensors) in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+    );
   } catch (error) {
     // A half-written GGUF must not look like a model.
     await rm(output, { force: true });

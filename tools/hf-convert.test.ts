@@ -9,15 +9,15 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startMockHub, type HubRequest, type MockHub } from '../e2e/harness/mock-hub.ts';
-import { convertCheckpoint, planConversion, type ConversionState, type ConvertDtype } from '../src/converter/convert.ts';
+import { startMockHub, type HubRequest, type MockHub } from '../src/testing/mock-hub.ts';
+import { convertCheckpoint, graphFileName, planConversion, type ConversionState, type ConvertDtype } from '../src/converter/convert.ts';
 import { estimateConversionSize, hfCheckpointReader, HfHubError, resolveHfCheckpoint, type HfHubOptions } from '../src/converter/hf-hub.ts';
 import { MemoryModelWriter } from '../src/converter/memory-io.ts';
 import { HEADER_PREFIX_BYTES, readSafetensorsHeader } from '../src/converter/safetensors.ts';
 import { computeRopeParameters } from '../src/model/yarn.ts';
 import { writeSyntheticCheckpoint } from './lib/checkpoint.ts';
-import { FIXTURES } from './lib/fixture-specs.ts';
-import { directoryReader } from './lib/node-io.ts';
+import { FIXTURES } from '../src/testing/fixture-specs.ts';
+import { directoryReader } from '../src/converter/node-io.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'hanmadi-hf-'));
 const dirs = { single: join(root, 'single'), sharded: join(root, 'sharded'), mistral: join(root, 'mistral'), pytorch: join(root, 'pytorch') };
@@ -64,7 +64,10 @@ function cliConversion(dir: string, dtypes: ConvertDtype[]): Promise<Map<string,
   const key = `${dir}:${dtypes.join()}`;
   if (!cliConversions.has(key)) {
     const writer = new MemoryModelWriter();
-    cliConversions.set(key, convertCheckpoint(directoryReader(dir), writer, { dtypes }).then(() => new Map(writer.paths().map((p) => [p, writer.get(p)!]))));
+    cliConversions.set(
+      key,
+      convertCheckpoint(directoryReader(dir), writer, { dtypes }).then(() => new Map(writer.paths().map((p) => [p, writer.get(p)!]))),
+    );
   }
   return cliConversions.get(key)!;
 }
@@ -81,7 +84,8 @@ async function tensorRanges(dir: string): Promise<{ file: string; name: string; 
   const index = await reader.readFile('model.safetensors.index.json');
   const files = index ? [...new Set(Object.values(JSON.parse(new TextDecoder().decode(index)).weight_map as Record<string, string>))] : ['model.safetensors'];
   for (const file of files) {
-    for (const info of (await readSafetensorsHeader((await reader.openFile(file))!)).values()) ranges.push({ file, name: info.name, begin: info.begin, end: info.end });
+    for (const info of (await readSafetensorsHeader((await reader.openFile(file))!)).values())
+      ranges.push({ file, name: info.name, begin: info.begin, end: info.end });
   }
   await reader.close?.();
   return ranges;
@@ -117,17 +121,23 @@ describe.each([
     // that reaches into the first tensor; config.json and the index, read by resolve and again by
     // the converter.
     const bodyBytes = hub.log.reduce((n, r) => n + r.bytesSent, 0);
-    const headerOverlap = resolved.weightFiles.reduce((n, f) => n + Math.min(f.size, HEADER_WINDOW) - Math.min(...tensors.filter((t) => t.file === f.path).map((t) => t.begin)), 0);
+    const headerOverlap = resolved.weightFiles.reduce(
+      (n, f) => n + Math.min(f.size, HEADER_WINDOW) - Math.min(...tensors.filter((t) => t.file === f.path).map((t) => t.begin)),
+      0,
+    );
     const fileSize = (name: string) => resolved.files.find((f) => f.path === name)?.size ?? 0;
     expect(bodyBytes).toBe(resolved.downloadBytes + headerOverlap + fileSize('config.json') + fileSize('model.safetensors.index.json'));
 
     const estimate = estimateConversionSize(resolved, dtypes);
     const size = (path: string) => writer.get(path)!.length;
     for (const dtype of dtypes) {
-      const graph = `onnx/model${{ fp32: '', fp16: '_fp16', q4: '_q4', q4f16: '_q4f16' }[dtype]}.onnx`;
+      const graph = `onnx/${graphFileName(dtype)}`;
       expect(estimate.perDtype[dtype], dtype).toBe(size(graph) + size(`${graph}_data`));
     }
-    const shared = writer.paths().filter((p) => !p.startsWith('onnx/')).reduce((n, p) => n + size(p), 0);
+    const shared = writer
+      .paths()
+      .filter((p) => !p.startsWith('onnx/'))
+      .reduce((n, p) => n + size(p), 0);
     expect(estimate.sharedBytes).toBeGreaterThanOrEqual(shared);
     expect(estimate.sharedBytes - shared).toBeLessThan(4096);
   });
@@ -212,7 +222,9 @@ describe('resolveHfCheckpoint errors', () => {
     const resolved = await resolveHfCheckpoint('kakaocorp/tiny-llama', 'main', hubOptions);
     hub.setIgnoreRange(true);
     const received: number[] = [];
-    const conversion = convertCheckpoint(hfCheckpointReader(resolved, { ...hubOptions, onBytes: (n) => received.push(n) }), new MemoryModelWriter(), { dtypes: ['q4'] });
+    const conversion = convertCheckpoint(hfCheckpointReader(resolved, { ...hubOptions, onBytes: (n) => received.push(n) }), new MemoryModelWriter(), {
+      dtypes: ['q4'],
+    });
     await expect(conversion).rejects.toMatchObject({ name: 'HttpSourceError', code: 'range-unsupported' });
     // Only config.json (read whole before the weights) was received, no safetensors byte.
     expect(received.reduce((a, b) => a + b, 0)).toBe(readFileSync(join(dirs.single, 'config.json')).length);

@@ -9,7 +9,8 @@
  * q4: compared with the reference run on the weights the q4 graph really computes with
  * (q4EffectiveWeights): an exact, independent check of the patched q4 graph. The float reference
  * is not a fair target for q4 (the fixture's top-1 margins are about the size of the 4-bit error,
- * see synthetic.ts).
+ * see synthetic.ts). q8 likewise, against the reference computing as its DynamicQuantizeMatMul
+ * does (its RoPE is the same inv_freq form, so the same patch applies).
  */
 import { copyFileSync, linkSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,14 +18,15 @@ import { join } from 'node:path';
 import { AutoModelForCausalLM, AutoTokenizer, env, Tensor } from '@huggingface/transformers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { convertCheckpoint } from '../src/converter/convert.ts';
-import { q4EffectiveWeights } from '../src/converter/llama-graph.ts';
+import { q4EffectiveWeights } from '../src/converter/effective-weights.ts';
 import { resolveLlamaShape, type HfLlamaConfig } from '../src/model/config.ts';
 import { ReferenceLlama } from '../src/model/reference.ts';
 import { patchConfigJson, patchOnnxRope } from '../src/model/rope-patch.ts';
-import { readCheckpointWeights } from './fixtures/fixture-quality.ts';
+import { readCheckpointWeights } from '../src/testing/checkpoint-weights.ts';
+import { dtypeReference } from '../src/testing/dtype-reference.ts';
 import { writeSyntheticCheckpoint } from './lib/checkpoint.ts';
-import { CTX64_DTYPES, CTX64_FIXTURE, CTX64_SPEC } from './lib/fixture-specs.ts';
-import { directoryReader, directoryWriter } from './lib/node-io.ts';
+import { CTX64_DTYPES, CTX64_FIXTURE, CTX64_SPEC } from '../src/testing/fixture-specs.ts';
+import { directoryReader, directoryWriter } from '../src/converter/node-io.ts';
 
 const CONTEXT = 512;
 const NEW_TOKENS = 24;
@@ -59,7 +61,7 @@ beforeAll(async () => {
   mkdirSync(join(patchedDir, 'onnx'), { recursive: true });
   writeFileSync(join(patchedDir, 'config.json'), plan.bytes);
   for (const file of ['generation_config.json', 'tokenizer.json', 'tokenizer_config.json']) copyFileSync(join(originalDir, file), join(patchedDir, file));
-  for (const graph of ['model', 'model_q4']) {
+  for (const graph of ['model', 'model_q4', 'model_quantized']) {
     const result = patchOnnxRope(readFileSync(join(originalDir, 'onnx', `${graph}.onnx`)), original, patched);
     expect(result.form).toBe('inv-freq');
     writeFileSync(join(patchedDir, 'onnx', `${graph}.onnx`), result.bytes);
@@ -74,8 +76,8 @@ beforeAll(async () => {
   promptIds = (tokenizer.apply_chat_template(chat, { add_generation_prompt: true, return_tensor: false }) as unknown as { input_ids: number[] }).input_ids;
 });
 
-async function generate(model: string, dtype: 'fp32' | 'q4'): Promise<number[]> {
-  const session = await AutoModelForCausalLM.from_pretrained(model, { dtype });
+async function generate(model: string, dtype: 'fp32' | 'q4' | 'q8'): Promise<number[]> {
+  const session = await AutoModelForCausalLM.from_pretrained(model, { dtype, device: 'cpu' });
   try {
     const input = new Tensor('int64', BigInt64Array.from(promptIds.map(BigInt)), [1, promptIds.length]);
     const output = (await session.generate({ input_ids: input, max_new_tokens: NEW_TOKENS, min_new_tokens: NEW_TOKENS, do_sample: false })) as Tensor;
@@ -120,6 +122,16 @@ describe(`${CTX64_FIXTURE} patched to ${CONTEXT} tokens, through transformers.js
     const got = await generate(patchedName, 'q4');
     const unpatched = await generate(CTX64_FIXTURE, 'q4');
     expect(got).toEqual(expected);
+    expect(unpatched).not.toEqual(got);
+  });
+
+  it('q8: the patched graph generates what the YaRN reference computing as DynamicQuantizeMatMul gives', async () => {
+    const weights = await readCheckpointWeights(checkpointDir);
+    const expected = dtypeReference(patched, weights, 'q8').greedy(promptIds, NEW_TOKENS);
+    const got = await generate(patchedName, 'q8');
+    const unpatched = await generate(CTX64_FIXTURE, 'q8');
+    expect(got).toEqual(expected);
+    expect(unpatched).toEqual(dtypeReference(original, weights, 'q8').greedy(promptIds, NEW_TOKENS));
     expect(unpatched).not.toEqual(got);
   });
 });

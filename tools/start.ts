@@ -1,6 +1,7 @@
 /**
  * `npm start`: makes the tiny test models when missing, builds the app and serves it at
  * http://localhost:5173 (or $PORT) with the test models under /models/local/. Needs no network.
+ * `npm start` runs it through tools/setup.mjs, which first installs the dependencies when needed.
  */
 import { spawnSync } from 'node:child_process';
 

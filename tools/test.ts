@@ -1,12 +1,12 @@
 /**
  * `npm test`: every check the project has, in order, stopping at the first failure:
- * fixtures (generated when missing) → typecheck → lint → Vitest → Playwright e2e in Chromium.
+ * fixtures (generated when missing) → typecheck → lint (ESLint) → format (Prettier) → Vitest → Playwright e2e
+ * in Chromium.
  * Stages whose entry point does not exist yet (fixtures tool, e2e specs) say so and are skipped.
+ * `npm test` runs it through tools/setup.mjs, which first installs the dependencies and Chromium.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 function run(label: string, command: string, args: string[]): void {
   console.log(`\n▶ ${label}: ${command} ${args.join(' ')}`);
@@ -20,17 +20,11 @@ function run(label: string, command: string, args: string[]): void {
   console.log(`✔ ${label} (${seconds}s)`);
 }
 
-if (!existsSync(CHROMIUM)) {
-  console.error(
-    `Chromium was not found at ${CHROMIUM}. Install Debian's build with:\n  apt-get update && apt-get install -y chromium\n(or set CHROMIUM_PATH).`,
-  );
-  process.exit(1);
-}
-
 if (existsSync('tools/fixtures.ts')) run('fixtures', 'npx', ['tsx', 'tools/fixtures.ts']);
 else console.log('\n(no fixtures tool yet: skipped)');
 run('typecheck', 'npx', ['tsc', '--noEmit', '-p', 'tsconfig.json']);
 run('lint', 'npx', ['eslint', '.', '--max-warnings', '0']);
+run('format', 'npx', ['prettier', '--check', '.']);
 run('unit tests', 'npx', ['vitest', 'run']);
 const hasE2e = existsSync('e2e') && readdirSync('e2e').some((name) => name.endsWith('.spec.ts'));
 if (hasE2e) run('e2e tests', 'npx', ['playwright', 'test']);

@@ -4,7 +4,8 @@
  * static deployment has neither, and the app then simply offers no test models.
  */
 import type { Connect, Plugin } from 'vite';
-import { listLocalModels, FIXTURE_MODELS_DIR } from './lib/local-models.ts';
+import { listLocalModels } from './lib/local-models.ts';
+import { FIXTURE_MODELS_DIR } from '../src/testing/fixture-specs.ts';
 import { resolveBelow, serveFile } from './lib/serve-files.ts';
 
 /** The routes, under `configuredBase`; the e2e static host mounts them too. */

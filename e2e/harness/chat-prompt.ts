@@ -6,7 +6,10 @@ export async function chatPromptIds(model: string, turns: number): Promise<numbe
   const tokenizer = await AutoTokenizer.from_pretrained(model);
   const messages = [{ role: 'user', content: '안녕하세요! 오늘 서울 날씨 어때요? What should I wear?' }];
   for (let i = 1; i < turns; i++) {
-    messages.push({ role: 'assistant', content: '서울은 맑고 포근해요. Light layers are perfect.' }, { role: 'user', content: `그럼 내일은요? And the day after, number ${i}?` });
+    messages.push(
+      { role: 'assistant', content: '서울은 맑고 포근해요. Light layers are perfect.' },
+      { role: 'user', content: `그럼 내일은요? And the day after, number ${i}?` },
+    );
   }
   const encoded = tokenizer.apply_chat_template(messages, { add_generation_prompt: true, return_tensor: false }) as unknown as { input_ids: number[] };
   return encoded.input_ids;

@@ -9,10 +9,11 @@ export async function openApp(page: Page, query = 'lang=en'): Promise<void> {
   await expect(page.getByRole('combobox', { name: 'Model' })).toBeEnabled();
 }
 
-export async function loadModel(page: Page, modelId: string, options: { dtype?: string; device?: 'wasm' } = {}): Promise<void> {
+export async function loadModel(page: Page, modelId: string, options: { dtype?: string; device?: 'webgpu' | 'wasm' } = {}): Promise<void> {
   await page.getByRole('combobox', { name: 'Model' }).selectOption(modelId);
   if (options.dtype) await page.getByRole('combobox', { name: 'Precision' }).selectOption(options.dtype);
   // WebAssembly where WebGPU is not what a test is about: loads and decodes far faster than SwiftShader.
+  // Tests about WebGPU choose it: Automatic runs on the CPU beside a software adapter (SwiftShader here).
   if (options.device) await page.getByRole('combobox', { name: 'Run on' }).selectOption(options.device);
   await page.getByRole('button', { name: 'Load model' }).click();
   await expect(page.getByText(/^Loaded: /)).toBeVisible({ timeout: MODEL_STEP_TIMEOUT });
@@ -82,5 +83,10 @@ export async function lastStats(page: Page): Promise<ShownStats> {
   const stats = page.getByTestId('stats');
   await expect(stats).toHaveAttribute('data-prefill-tokens', /\d+/);
   const read = async (name: string) => Number(await stats.getAttribute(name));
-  return { prefill: await read('data-prefill-tokens'), reused: await read('data-reused-tokens'), decode: await read('data-decode-tokens'), ttftMs: await read('data-ttft-ms') };
+  return {
+    prefill: await read('data-prefill-tokens'),
+    reused: await read('data-reused-tokens'),
+    decode: await read('data-decode-tokens'),
+    ttftMs: await read('data-ttft-ms'),
+  };
 }

@@ -17,8 +17,13 @@ export function conversationRow(page: Page, title: string | RegExp) {
 
 /** Opens a row's ⋯ menu and clicks one of its actions. */
 export async function conversationAction(page: Page, title: string, action: string): Promise<void> {
-  await sidebar(page).getByRole('button', { name: `Actions for “${title}”` }).click();
-  await sidebar(page).getByRole('group', { name: `Actions for “${title}”` }).getByRole('button', { name: action, exact: true }).click();
+  await sidebar(page)
+    .getByRole('button', { name: `Actions for “${title}”` })
+    .click();
+  await sidebar(page)
+    .getByRole('group', { name: `Actions for “${title}”` })
+    .getByRole('button', { name: action, exact: true })
+    .click();
 }
 
 export interface TestMessage {
@@ -67,7 +72,6 @@ export function exportFile(conversations: TestConversation[]): Record<string, un
   };
 }
 
-/** Imports a file through the sidebar's Import button and the browser's file chooser. */
 /** Opens the sidebar if it is closed (on narrow screens it starts closed). */
 export async function showSidebar(page: Page): Promise<void> {
   const toggle = page.getByRole('button', { name: 'Conversations' });
@@ -75,6 +79,7 @@ export async function showSidebar(page: Page): Promise<void> {
   await expect(sidebar(page)).toBeVisible();
 }
 
+/** Imports a file through the sidebar's Import button and the browser's file chooser. */
 export async function importFile(page: Page, contents: string | Buffer, name = 'conversations.json'): Promise<void> {
   await showSidebar(page);
   const chooser = page.waitForEvent('filechooser');

@@ -85,7 +85,9 @@ export function emulateCores(page: Page, cores: number): { threadWorkers: string
 /** Every violation so far, the live workers' own included. */
 export async function allViolations(recorder: Recorder): Promise<string[]> {
   const inWorkers = await Promise.all(
-    recorder.workers.map((worker) => worker.evaluate(() => (self as unknown as { __cspViolations?: string[] }).__cspViolations ?? []).catch(() => [] as string[])),
+    recorder.workers.map((worker) =>
+      worker.evaluate(() => (self as unknown as { __cspViolations?: string[] }).__cspViolations ?? []).catch(() => [] as string[]),
+    ),
   );
   return [...recorder.violations, ...inWorkers.flat().map((text) => `worker: ${text}`)];
 }

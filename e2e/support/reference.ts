@@ -3,22 +3,33 @@
  * plain-TypeScript reference forward pass (not ONNX): the chat prompt comes from the model's own
  * tokenizer and chat template (transformers.js in Node), the tokens from greedy decoding.
  * A q4 model is checked against the reference run on the weights the q4 graph really computes
- * with (q4EffectiveWeights), since the fixtures' random weights have small top-1 margins.
+ * with (q4EffectiveWeights), since the fixtures' random weights have small top-1 margins; a q8 one
+ * against the reference computing as its DynamicQuantizeMatMul does (src/testing/dtype-reference.ts).
+ * q8's numbers depend on how a sequence is split into runs: `reply` runs the prompt at once and then
+ * one token per step, as a first turn does (a later turn on a reused KV cache prefills only its new
+ * tokens; no q8 check here relies on such a turn).
  */
 import { join } from 'node:path';
 import { AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/transformers';
-import { q4EffectiveWeights } from '../../src/converter/llama-graph.ts';
-import { resolveLlamaShape, type HfLlamaConfig } from '../../src/model/config.ts';
-import { ReferenceLlama } from '../../src/model/reference.ts';
+import type { HfLlamaConfig } from '../../src/model/config.ts';
+import type { ReferenceLlama } from '../../src/model/reference.ts';
+import { dtypeReference } from '../../src/testing/dtype-reference.ts';
+import { FIXTURE_MODELS_DIR, FIXTURES_DIR } from '../../src/testing/fixture-specs.ts';
 import { continuePromptIds, type PreviousTurn } from '../../src/worker/kv-reuse.ts';
-import { readCheckpointWeights } from '../../tools/fixtures/fixture-quality.ts';
+import { readCheckpointWeights } from '../../src/testing/checkpoint-weights.ts';
 import { readFileSync } from 'node:fs';
-
-const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures');
+import { userContentWithAttachments, type Attachment } from '../../src/model/attachments.ts';
 
 export interface ChatTurn {
   role: 'system' | 'user' | 'assistant';
   content: string;
+  /** Documents sent with a user turn: they reach the template as the app sends them, before the content. */
+  attachments?: Pick<Attachment, 'name' | 'text'>[];
+}
+
+/** The messages the chat template sees: role and content, a user turn's documents before its text. */
+function templateMessages(turns: readonly ChatTurn[]): { role: ChatTurn['role']; content: string }[] {
+  return turns.map(({ role, content, attachments }) => ({ role, content: userContentWithAttachments(content, attachments) }));
 }
 
 export class ReferenceChat {
@@ -31,28 +42,21 @@ export class ReferenceChat {
     private readonly eosIds: number[],
   ) {}
 
-  static async create(fixture: string, dtype: 'fp32' | 'q4', configOverride: (c: HfLlamaConfig) => HfLlamaConfig = (c) => c): Promise<ReferenceChat> {
+  static async create(fixture: string, dtype: 'fp32' | 'q4' | 'q8', configOverride: (c: HfLlamaConfig) => HfLlamaConfig = (c) => c): Promise<ReferenceChat> {
     env.allowRemoteModels = false;
     env.allowLocalModels = true;
-    env.localModelPath = join(FIXTURES, 'models') + '/';
+    env.localModelPath = FIXTURE_MODELS_DIR + '/';
     const tokenizer = await AutoTokenizer.from_pretrained(fixture);
-    const checkpoint = join(FIXTURES, 'checkpoints', fixture);
+    const checkpoint = join(FIXTURES_DIR, 'checkpoints', fixture);
     const config = configOverride(JSON.parse(readFileSync(join(checkpoint, 'config.json'), 'utf8')) as HfLlamaConfig);
-    const weights = await readCheckpointWeights(checkpoint);
-    const effective = dtype === 'q4' ? q4EffectiveWeights(resolveLlamaShape(config), weights) : weights;
-    // q4 graphs keep a separate quantized copy of a tied head, so the reference runs untied.
-    const model = new ReferenceLlama(dtype === 'q4' ? { ...config, tie_word_embeddings: false } : config, (name) => {
-      const w = effective.get(name);
-      if (!w) throw new Error(`tensor ${name} missing`);
-      return w;
-    });
+    const model = dtypeReference(config, await readCheckpointWeights(checkpoint), dtype);
     const eos = config.eos_token_id;
     return new ReferenceChat(tokenizer, model, Array.isArray(eos) ? eos : eos == null ? [] : [eos]);
   }
 
   /** The prompt ids for `messages`, continuing the previous turn's ids when the text extends it. */
   promptIds(messages: ChatTurn[]): { text: string; ids: number[] } {
-    const text = this.tokenizer.apply_chat_template(messages as never, { add_generation_prompt: true, tokenize: false }) as unknown as string;
+    const text = this.tokenizer.apply_chat_template(templateMessages(messages) as never, { add_generation_prompt: true, tokenize: false }) as unknown as string;
     const encode = (s: string) => this.tokenizer.encode(s, { add_special_tokens: false });
     return { text, ids: continuePromptIds(this.previous, text, encode) };
   }
@@ -73,7 +77,10 @@ export class ReferenceChat {
    * content. Starts from no previous turn (a reopened page has no KV cache).
    */
   continueReply(messages: ChatTurn[], maxNewTokens: number): { ids: number[]; text: string; promptTokens: number } {
-    const rendered = this.tokenizer.apply_chat_template(messages as never, { add_generation_prompt: false, tokenize: false }) as unknown as string;
+    const rendered = this.tokenizer.apply_chat_template(templateMessages(messages) as never, {
+      add_generation_prompt: false,
+      tokenize: false,
+    }) as unknown as string;
     const final = messages[messages.length - 1].content.trim();
     const promptText = rendered.slice(0, rendered.lastIndexOf(final) + final.length);
     const promptIds = this.tokenizer.encode(promptText, { add_special_tokens: false });

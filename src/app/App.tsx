@@ -2,6 +2,7 @@
  * The shell: header (sidebar toggle, model bar, settings, storage, shortcuts, theme, language),
  * the conversation sidebar, the chat and the settings or storage panel; global keyboard shortcuts.
  */
+import './app.css';
 import { useEffect, useRef, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Composer } from '../features/chat/Composer.tsx';
@@ -12,7 +13,7 @@ import { newConversation, openLastConversation, setSidebarOpen } from '../featur
 import { Sidebar, SidebarToggle, useDrawerCovers } from '../features/conversations/Sidebar.tsx';
 import { LoadProgress } from '../features/models/LoadProgress.tsx';
 import { ModelBar } from '../features/models/ModelBar.tsx';
-import { loadCatalog } from '../features/models/model-actions.ts';
+import { chooseContextLength, loadCatalog, loadSelectedModel } from '../features/models/model-actions.ts';
 import { SettingsPanel } from '../features/settings/SettingsPanel.tsx';
 import { StoragePanel } from '../features/storage/StoragePanel.tsx';
 import { UpdateNotices } from '../features/updates/UpdateNotices.tsx';
@@ -20,8 +21,14 @@ import { LanguageSwitch } from './LanguageSwitch.tsx';
 import { Notices } from './Notices.tsx';
 import { isEditable, matchShortcut } from './shortcuts.ts';
 import { ShortcutsDialog } from './ShortcutsDialog.tsx';
-import { useAppStore } from './store.ts';
+import { useAppStore } from '../state/store.ts';
 import { ThemeSwitch } from './ThemeSwitch.tsx';
+
+/** The composer's offer for a document that needs a longer context: remember that length and load the model again with it. */
+function reloadWithContextLength(tokens: number): void {
+  chooseContextLength(tokens);
+  void loadSelectedModel();
+}
 
 const focusSoon = (id: string) => requestAnimationFrame(() => document.getElementById(id)?.focus());
 
@@ -126,7 +133,7 @@ export function App() {
         <main className="chat-column" aria-labelledby="chat-title" inert={covered}>
           <ChatView />
           <StatsLine />
-          <Composer />
+          <Composer onChooseContextLength={reloadWithContextLength} />
         </main>
         {panel === 'settings' && !covered && <SettingsPanel onClose={() => closePanel('settings')} />}
         {panel === 'storage' && !covered && <StoragePanel onClose={() => closePanel('storage')} />}

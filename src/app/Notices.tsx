@@ -3,16 +3,19 @@
  * load or generation errors, each translated from its typed error code.
  */
 import { useTranslation } from 'react-i18next';
-import { formatErrorParams } from '../i18n/format.ts';
-import type { EngineErrorValue } from '../worker/protocol.ts';
-import { useAppStore } from './store.ts';
+import { formatErrorParams, unsupportedFeatureKey } from '../i18n/format.ts';
+import type { ErrorValue } from '../lib/errors.ts';
+import { useAppStore } from '../state/store.ts';
 
-function ErrorNotice({ error, onDismiss }: { error: EngineErrorValue; onDismiss(): void }) {
+function ErrorNotice({ error, onDismiss }: { error: ErrorValue; onDismiss(): void }) {
   const { t } = useTranslation();
+  const feature = unsupportedFeatureKey(error.params);
   return (
     <div className="notice notice-error" role="alert">
       <p>
         <strong>{t(`errors.${error.code}`, formatErrorParams(error.params))}</strong>
+        {feature && ` ${t(feature, formatErrorParams(error.params))}`}
+        {error.code === 'quota-exceeded' && typeof error.params?.keptBytes === 'number' && ` ${t('errors.quotaKept', formatErrorParams(error.params))}`}
       </p>
       {error.detail && (
         <details>
@@ -38,7 +41,13 @@ export function Notices() {
     <div className="notices">
       {loaded?.device === 'wasm' && (
         <div className="notice notice-warning" role="status" data-testid="wasm-notice">
-          <p>{loaded.fallbackReason === 'chosen' ? t('models.wasmChosen') : t('models.wasmFallback')}</p>
+          <p>
+            {loaded.fallbackReason === 'chosen'
+              ? t('models.wasmChosen')
+              : loaded.fallbackReason === 'software-adapter'
+                ? t('models.wasmSoftware', { adapter: loaded.softwareAdapter || 'WebGPU' })
+                : t('models.wasmFallback')}
+          </p>
         </div>
       )}
       {deviceLost !== null && (

@@ -1,7 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { matchShortcut, type KeyInfo } from './shortcuts.ts';
 
-const key = (over: Partial<KeyInfo>): KeyInfo => ({ key: '', code: '', ctrlKey: false, metaKey: false, shiftKey: false, altKey: false, isComposing: false, inEditable: false, ...over });
+const key = (over: Partial<KeyInfo>): KeyInfo => ({
+  key: '',
+  code: '',
+  ctrlKey: false,
+  metaKey: false,
+  shiftKey: false,
+  altKey: false,
+  isComposing: false,
+  inEditable: false,
+  ...over,
+});
 
 describe('matchShortcut', () => {
   it('matches letters by physical key, so a Korean IME does not break them', () => {

@@ -1,5 +1,5 @@
 /**
- * Light, dark or the system's choice. app.css honours `html[data-theme]`; without it the
+ * Light, dark or the system's choice. tokens.css honours `html[data-theme]`; without it the
  * `prefers-color-scheme` media query decides. The choice is remembered (a preference, like the
  * language) and applied before the first render so the page never flashes the other theme.
  */

@@ -25,7 +25,7 @@ fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) groups
 }`;
 
 export async function measureReadBandwidth(options: { maxBytes: number; targetMs: number; repetitions: number }): Promise<BandwidthResult> {
-  const gpu = await acquireWebGpu();
+  const gpu = await acquireWebGpu('webgpu');
   if (!gpu.ok) throw new Error(`No WebGPU device: ${gpu.reason}`);
   const { device } = gpu;
   try {
@@ -34,7 +34,13 @@ export async function measureReadBandwidth(options: { maxBytes: number; targetMs
     const src = device.createBuffer({ size: bufferBytes, usage: GPUBufferUsage.STORAGE });
     const sink = device.createBuffer({ size: 4096, usage: GPUBufferUsage.STORAGE });
     const pipeline = device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code: SHADER }), entryPoint: 'main' } });
-    const bindGroup = device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer: src } }, { binding: 1, resource: { buffer: sink } }] });
+    const bindGroup = device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: [
+        { binding: 0, resource: { buffer: src } },
+        { binding: 1, resource: { buffer: sink } },
+      ],
+    });
     const run = async (dispatches: number) => {
       const encoder = device.createCommandEncoder();
       for (let i = 0; i < dispatches; i++) {

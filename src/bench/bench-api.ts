@@ -5,6 +5,7 @@
  * driver repeats steps and summarizes.
  */
 import type { ModelDtype } from '../model/catalog.ts';
+import type { DevicePreference } from '../model/device-choice.ts';
 import type { AdapterSummary, ChatMessage, GenerateResult, LoadResult } from '../worker/protocol.ts';
 
 export interface BenchModel {
@@ -14,6 +15,26 @@ export interface BenchModel {
   /** Absolute URL of the converted folder on the local model server. */
   baseUrl: string;
   dtype: ModelDtype;
+}
+
+/** A checkpoint the in-browser conversion reads from a Hub (the bench's local mock Hub). */
+export interface BenchCheckpoint {
+  /** The store's model key for the converted precision (bench-only). */
+  key: string;
+  label: string;
+  /** `owner/name` on the Hub at `hubUrl`. */
+  repo: string;
+  hubUrl: string;
+  dtype: ModelDtype;
+}
+
+export interface ConversionSample {
+  /** Request → the converted precision stored and verified, measured on the page. */
+  ms: number;
+  /** Checkpoint bytes fetched (the conversion's progress total), and what the conversion stored. */
+  sourceBytes: number;
+  storedBytes: number;
+  memory: MemoryPeak | null;
 }
 
 export interface PageInfo {
@@ -50,9 +71,13 @@ export interface TimedBytes {
 
 export interface LoadOptions {
   files: 'store' | 'cache-api';
-  device: 'auto' | 'wasm';
+  device: DevicePreference;
   /** Sample memory every this many ms while loading (0: do not). */
   memorySampleMs: number;
+  /** ONNX Runtime's CPU threads (the engine's default when absent). */
+  threads?: number;
+  /** Count WebGPU calls per decode step (GenerateResult.decodeCalls). */
+  countGpuCalls?: boolean;
 }
 
 export interface LoadSample {
@@ -91,7 +116,15 @@ export interface PeerCompletion {
   promptTokens: number;
   completionTokens: number;
   /** llama.cpp's own split. */
-  timings: { prompt_n: number; prompt_ms: number; prompt_per_second: number; predicted_n: number; predicted_ms: number; predicted_per_second: number; cache_n: number };
+  timings: {
+    prompt_n: number;
+    prompt_ms: number;
+    prompt_per_second: number;
+    predicted_n: number;
+    predicted_ms: number;
+    predicted_per_second: number;
+    cache_n: number;
+  };
   /** Attempts that failed (wllama 3.13 cannot serialize invalid UTF-8 output from random weights) before this one. */
   failedAttempts: string[];
 }
@@ -106,10 +139,18 @@ export interface BenchApi {
   coldDownload(model: BenchModel): Promise<TimedBytes & { downloadedBytes: number }>;
   /** Downloads what is missing (nothing when stored). */
   ensureStored(model: BenchModel): Promise<TimedBytes>;
+  /**
+   * Converts the checkpoint in the store worker as the app does on a first load (Range reads,
+   * quantization, LFS sha256 check, Dexie writes) into an empty store, sampling memory; then
+   * deletes what it stored.
+   */
+  convert(checkpoint: BenchCheckpoint, options: { memorySampleMs: number }): Promise<ConversionSample>;
   /** Deletes transformers.js's Cache API copy (the 'cache-api' baseline). */
   clearCacheApi(): Promise<boolean>;
   load(model: BenchModel, options: LoadOptions): Promise<LoadSample>;
   unload(): Promise<void>;
+  /** The page's memory now (page and workers; null where it cannot be measured): after an unload, against the load's baseline. */
+  memoryNow(): Promise<number | null>;
   /** One greedy turn with the real engine (KV reuse as the app does it). */
   generate(messages: ChatMessage[], maxNewTokens: number): Promise<GenerateSample>;
   resetCache(): Promise<number>;

@@ -10,7 +10,7 @@ import type { StoredModelSpec } from '../worker/protocol.ts';
 import { storeClient } from '../worker/store-client.ts';
 import type { BenchApi, BenchModel, GenerateSample, PageInfo } from './bench-api.ts';
 import { measureReadBandwidth } from './bandwidth.ts';
-import { memoryMethod, withMemoryPeak } from './memory.ts';
+import { memoryMethod, settleAfterWorkerEnd, withMemoryPeak } from './memory.ts';
 import { peerComplete, peerExit, peerLoad } from './peer.ts';
 
 /** transformers.js's default Cache API cache name (utils/hub.js). */
@@ -21,7 +21,12 @@ const say = (text: string) => {
   if (status) status.textContent = text;
 };
 
-const storedSpec = (model: BenchModel): StoredModelSpec => ({ modelKey: model.key, label: model.label, source: { kind: 'url', baseUrl: model.baseUrl }, dtype: model.dtype });
+const storedSpec = (model: BenchModel): StoredModelSpec => ({
+  modelKey: model.key,
+  label: model.label,
+  source: { kind: 'url', baseUrl: model.baseUrl },
+  dtype: model.dtype,
+});
 
 async function ensure(model: BenchModel): Promise<{ bytes: number; ms: number; downloadedBytes: number }> {
   const started = performance.now();
@@ -34,7 +39,7 @@ async function ensure(model: BenchModel): Promise<{ bytes: number; ms: number; d
 
 async function adapterInfo(): Promise<PageInfo['adapter']> {
   if (!(await probeWebGpu()).webgpu) return null;
-  const gpu = await acquireWebGpu();
+  const gpu = await acquireWebGpu('webgpu');
   if (!gpu.ok) return null;
   const features = [...gpu.device.features].map(String).sort();
   gpu.device.destroy();
@@ -71,19 +76,59 @@ const api: BenchApi = {
     const { bytes, ms } = await ensure(model);
     return { bytes, ms };
   },
+  async convert(checkpoint, options) {
+    const spec: StoredModelSpec = {
+      modelKey: checkpoint.key,
+      label: checkpoint.label,
+      source: { kind: 'hf-safetensors', repo: checkpoint.repo, revision: 'main' },
+      dtype: checkpoint.dtype,
+    };
+    await storeClient().deleteModel(spec.modelKey, spec.dtype);
+    let sourceBytes = 0;
+    let storedBytes = 0;
+    say(`converting ${checkpoint.repo} to ${checkpoint.dtype}`);
+    const { value, ms, memory } = await withMemoryPeak(options.memorySampleMs, async () => {
+      const { result } = storeClient().ensure(
+        spec,
+        (p) => {
+          sourceBytes = p.total;
+          storedBytes = p.conversion?.storedBytes ?? storedBytes;
+        },
+        { hubUrl: checkpoint.hubUrl },
+      );
+      return result;
+    });
+    if (value.outcome !== 'complete') throw new Error(`conversion ended ${value.outcome}`);
+    await storeClient().deleteModel(spec.modelKey, spec.dtype);
+    return { ms, sourceBytes, storedBytes, memory };
+  },
   clearCacheApi: () => caches.delete(TRANSFORMERS_CACHE),
   async load(model, options) {
     say(`loading ${model.label} (${options.files}, ${options.device})`);
-    const started = performance.now();
-    const { value: result, memory } = await withMemoryPeak(options.memorySampleMs, () =>
-      engineClient().load({ modelId: model.key, source: { kind: 'url', baseUrl: model.baseUrl }, files: options.files, dtype: model.dtype, availableDtypes: [model.dtype], device: options.device }),
+    const {
+      value: result,
+      ms,
+      memory,
+    } = await withMemoryPeak(options.memorySampleMs, () =>
+      engineClient().load({
+        modelId: model.key,
+        source: { kind: 'url', baseUrl: model.baseUrl },
+        files: options.files,
+        dtype: model.dtype,
+        availableDtypes: [model.dtype],
+        device: options.device,
+        ...(options.threads ? { threads: options.threads } : {}),
+        ...(options.countGpuCalls ? { countGpuCalls: true } : {}),
+      }),
     );
     say(`loaded ${model.label} on ${result.device}`);
-    return { ms: performance.now() - started, result, memory };
+    return { ms, result, memory };
   },
   async unload() {
     await engineClient().unload();
+    await settleAfterWorkerEnd();
   },
+  memoryNow: async () => (await memoryMethod()?.measure()) ?? null,
   async generate(messages, maxNewTokens) {
     const { result } = engineClient().generate(messages, { temperature: 0, topP: 1, topK: 0, repetitionPenalty: 1, maxNewTokens }, () => undefined);
     const sample: GenerateSample = { result: await result };

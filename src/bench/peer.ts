@@ -6,7 +6,7 @@
 import { LoggerWithoutDebug, Wllama } from '@wllama/wllama';
 import wllamaWasm from '@wllama/wllama/esm/wasm/wllama.wasm?url';
 import type { PeerCompletion, PeerLoadOptions, PeerLoadSample } from './bench-api.ts';
-import { withMemoryPeak } from './memory.ts';
+import { settleAfterWorkerEnd, withMemoryPeak } from './memory.ts';
 
 let wllama: Wllama | null = null;
 /** Native log lines that mention the GPU backend (how wllama says whether it got an adapter). */
@@ -28,12 +28,10 @@ export async function peerLoad(options: PeerLoadOptions): Promise<PeerLoadSample
   await peerExit();
   gpuLog = [];
   const instance = new Wllama({ default: new URL(wllamaWasm, document.baseURI).href }, { logger });
-  const started = performance.now();
-  const { memory } = await withMemoryPeak(options.memorySampleMs, () =>
+  const { ms, memory } = await withMemoryPeak(options.memorySampleMs, () =>
     // wllama's own cache (OPFS): the first load downloads into it, later loads read it.
     instance.loadModelFromUrl(options.url, { ...options.params, useCache: true }),
   );
-  const ms = performance.now() - started;
   wllama = instance;
   const askedForGpu = options.params.n_gpu_layers !== 0;
   return {
@@ -103,5 +101,7 @@ export async function peerComplete(options: { prompt: string; maxTokens: number;
 export async function peerExit(): Promise<void> {
   const running = wllama;
   wllama = null;
-  if (running) await running.exit();
+  if (!running) return;
+  await running.exit();
+  await settleAfterWorkerEnd();
 }

@@ -8,7 +8,7 @@ import type { LlamaShape } from '../model/config.ts';
 import type { ModelDtype } from '../model/catalog.ts';
 
 /** Bytes of one embedding-table element per graph dtype (docs/model-format.md: q4 keeps a float32 table, q4f16 a float16 one). */
-const EMBEDDING_ELEMENT_BYTES: Record<ModelDtype, number> = { fp32: 4, q4: 4, fp16: 2, q4f16: 2 };
+const EMBEDDING_ELEMENT_BYTES: Record<ModelDtype, number> = { fp32: 4, q4: 4, fp16: 2, q4f16: 2, q8: 1 };
 
 export interface DecodeBytes {
   /** Weights a decode step reads: the graph's initializers minus the embedding table, plus the one row it gathers. */
@@ -23,7 +23,12 @@ export interface DecodeBytes {
  * only gathered from (one row per token); every other weight (the layers, the head — a separate
  * copy when tied) is read in full by a decode step.
  */
-export function decodeStepBytes(shape: Pick<LlamaShape, 'vocabSize' | 'hiddenSize' | 'numLayers' | 'numKvHeads' | 'headDim'>, dtype: ModelDtype, graphBytes: number, contextTokens: number): DecodeBytes {
+export function decodeStepBytes(
+  shape: Pick<LlamaShape, 'vocabSize' | 'hiddenSize' | 'numLayers' | 'numKvHeads' | 'headDim'>,
+  dtype: ModelDtype,
+  graphBytes: number,
+  contextTokens: number,
+): DecodeBytes {
   const element = EMBEDDING_ELEMENT_BYTES[dtype];
   const table = shape.vocabSize * shape.hiddenSize * element;
   if (graphBytes < table) throw new Error(`The graph (${graphBytes} bytes) is smaller than its embedding table (${table} bytes).`);

@@ -22,7 +22,7 @@ import { buildLlamaGraph } from './llama-graph.ts';
 import { memoryCheckpointReader, MemoryModelWriter } from './memory-io.ts';
 import { encodeModel } from './onnx-proto.ts';
 import { memorySource, readSafetensorsHeader, readTensorAsFloat32 } from './safetensors.ts';
-import { SMALL_LLAMA, syntheticCheckpointFiles } from '../../tools/lib/memory-checkpoint.ts';
+import { SMALL_LLAMA, syntheticCheckpointFiles } from '../testing/memory-checkpoint.ts';
 
 const untied: HfLlamaConfig = { ...SMALL_LLAMA, tie_word_embeddings: false };
 const ALL: ConvertDtype[] = [...SUPPORTED_DTYPES];
@@ -58,8 +58,22 @@ describe.each([
     const plan = planConversion(shape, rope, ALL, 100_000);
     for (const dtype of ALL) {
       const graph = plan.graphs.get(dtype)!;
-      expect(writer.get(`onnx/${graphFileName(dtype)}`)).toEqual(encodeModel({ graph, opsets: [{ domain: '', version: 17 }, { domain: 'com.microsoft', version: 1 }] }));
-      const inline = await buildLlamaGraph(shape, rope, dtype, async (name) => weights.get(name)!, async (name, dataType, dims, bytes) => ({ name, dataType, dims, data: bytes.slice() }));
+      expect(writer.get(`onnx/${graphFileName(dtype)}`)).toEqual(
+        encodeModel({
+          graph,
+          opsets: [
+            { domain: '', version: 17 },
+            { domain: 'com.microsoft', version: 1 },
+          ],
+        }),
+      );
+      const inline = await buildLlamaGraph(
+        shape,
+        rope,
+        dtype,
+        async (name) => weights.get(name)!,
+        async (name, dataType, dims, bytes) => ({ name, dataType, dims, data: bytes.slice() }),
+      );
       const external = graph.initializers.filter((t) => !(t.data instanceof Uint8Array));
       expect(external.length).toBeGreaterThan(10);
       for (const tensor of external) {
@@ -90,7 +104,8 @@ describe('resuming an interrupted conversion', () => {
   const tensorRanges = (async () => {
     const ranges: { file: string; name: string; begin: number; end: number }[] = [];
     for (const file of Object.keys(files).filter((f) => f.endsWith('.safetensors'))) {
-      for (const info of (await readSafetensorsHeader(memorySource(files[file]))).values()) ranges.push({ file, name: info.name, begin: info.begin, end: info.end });
+      for (const info of (await readSafetensorsHeader(memorySource(files[file]))).values())
+        ranges.push({ file, name: info.name, begin: info.begin, end: info.end });
     }
     return ranges;
   })();
@@ -166,7 +181,86 @@ describe('resuming an interrupted conversion', () => {
     const { writer, saved } = await interruptedRun({ afterStep: 5 });
     const plain = { writeFile: writer.writeFile.bind(writer), openOutput: writer.openOutput.bind(writer) };
     await expect(convertCheckpoint(memoryCheckpointReader(files), plain, { ...options, resumeFrom: saved })).rejects.toMatchObject({ code: 'cannot-resume' });
-    await expect(convertCheckpoint(memoryCheckpointReader(files), new MemoryModelWriter(), { ...options, resumeFrom: saved })).rejects.toMatchObject({ code: 'cannot-resume' });
+    await expect(convertCheckpoint(memoryCheckpointReader(files), new MemoryModelWriter(), { ...options, resumeFrom: saved })).rejects.toMatchObject({
+      code: 'cannot-resume',
+    });
+  });
+});
+
+describe('q8 through the converter core in memory (as the in-browser conversion runs it)', () => {
+  const files = syntheticCheckpointFiles(SMALL_LLAMA, { seed: 6, shards: 2 });
+  const options: ConvertOptions = { dtypes: ['q8'], blockBytes: 4096, maxExternalChunkBytes: 60_000 };
+  const plan = planConversion(resolveLlamaShape(SMALL_LLAMA), computeRopeParameters(SMALL_LLAMA), ['q8'], 60_000);
+  /** The steps after which no fused weight is half made: q|k|v and gate|up are written with v and up. */
+  const groupEnds = plan.steps.flatMap((step, i) => (/\.(q_proj|k_proj|gate_proj)\.weight$/.test(step.source) ? [] : [i + 1]));
+
+  it('plans a step per tensor, fused weights written with their last part, and writes transformers.js q8 files', async () => {
+    expect(plan.steps.map((s) => s.source)).toEqual(
+      planConversion(resolveLlamaShape(SMALL_LLAMA), computeRopeParameters(SMALL_LLAMA), ['q4'], 60_000).steps.map((s) => s.source),
+    );
+    const names = (source: string) => plan.steps.find((s) => s.source === source)!.weights.map((w) => w.spec.name);
+    expect(names('model.layers.0.self_attn.q_proj.weight')).toEqual([]);
+    expect(names('model.layers.0.self_attn.v_proj.weight')).toEqual([
+      'model.layers.0.self_attn.qkv_proj.weight.q8',
+      'model.layers.0.self_attn.qkv_proj.weight.scales',
+    ]);
+    expect(names('model.embed_tokens.weight')).toEqual(['model.embed_tokens.weight.q8', 'model.embed_tokens.weight.scales']);
+
+    const saved: number[] = [];
+    const { writer, manifest } = await convert(files, { ...options, onCheckpoint: (state) => void saved.push(state.done) });
+    expect(saved).toEqual([0, ...groupEnds]);
+    const config = JSON.parse(new TextDecoder().decode(writer.get('config.json')));
+    const chunks = config['transformers.js_config'].use_external_data_format['model_quantized.onnx'];
+    expect(chunks).toBeGreaterThan(1);
+    expect(manifest.map((f) => f.path).filter((p) => p.startsWith('onnx/'))).toEqual([
+      ...Array.from({ length: chunks }, (_, i) => `onnx/model_quantized.onnx_data${i === 0 ? '' : `_${i}`}`),
+      'onnx/model_quantized.onnx',
+    ]);
+  });
+
+  it('adding q8 to a conversion leaves the other dtypes byte for byte as they were', async () => {
+    const alone = outputs((await convert(files, { ...options, dtypes: ['q4', 'q4f16'] })).writer);
+    const withQ8 = outputs((await convert(files, { ...options, dtypes: ['q4', 'q8', 'q4f16'] })).writer);
+    for (const path of Object.keys(alone).filter((p) => p.startsWith('onnx/')))
+      expect(Buffer.from(withQ8[path]).equals(Buffer.from(alone[path])), path).toBe(true);
+    expect(Object.keys(withQ8).filter((p) => p.includes('quantized')).length).toBeGreaterThan(1);
+  });
+
+  it.each([
+    [
+      'while reading k_proj (q_proj read: the fused q|k|v weight half made)',
+      'model.layers.1.self_attn.k_proj.weight',
+      'model.layers.1.self_attn.q_proj.weight',
+    ],
+    ['while reading up_proj', 'model.layers.0.mlp.up_proj.weight', 'model.layers.0.mlp.gate_proj.weight'],
+  ])('cut %s: resumes from the group start and writes the uninterrupted bytes', async (_, cutIn, groupStart) => {
+    const expected = outputs((await convert(files, options)).writer);
+    const ranges = new Map<string, { file: string; begin: number; end: number }>();
+    for (const file of Object.keys(files).filter((f) => f.endsWith('.safetensors'))) {
+      for (const info of (await readSafetensorsHeader(memorySource(files[file]))).values()) ranges.set(info.name, { file, begin: info.begin, end: info.end });
+    }
+    const cut = ranges.get(cutIn)!;
+    const writer = new MemoryModelWriter();
+    let saved: ConversionState | undefined;
+    const reader = memoryCheckpointReader(files, (file, offset, length) => {
+      if (file === cut.file && offset !== 0 && offset < cut.end && offset + length > cut.begin) throw new Error('network cut');
+    });
+    await expect(convertCheckpoint(reader, writer, { ...options, onCheckpoint: (state) => void (saved = state) })).rejects.toThrow(/network cut/);
+    expect(plan.steps[saved!.done].source).toBe(groupStart);
+    await convertCheckpoint(memoryCheckpointReader(files), writer, { ...options, resumeFrom: saved });
+    const got = outputs(writer);
+    expect(Object.keys(got)).toEqual(Object.keys(expected));
+    for (const path of Object.keys(expected)) expect(Buffer.from(got[path]).equals(Buffer.from(expected[path])), path).toBe(true);
+  });
+
+  it('refuses a state that ends inside a fused group', async () => {
+    let saved: ConversionState | undefined;
+    await convert(files, { ...options, onCheckpoint: (state) => void (saved ??= state.done === groupEnds[1] ? state : undefined) });
+    const insideGroup = { ...saved!, done: saved!.done + 1 }; // after the layer's q_proj only
+    expect(plan.steps[insideGroup.done - 1].source).toMatch(/q_proj/);
+    await expect(convertCheckpoint(memoryCheckpointReader(files), new MemoryModelWriter(), { ...options, resumeFrom: insideGroup })).rejects.toMatchObject({
+      code: 'stale-state',
+    });
   });
 });
 
@@ -175,12 +269,16 @@ describe('checks before converting', () => {
     const files = syntheticCheckpointFiles(untied);
     const wrongConfig = { ...untied, intermediate_size: 96 };
     const writer = new MemoryModelWriter();
-    await expect(convert({ ...files, 'config.json': new TextEncoder().encode(JSON.stringify(wrongConfig)) }, { dtypes: ['q4'] }, writer)).rejects.toMatchObject({
-      code: 'invalid-file',
-      message: expect.stringContaining('mlp.gate_proj.weight has shape [128,64]'),
-    });
+    await expect(convert({ ...files, 'config.json': new TextEncoder().encode(JSON.stringify(wrongConfig)) }, { dtypes: ['q4'] }, writer)).rejects.toMatchObject(
+      {
+        code: 'invalid-file',
+        message: expect.stringContaining('mlp.gate_proj.weight has shape [128,64]'),
+      },
+    );
     const tiedNeedsHead = { ...SMALL_LLAMA, tie_word_embeddings: false };
-    await expect(convert({ ...syntheticCheckpointFiles(SMALL_LLAMA), 'config.json': new TextEncoder().encode(JSON.stringify(tiedNeedsHead)) }, { dtypes: ['q4'] })).rejects.toMatchObject({
+    await expect(
+      convert({ ...syntheticCheckpointFiles(SMALL_LLAMA), 'config.json': new TextEncoder().encode(JSON.stringify(tiedNeedsHead)) }, { dtypes: ['q4'] }),
+    ).rejects.toMatchObject({
       code: 'missing-tensor',
     });
     expect(writer.paths()).toEqual([]);

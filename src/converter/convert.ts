@@ -7,29 +7,39 @@
  * each weight goes in external data. Then each checkpoint tensor is read once, in blocks of rows,
  * and every dtype's weights made from it are written (a tied head is made from the embedding in
  * the same step and placed right after the table, so the table is neither kept in memory nor
- * read twice). After each tensor the converter hands out a serialisable ConversionState; given
- * back as `resumeFrom`, a later run goes on from there, without reading or computing finished
- * tensors again, and writes the same bytes as an uninterrupted run.
+ * read twice). A q8 weight fuses tensors (q|k|v, gate|up): it is filled in memory as they come
+ * and written with the last. After each tensor (except inside such a group) the converter hands
+ * out a serialisable ConversionState; given back as `resumeFrom`, a later run goes on from there,
+ * without reading or computing finished tensors again, and writes the same bytes as an
+ * uninterrupted run.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { resolveLlamaShape, UnsupportedModelError, type HfLlamaConfig, type LlamaShape } from '../model/config.ts';
 import { computeRopeParameters, type RopeParameters } from '../model/yarn.ts';
-import { emptyExternalDataState, ExternalDataSink, layoutExternalData, type ExternalDataState, type ExternalLocation } from './external-data.ts';
-import { planLlamaGraph, type AttentionKind, type GraphDtype } from './llama-graph.ts';
+import { type AttentionKind } from '../model/graph-format.ts';
+import {
+  fusedWeightsOpenAfter,
+  graphFileName,
+  planConversion,
+  type ConversionPlan,
+  type ConversionStep,
+  type ConvertDtype,
+  type PlannedWeight,
+} from './conversion-plan.ts';
+import { emptyExternalDataState, ExternalDataSink, type ExternalDataState } from './external-data.ts';
 import { ConversionError, type CheckpointReader, type ManifestFile, type ModelWriter } from './model-io.ts';
-import { encodeModel, type Graph, type Tensor } from './onnx-proto.ts';
-import { ResumableSha256 } from './resumable-sha256.ts';
+import { encodeModel } from './onnx-proto.ts';
+import { ResumableSha256 } from '../lib/resumable-sha256.ts';
 import { readSafetensorsHeader, readTensorElementsAsFloat32, type ByteSource, type TensorInfo } from './safetensors.ts';
-import { bytesPerSourceRow, encodeWeightRows, isRowLocal, RowBlock, sourceMatrix, type WeightSpec } from './weight-encoding.ts';
+import { bytesPerSourceRow, encodeWeightRows, fillQ8Columns, isQ8, needsWholeTensor, RowBlock, sourceMatrix } from './weight-encoding.ts';
 
 export { ConversionError } from './model-io.ts';
 export type { CheckpointReader, ConversionErrorCode, ManifestFile, ModelWriter, OutputStream } from './model-io.ts';
 
-export type ConvertDtype = GraphDtype;
-export const SUPPORTED_DTYPES: readonly ConvertDtype[] = ['fp32', 'fp16', 'q4', 'q4f16'];
-const FILE_SUFFIX: Record<ConvertDtype, string> = { fp32: '', fp16: '_fp16', q4: '_q4', q4f16: '_q4f16' };
-export const graphFileName = (dtype: ConvertDtype) => `model${FILE_SUFFIX[dtype]}.onnx`;
+export { graphFileName, planConversion } from './conversion-plan.ts';
+export type { ConversionPlan, ConversionStep, ConvertDtype, PlannedWeight } from './conversion-plan.ts';
+export const SUPPORTED_DTYPES: readonly ConvertDtype[] = ['fp32', 'fp16', 'q4', 'q4f16', 'q8'];
 
 export const GRAPH_OPSETS = [
   { domain: '', version: 17 },
@@ -46,7 +56,7 @@ const STATE_FORMAT = 1;
 
 export type ConversionProgress =
   | { kind: 'file'; path: string; size: number }
-  /** One checkpoint tensor converted for every dtype; `done` of `total`. */
+  /** One checkpoint tensor converted for every dtype (a fused q8 weight is written with its group's last); `done` of `total`. */
   | { kind: 'tensor'; name: string; done: number; total: number; bytesWritten: number };
 
 export interface ConvertOptions {
@@ -65,6 +75,8 @@ export interface ConvertOptions {
   /**
    * Called after the small files and after each tensor, once the outputs are flushed, with the
    * state to persist; awaited, so a slow store holds the conversion back rather than falling behind.
+   * Not inside a group of tensors fused into one q8 weight (q|k|v, gate|up): that weight is only
+   * in memory until its last tensor is converted.
    */
   onCheckpoint?: (state: ConversionState) => Promise<void> | void;
   /** A state saved by onCheckpoint: the conversion goes on from there (same options required). */
@@ -118,18 +130,34 @@ export function parseJson<T>(bytes: Uint8Array, name: string): T {
 export function checkConvertible(config: HfLlamaConfig, dtypes: readonly ConvertDtype[] = SUPPORTED_DTYPES): { shape: LlamaShape; rope: RopeParameters } {
   const shape = resolveLlamaShape(config);
   if (config.architectures?.length && !config.architectures.includes('LlamaForCausalLM')) {
-    throw new UnsupportedModelError(`Unsupported architectures ${JSON.stringify(config.architectures)}: only LlamaForCausalLM checkpoints can be converted.`);
+    throw new UnsupportedModelError(`Unsupported architectures ${JSON.stringify(config.architectures)}: only LlamaForCausalLM checkpoints can be converted.`, {
+      unsupported: 'architectures',
+      value: config.architectures.join(', '),
+    });
   }
   // transformers v5 writes `dtype` where v4 wrote `torch_dtype`.
   const weightDtype = config.torch_dtype ?? (typeof config.dtype === 'string' ? config.dtype : undefined);
   if (weightDtype && !['bfloat16', 'float16', 'float32'].includes(weightDtype)) {
-    throw new UnsupportedModelError(`Unsupported torch_dtype "${weightDtype}" (bf16, fp16 or fp32 checkpoints only).`);
+    throw new UnsupportedModelError(`Unsupported torch_dtype "${weightDtype}" (bf16, fp16 or fp32 checkpoints only).`, {
+      unsupported: 'torch-dtype',
+      value: weightDtype,
+    });
   }
   const rope = computeRopeParameters(config);
   if (dtypes.some((d) => d === 'q4' || d === 'q4f16')) {
-    const widths = { hidden_size: shape.hiddenSize, 'num_attention_heads × head_dim': shape.numHeads * shape.headDim, intermediate_size: shape.intermediateSize };
+    const widths = {
+      hidden_size: shape.hiddenSize,
+      'num_attention_heads × head_dim': shape.numHeads * shape.headDim,
+      intermediate_size: shape.intermediateSize,
+    };
     for (const [name, width] of Object.entries(widths)) {
-      if (width % 32 !== 0) throw new UnsupportedModelError(`${name} (${width}) is not a multiple of 32, which 4-bit quantization needs.`);
+      if (width % 32 !== 0) {
+        throw new UnsupportedModelError(`${name} (${width}) is not a multiple of 32, which 4-bit quantization needs.`, {
+          unsupported: 'width-32',
+          value: name,
+          width,
+        });
+      }
     }
   }
   return { shape, rope };
@@ -146,60 +174,14 @@ export async function indexTensors(reader: CheckpointReader): Promise<TensorInde
   const tensors: TensorIndex = new Map();
   for (const shard of shardNames) {
     const source = await reader.openFile(shard);
-    if (!source) throw new ConversionError('missing-file', `Checkpoint file ${shard} is missing (expected model.safetensors or the shards of model.safetensors.index.json).`);
+    if (!source)
+      throw new ConversionError(
+        'missing-file',
+        `Checkpoint file ${shard} is missing (expected model.safetensors or the shards of model.safetensors.index.json).`,
+      );
     for (const [name, info] of await readSafetensorsHeader(source)) tensors.set(name, { source, info });
   }
   return tensors;
-}
-
-/** A weight of one dtype's graph and its place in that graph's external data. */
-export interface PlannedWeight {
-  dtype: ConvertDtype;
-  spec: WeightSpec;
-  target: ExternalLocation;
-}
-
-/** One checkpoint tensor and every weight (of every dtype) made from it, each dtype in write order. */
-export interface ConversionStep {
-  source: string;
-  sourceShape: number[];
-  weights: PlannedWeight[];
-}
-
-export interface ConversionPlan {
-  /** Each dtype's graph, its external initializers already pointing at their final place. */
-  graphs: Map<ConvertDtype, Graph>;
-  steps: ConversionStep[];
-}
-
-/**
- * Plans every graph and the order tensors are converted in: by checkpoint tensor, in the order the
- * graph first uses them, each dtype's weights of a tensor written together (so a tied head
- * follows the embedding table in external data). Needs no weights.
- */
-export function planConversion(shape: LlamaShape, rope: RopeParameters, dtypes: readonly ConvertDtype[], maxChunkBytes: number, attention?: AttentionKind): ConversionPlan {
-  const graphs = new Map<ConvertDtype, Graph>();
-  const steps = new Map<string, ConversionStep>();
-  for (const dtype of dtypes) {
-    const bySource = new Map<string, { spec: WeightSpec; tensor: Tensor }[]>();
-    const graph = planLlamaGraph(shape, rope, dtype, (spec) => {
-      const tensor: Tensor = { name: spec.name, dataType: spec.dataType, dims: spec.dims, data: { location: '', offset: 0, length: spec.byteLength } };
-      const group = bySource.get(spec.source) ?? [];
-      group.push({ spec, tensor });
-      bySource.set(spec.source, group);
-      return tensor;
-    }, { attention });
-    const writeOrder = [...bySource.values()].flat();
-    const layout = layoutExternalData(writeOrder.map((w) => w.spec.byteLength), graphFileName(dtype), maxChunkBytes);
-    writeOrder.forEach(({ spec, tensor }, i) => {
-      tensor.data = layout[i];
-      const step = steps.get(spec.source) ?? { source: spec.source, sourceShape: spec.sourceShape, weights: [] };
-      step.weights.push({ dtype, spec, target: layout[i] });
-      steps.set(spec.source, step);
-    });
-    graphs.set(dtype, graph);
-  }
-  return { graphs, steps: [...steps.values()] };
 }
 
 export async function convertCheckpoint(reader: CheckpointReader, writer: ModelWriter, options: ConvertOptions): Promise<ManifestFile[]> {
@@ -225,7 +207,15 @@ function planIdOf(options: ConvertOptions, config: HfLlamaConfig, maxChunkBytes:
     const { info } = tensors.get(s.source)!;
     return [s.source, info.dtype, info.end - info.begin];
   });
-  const identity = { OUTPUT_VERSION, sourceId: options.sourceId ?? null, config, dtypes: options.dtypes, attention: options.attention ?? null, maxChunkBytes, sources };
+  const identity = {
+    OUTPUT_VERSION,
+    sourceId: options.sourceId ?? null,
+    config,
+    dtypes: options.dtypes,
+    attention: options.attention ?? null,
+    maxChunkBytes,
+    sources,
+  };
   return bytesToHex(sha256(encoder.encode(JSON.stringify(identity))));
 }
 
@@ -248,6 +238,9 @@ function checkResumeState(state: ConversionState, planId: string, plan: Conversi
   if (!Number.isInteger(state.done) || state.done < 0 || state.done > state.total) {
     throw new ConversionError('stale-state', `The saved conversion state says ${state.done} of ${state.total} tensors are done.`);
   }
+  if (fusedWeightsOpenAfter(plan, state.done) > 0) {
+    throw new ConversionError('stale-state', `The saved conversion state ends inside a group of tensors fused into one q8 weight (after ${state.done}).`);
+  }
   for (const dtype of dtypes) {
     const saved = state.external[dtype] ?? emptyExternalDataState();
     const expected = expectedPosition(plan, dtype, state.done);
@@ -257,7 +250,7 @@ function checkResumeState(state: ConversionState, planId: string, plan: Conversi
     if (!consistent) throw new ConversionError('stale-state', `The saved ${dtype} external data does not match ${state.done} finished tensors.`);
     if (saved.open) {
       try {
-        ResumableSha256.fromState(saved.open.sha256);
+        ResumableSha256.check(saved.open.sha256);
       } catch {
         throw new ConversionError('stale-state', `The saved ${dtype} hash state is malformed.`);
       }
@@ -313,15 +306,17 @@ async function convertOpenCheckpoint(reader: CheckpointReader, writer: ModelWrit
   }
 
   const sinks = new Map(dtypes.map((dtype) => [dtype, new ExternalDataSink(writer, 'onnx', state.external[dtype])]));
+  /** q8 weights being filled, until the step of their last part writes them. */
+  const filling = new Map<PlannedWeight, Uint8Array>();
   let bytesWritten = plan.steps.slice(0, state.done).reduce((sum, step) => sum + step.weights.reduce((s, w) => s + w.spec.byteLength, 0), 0);
   for (let i = state.done; i < plan.steps.length; i++) {
     options.signal?.throwIfAborted();
     const step = plan.steps[i];
-    bytesWritten += await convertStep(step, tensors.get(step.source)!, sinks, options.blockBytes ?? 64 * 1024 ** 2, options.signal);
+    bytesWritten += await convertStep(step, tensors.get(step.source)!, sinks, filling, options.blockBytes ?? 64 * 1024 ** 2, options.signal);
     for (const sink of sinks.values()) await sink.flush();
     state.done = i + 1;
     for (const [dtype, sink] of sinks) state.external[dtype] = sink.snapshot();
-    await saveCheckpoint(state);
+    if (filling.size === 0) await saveCheckpoint(state);
     options.onProgress?.({ kind: 'tensor', name: step.source, done: state.done, total: state.total, bytesWritten });
   }
 
@@ -343,25 +338,27 @@ async function convertOpenCheckpoint(reader: CheckpointReader, writer: ModelWrit
 /**
  * Reads one checkpoint tensor block by block and writes every weight made from it. Per dtype the
  * first weight is written as blocks arrive; the others (q4 scales and zero points, a tied head)
- * are collected and written after it, in layout order. Returns the bytes written.
+ * are collected and written after it, in layout order. q8 weights are filled in `filling` and
+ * written, in layout order, at the step of their last part. Returns the bytes written.
  */
 async function convertStep(
   step: ConversionStep,
   entry: { source: ByteSource; info: TensorInfo },
   sinks: Map<ConvertDtype, ExternalDataSink>,
+  filling: Map<PlannedWeight, Uint8Array>,
   blockBytes: number,
   signal: AbortSignal | undefined,
 ): Promise<number> {
   const { rows, cols } = sourceMatrix(step);
-  const whole = step.weights.some((w) => !isRowLocal(w.spec.encoding));
+  const whole = step.weights.some((w) => needsWholeTensor(w.spec.encoding));
   const rowsPerBlock = whole ? rows : Math.max(1, Math.min(rows, Math.floor(blockBytes / (cols * 4))));
-  const streamed = new Set(step.weights.filter((w, i) => i === 0 || step.weights[i - 1].dtype !== w.dtype));
+  const streamed = new Set(step.weights.filter((w, i) => !isQ8(w.spec.encoding) && (i === 0 || step.weights[i - 1].dtype !== w.dtype)));
   // Held weights with the same encoding have the same bytes (q4 and q4f16 share nibbles and zero
   // points): one buffer each.
   const buffers = new Map<string, Uint8Array>();
   const held = new Map(
     step.weights
-      .filter((w) => !streamed.has(w))
+      .filter((w) => !streamed.has(w) && !isQ8(w.spec.encoding))
       .map((w) => {
         const key = JSON.stringify(w.spec.encoding);
         if (!buffers.has(key)) buffers.set(key, new Uint8Array(w.spec.byteLength));
@@ -375,7 +372,7 @@ async function convertStep(
     const filled = new Set<Uint8Array>();
     for (const weight of step.weights) {
       const buffer = held.get(weight);
-      if (buffer && filled.has(buffer)) continue;
+      if ((buffer && filled.has(buffer)) || isQ8(weight.spec.encoding)) continue;
       const bytes = encodeWeightRows(weight.spec, block);
       const at = first === 0 ? 0 : first * bytesPerSourceRow(weight.spec);
       if (buffer) {
@@ -385,7 +382,17 @@ async function convertStep(
         await sinks.get(weight.dtype)!.write(weight.target, at, bytes);
       }
     }
+    for (const { weight, part } of step.fills) {
+      if (!filling.has(weight)) filling.set(weight, new Uint8Array(weight.spec.byteLength));
+      fillQ8Columns(weight.spec, part, block, filling.get(weight)!);
+    }
   }
-  for (const [weight, bytes] of held) await sinks.get(weight.dtype)!.write(weight.target, 0, bytes);
+  for (const weight of step.weights) {
+    if (streamed.has(weight)) continue;
+    const bytes = held.get(weight) ?? filling.get(weight);
+    if (!bytes) throw new Error(`${weight.spec.name}: nothing was made for it.`);
+    filling.delete(weight);
+    await sinks.get(weight.dtype)!.write(weight.target, 0, bytes);
+  }
   return step.weights.reduce((sum, w) => sum + w.spec.byteLength, 0);
 }

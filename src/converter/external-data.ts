@@ -7,7 +7,7 @@
  */
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { ConversionError, type ManifestFile, type ModelWriter, type OutputStream } from './model-io.ts';
-import { ResumableSha256, type Sha256State } from './resumable-sha256.ts';
+import { ResumableSha256, type Sha256State } from '../lib/resumable-sha256.ts';
 
 export interface ExternalLocation {
   /** Chunk file name, relative to the .onnx file (the TensorProto `location`). */
@@ -54,7 +54,9 @@ export const emptyExternalDataState = (): ExternalDataState => ({ closed: [], op
 interface ActiveChunk {
   path: string;
   size: number;
-  hasher: ResumableSha256;
+  /** null until reopen() resumes it from `saved` (hash-wasm's create is async). */
+  hasher: ResumableSha256 | null;
+  saved?: Sha256State;
   /** null until the first write after a resume reopens the file. */
   stream: OutputStream | null;
 }
@@ -70,9 +72,7 @@ export class ExternalDataSink {
     state: ExternalDataState = emptyExternalDataState(),
   ) {
     this.closed = state.closed.map((f) => ({ ...f }));
-    this.active = state.open
-      ? { path: state.open.path, size: state.open.size, hasher: ResumableSha256.fromState(state.open.sha256), stream: null }
-      : null;
+    this.active = state.open ? { path: state.open.path, size: state.open.size, hasher: null, saved: state.open.sha256, stream: null } : null;
   }
 
   /** Writes `bytes` at `offsetInWeight` of the weight placed at `target`; writes must follow the layout. */
@@ -81,7 +81,7 @@ export class ExternalDataSink {
     if (this.active?.path !== path) {
       await this.closeActive();
       if (this.closed.some((f) => f.path === path)) throw new Error(`External data ${path} is already closed.`);
-      this.active = { path, size: 0, hasher: new ResumableSha256(), stream: await this.writer.openOutput(path) };
+      this.active = { path, size: 0, hasher: await ResumableSha256.create(), stream: await this.writer.openOutput(path) };
     }
     const chunk = this.active;
     if (chunk.size !== target.offset + offsetInWeight) {
@@ -89,7 +89,7 @@ export class ExternalDataSink {
     }
     chunk.stream ??= await this.reopen(chunk);
     await chunk.stream.write(bytes);
-    chunk.hasher.update(bytes);
+    chunk.hasher!.update(bytes);
     chunk.size += bytes.length;
   }
 
@@ -99,7 +99,7 @@ export class ExternalDataSink {
 
   /** The state to save once flush() has returned. */
   snapshot(): ExternalDataState {
-    const open = this.active ? { path: this.active.path, size: this.active.size, sha256: this.active.hasher.exportState() } : null;
+    const open = this.active ? { path: this.active.path, size: this.active.size, sha256: this.active.hasher?.exportState() ?? this.active.saved! } : null;
     return { closed: this.closed.map((f) => ({ ...f })), open };
   }
 
@@ -114,9 +114,13 @@ export class ExternalDataSink {
       throw new ConversionError('cannot-resume', 'This model writer cannot reopen outputs, so the conversion cannot resume.');
     }
     try {
+      chunk.hasher ??= await ResumableSha256.create(chunk.saved);
       return await this.writer.resumeOutput(chunk.path, chunk.size);
     } catch (error) {
-      throw new ConversionError('cannot-resume', `Cannot reopen ${chunk.path} at byte ${chunk.size}: ${error instanceof Error ? error.message : String(error)}`);
+      throw new ConversionError(
+        'cannot-resume',
+        `Cannot reopen ${chunk.path} at byte ${chunk.size}: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
   }
 
@@ -126,7 +130,7 @@ export class ExternalDataSink {
     // Reopening a chunk that was never written to again still checks and trims it to the saved size.
     chunk.stream ??= await this.reopen(chunk);
     await chunk.stream.close();
-    this.closed.push({ path: chunk.path, size: chunk.size, sha256: bytesToHex(chunk.hasher.digest()) });
+    this.closed.push({ path: chunk.path, size: chunk.size, sha256: bytesToHex(chunk.hasher!.digest()) });
     this.active = null;
   }
 }

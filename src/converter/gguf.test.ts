@@ -9,17 +9,12 @@ import { describe, expect, it } from 'vitest';
 import type { HfLlamaConfig } from '../model/config.ts';
 import { applyRope } from '../model/reference.ts';
 import { syntheticLlamaWeights } from '../model/synthetic.ts';
-import { computeDefaultInvFreq } from '../model/yarn.ts';
+import { computeDefaultInvFreq, computeRopeParameters, llama3RopeFreqFactors } from '../model/yarn.ts';
 import type { CheckpointReader, OutputStream } from './convert.ts';
-import {
-  convertCheckpointToGguf,
-  dequantizeQ4_0,
-  ggufEffectiveWeights,
-  GgufError,
-  quantizeQ4_0,
-  type GgufConvertOptions,
-} from './gguf.ts';
-import { float16BitsToFloat32 } from './quantize.ts';
+import { convertCheckpointToGguf, ggufEffectiveWeights, type GgufConvertOptions } from './gguf.ts';
+import { dequantizeQ4_0, quantizeQ4_0 } from './ggml-quant.ts';
+import { GgufError } from './gguf-container.ts';
+import { float16BitsToFloat32 } from '../lib/float16.ts';
 import { encodeSafetensors, memorySource } from './safetensors.ts';
 import { resolveLlamaShape } from '../model/config.ts';
 
@@ -56,23 +51,36 @@ function parseGguf(bytes: Uint8Array): ParsedGguf {
   };
   const value = (type: number): Value => {
     switch (type) {
-      case 0: return view.getUint8(p++);
-      case 1: return view.getInt8(p++);
-      case 2: return ((p += 2), view.getUint16(p - 2, true));
-      case 3: return ((p += 2), view.getInt16(p - 2, true));
-      case 4: return u32();
-      case 5: return ((p += 4), view.getInt32(p - 4, true));
-      case 6: return ((p += 4), view.getFloat32(p - 4, true));
-      case 7: return view.getUint8(p++) !== 0;
-      case 8: return str();
+      case 0:
+        return view.getUint8(p++);
+      case 1:
+        return view.getInt8(p++);
+      case 2:
+        return ((p += 2), view.getUint16(p - 2, true));
+      case 3:
+        return ((p += 2), view.getInt16(p - 2, true));
+      case 4:
+        return u32();
+      case 5:
+        return ((p += 4), view.getInt32(p - 4, true));
+      case 6:
+        return ((p += 4), view.getFloat32(p - 4, true));
+      case 7:
+        return view.getUint8(p++) !== 0;
+      case 8:
+        return str();
       case 9: {
         const itemType = u32();
         return Array.from({ length: u64() }, () => value(itemType));
       }
-      case 10: return ((p += 8), view.getBigUint64(p - 8, true));
-      case 11: return ((p += 8), view.getBigInt64(p - 8, true));
-      case 12: return ((p += 8), view.getFloat64(p - 8, true));
-      default: throw new Error(`unknown GGUF value type ${type}`);
+      case 10:
+        return ((p += 8), view.getBigUint64(p - 8, true));
+      case 11:
+        return ((p += 8), view.getBigInt64(p - 8, true));
+      case 12:
+        return ((p += 8), view.getFloat64(p - 8, true));
+      default:
+        throw new Error(`unknown GGUF value type ${type}`);
     }
   };
   if (decoder.decode(bytes.subarray(0, 4)) !== 'GGUF') throw new Error('bad magic');
@@ -133,11 +141,20 @@ const config: HfLlamaConfig = {
   torch_dtype: 'float32',
 };
 
-const LLAMA3_SPLIT =
-  "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+const LLAMA3_SPLIT = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 const vocab = Object.fromEntries(['a', 'b', 'c', 'Ġ', 'ab', 'Ġa', '한', '국'].map((t, i) => [t, i]));
 const tokenizerJson = {
-  model: { type: 'BPE', vocab, merges: [['a', 'b'], ['Ġ', 'a'], [' x', 'y']], byte_fallback: false, ignore_merges: true },
+  model: {
+    type: 'BPE',
+    vocab,
+    merges: [
+      ['a', 'b'],
+      ['Ġ', 'a'],
+      [' x', 'y'],
+    ],
+    byte_fallback: false,
+    ignore_merges: true,
+  },
   added_tokens: [
     { id: 34, content: '<|begin_of_text|>', special: true },
     { id: 35, content: '<|end_of_text|>', special: true },
@@ -145,7 +162,10 @@ const tokenizerJson = {
     { id: 37, content: '<|tool|>', special: false },
     { id: 38, content: '<extra>', special: false },
   ],
-  pre_tokenizer: { type: 'Sequence', pretokenizers: [{ type: 'Split', pattern: { Regex: LLAMA3_SPLIT }, behavior: 'Isolated', invert: false }, { type: 'ByteLevel' }] },
+  pre_tokenizer: {
+    type: 'Sequence',
+    pretokenizers: [{ type: 'Split', pattern: { Regex: LLAMA3_SPLIT }, behavior: 'Isolated', invert: false }, { type: 'ByteLevel' }],
+  },
   post_processor: { type: 'TemplateProcessing', single: [{ SpecialToken: { id: '<|begin_of_text|>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }] },
 };
 const tokenizerConfig = { bos_token: '<|begin_of_text|>', eos_token: '<|eot_id|>', chat_template: '{{ bos_token }}{{ messages[0].content }}' };
@@ -157,7 +177,10 @@ function checkpoint(cfg: HfLlamaConfig, weights = syntheticLlamaWeights(cfg, 7),
     ['config.json', encodeJson(cfg)],
     ['tokenizer.json', encodeJson(tokenizer)],
     ['tokenizer_config.json', encodeJson(tokenizerConfig)],
-    ['model.safetensors', encodeSafetensors([...weights].map(([name, v]) => ({ name, dtype: 'F32', shape: shapeOf(cfg, name), data: new Uint8Array(v.buffer) })))],
+    [
+      'model.safetensors',
+      encodeSafetensors([...weights].map(([name, v]) => ({ name, dtype: 'F32', shape: shapeOf(cfg, name), data: new Uint8Array(v.buffer) }))),
+    ],
   ]);
   return {
     readFile: async (name) => files.get(name) ?? null,
@@ -263,6 +286,19 @@ describe('GGUF metadata', () => {
     expect(m.get('llama.rope.scaling.yarn_beta_slow')).toBe(1);
     expect(m.has('llama.rope.scaling.yarn_attn_factor')).toBe(false);
   });
+  it('writes llama3 RoPE as convert_hf_to_gguf does: a rope_freqs.weight tensor of divisors first, no scaling keys', async () => {
+    const scaling = { rope_type: 'llama3', factor: 32, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 64 };
+    const llama3 = { ...config, rope_scaling: scaling };
+    const file = await convert({ type: 'q4_0' }, llama3, syntheticLlamaWeights(config, 7));
+    expect([...file.metadata.keys()].filter((k) => k.startsWith('llama.rope.scaling'))).toEqual([]);
+    expect(file.tensors[0]).toMatchObject({ name: 'rope_freqs.weight', dims: [16], type: 0 });
+    const divisors = asFloat32(tensorBytes(file, 'rope_freqs.weight'));
+    expect(divisors).toEqual(llama3RopeFreqFactors(llama3, scaling));
+    // llama.cpp's angle pos·base^(-2i/d) / divisor_i is transformers' llama3 inv_freq.
+    const { invFreq } = computeRopeParameters(llama3);
+    computeDefaultInvFreq(500000, 32).forEach((f, i) => expect(f / divisors[i] / invFreq[i]).toBeCloseTo(1, 6));
+    expect(file.tensors).toHaveLength(1 + 1 + 2 * 9 + 1);
+  });
 });
 
 describe('GGUF tensors', () => {
@@ -298,7 +334,8 @@ describe('GGUF tensors', () => {
     const invFreq = computeDefaultInvFreq(500000, HD);
     const x = Float32Array.from({ length: d }, (_, i) => Math.sin(i * 1.3));
     const y = Float32Array.from({ length: d }, (_, i) => Math.cos(i * 0.7));
-    const matVec = (w: Float32Array, v: Float32Array) => Float32Array.from({ length: w.length / v.length }, (_, r) => v.reduce((s, vi, c) => s + w[r * v.length + c] * vi, 0));
+    const matVec = (w: Float32Array, v: Float32Array) =>
+      Float32Array.from({ length: w.length / v.length }, (_, r) => v.reduce((s, vi, c) => s + w[r * v.length + c] * vi, 0));
     const ropeAdjacent = (v: Float32Array, heads: number, pos: number) => {
       for (let h = 0; h < heads; h++) {
         for (let i = 0; i < HD / 2; i++) {
@@ -367,7 +404,9 @@ describe('GGUF tensors', () => {
     await expect(convert({ type: 'f32' }, config, missing)).rejects.toMatchObject({ code: 'missing-tensor' });
     const otherPre = { ...tokenizerJson, pre_tokenizer: { type: 'ByteLevel' } };
     await expect(convertCheckpointToGguf(checkpoint(config, undefined, otherPre), memoryOutput(), { type: 'f32' })).rejects.toBeInstanceOf(GgufError);
-    await expect(convertCheckpointToGguf(checkpoint(config, undefined, otherPre), memoryOutput(), { type: 'f32', tokenizerPre: 'gpt-2' })).resolves.toBeTruthy();
+    await expect(
+      convertCheckpointToGguf(checkpoint(config, undefined, otherPre), memoryOutput(), { type: 'f32', tokenizerPre: 'gpt-2' }),
+    ).resolves.toBeTruthy();
   });
 });
 

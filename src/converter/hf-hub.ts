@@ -8,6 +8,7 @@
  * Errors are HfHubError with a code, from the status and the Hub's X-Error-Code header as
  * huggingface_hub's hf_raise_for_status reads them (GatedRepo, RepoNotFound, RevisionNotFound).
  */
+import type { CodedError, ErrorCode } from '../lib/errors.ts';
 import type { ModelDtype } from '../model/catalog.ts';
 import { UnsupportedModelError, type HfLlamaConfig, type LlamaShape } from '../model/config.ts';
 import { graphFiles, OPTIONAL_SHARED_FILES, REQUIRED_SHARED_FILES } from '../model/model-files.ts';
@@ -15,7 +16,8 @@ import { checkConvertible, GRAPH_OPSETS, planConversion, TOKENIZER_FILES, type C
 import { fetchBytes, HttpByteSource, HttpSourceError, type HttpOptions } from './http-source.ts';
 import type { CheckpointReader } from './model-io.ts';
 import { encodeModel } from './onnx-proto.ts';
-import { storedExternalDataBytes } from './size-estimate.ts';
+import { checkFileSize, maxJsonBytes, MAX_MODEL_FILE_BYTES } from '../model/input-bounds.ts';
+import { storedExternalDataBytes } from '../model/size-estimate.ts';
 
 export const HF_HUB_URL = 'https://huggingface.co';
 
@@ -33,14 +35,30 @@ export type HfHubErrorCode =
   /** The Hub answered something this client does not understand. */
   | 'bad-response';
 
-export class HfHubError extends Error {
+const HF_ERROR_CODES: Record<HfHubErrorCode, ErrorCode> = {
+  network: 'download-failed',
+  gated: 'repo-gated',
+  'not-found': 'repo-not-found',
+  'invalid-repo-id': 'repo-not-found',
+  'missing-file': 'model-files-missing',
+  'unsupported-architecture': 'unsupported-architecture',
+  'no-safetensors': 'no-safetensors',
+  'bad-response': 'load-failed',
+};
+
+export class HfHubError extends Error implements CodedError {
   constructor(
     readonly code: HfHubErrorCode,
     message: string,
     readonly status?: number,
+    readonly params?: Record<string, number | string>,
   ) {
     super(message);
     this.name = 'HfHubError';
+  }
+
+  get errorCode(): ErrorCode {
+    return HF_ERROR_CODES[this.code];
   }
 }
 
@@ -80,14 +98,24 @@ export interface HfCheckpoint extends HfModelRepo {
   downloadBytes: number;
 }
 
-const SMALL_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'model.safetensors.index.json'];
+const SMALL_FILES = [
+  'config.json',
+  'generation_config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'model.safetensors.index.json',
+];
 
 /** Hub repo names: letters, digits, '-', '_', '.'; no '--' or '..'; not starting or ending with '-' or '.'. */
 const REPO_PART = /^(?![-.])(?!.*(--|\.\.))[\w.-]{1,96}(?<![-.])$/;
 
 /** `owner/name` from a repo id or a huggingface.co model URL. */
 export function parseRepoId(input: string): string {
-  const trimmed = input.trim().replace(/^https?:\/\/(www\.)?huggingface\.co\//, '').replace(/\/+$/, '');
+  const trimmed = input
+    .trim()
+    .replace(/^https?:\/\/(www\.)?huggingface\.co\//, '')
+    .replace(/\/+$/, '');
   const parts = trimmed.split('/');
   if (parts.length !== 2 || !parts.every((p) => REPO_PART.test(p))) {
     throw new HfHubError('invalid-repo-id', `"${input}" is not a Hugging Face model id (owner/name).`);
@@ -112,7 +140,11 @@ function hubError(error: unknown, what: string, gated: boolean): unknown {
   if (error.code !== 'http-status') return error;
   const { status, serverCode } = error;
   if (serverCode === 'GatedRepo' || (gated && (status === 401 || status === 403))) {
-    return new HfHubError('gated', `${what} is in a gated repo: accept its conditions on Hugging Face and sign in with an access token that has access.`, status);
+    return new HfHubError(
+      'gated',
+      `${what} is in a gated repo: accept its conditions on Hugging Face and sign in with an access token that has access.`,
+      status,
+    );
   }
   if (serverCode === 'RepoNotFound' || serverCode === 'RevisionNotFound' || serverCode === 'EntryNotFound' || status === 404 || status === 401) {
     // The Hub answers 401 for missing and private repos alike when no token is sent.
@@ -151,6 +183,8 @@ export async function fetchModelRepo(repoId: string, revision = 'main', options:
   const files = (info.siblings as ApiSibling[]).map((s): HfRepoFile => {
     const size = s.size ?? s.lfs?.size;
     if (typeof s.rfilename !== 'string' || typeof size !== 'number') throw new HfHubError('bad-response', `The Hub listed a file of ${repo} without its size.`);
+    if (!Number.isSafeInteger(size) || size < 0) throw new HfHubError('bad-response', `The Hub listed ${repo}/${s.rfilename} with a size of ${size}.`);
+    checkFileSize(`${repo}/${s.rfilename}`, size, MAX_MODEL_FILE_BYTES);
     return {
       path: s.rfilename,
       size,
@@ -164,6 +198,9 @@ export async function fetchModelRepo(repoId: string, revision = 'main', options:
 
 /** A file of the repo, whole (small files only). */
 export async function fetchRepoFile(repo: HfModelRepo, path: string, options: HfHubOptions = {}): Promise<Uint8Array> {
+  // Read whole, so capped by the listed size before the request.
+  const listed = repo.files.find((f) => f.path === path);
+  if (listed) checkFileSize(`${repo.repo}/${path}`, listed.size, maxJsonBytes(path));
   try {
     return await fetchBytes(hfFileUrl(repo.host, repo.repo, repo.sha, path), httpOptions(options));
   } catch (error) {
@@ -201,18 +238,24 @@ export async function checkpointOfRepo(repo: HfModelRepo, options: HfHubOptions 
   try {
     shape = checkConvertible(config, options.dtypes ?? ['q4', 'q4f16']).shape;
   } catch (error) {
-    if (error instanceof UnsupportedModelError) throw new HfHubError('unsupported-architecture', `${repo.repo}: ${error.message}`);
+    if (error instanceof UnsupportedModelError) throw new HfHubError('unsupported-architecture', `${repo.repo}: ${error.message}`, undefined, error.params);
     throw error;
   }
 
   let weightPaths: string[];
   const index = byPath.get('model.safetensors.index.json');
   if (index) {
-    const { weight_map: weightMap } = parseJsonFile<{ weight_map?: Record<string, string> }>(await fetchRepoFile(repo, index.path, options), `${repo.repo}/${index.path}`);
+    const { weight_map: weightMap } = parseJsonFile<{ weight_map?: Record<string, string> }>(
+      await fetchRepoFile(repo, index.path, options),
+      `${repo.repo}/${index.path}`,
+    );
     weightPaths = [...new Set(Object.values(weightMap ?? {}))];
     const missing = weightPaths.filter((p) => !byPath.has(p));
     if (weightPaths.length === 0 || missing.length) {
-      throw new HfHubError('no-safetensors', `${repo.repo}: model.safetensors.index.json lists shards that are not in the repo (${missing.join(', ') || 'none listed'}).`);
+      throw new HfHubError(
+        'no-safetensors',
+        `${repo.repo}: model.safetensors.index.json lists shards that are not in the repo (${missing.join(', ') || 'none listed'}).`,
+      );
     }
   } else if (byPath.has('model.safetensors')) {
     weightPaths = ['model.safetensors'];
@@ -323,7 +366,10 @@ export function estimateConversionSize(checkpoint: HfCheckpoint, dtypes: readonl
     perDtype[dtype] = storedExternalDataBytes(checkpoint.shape, dtype) + graphBytes;
   }
   const sizeOf = (name: string) => checkpoint.files.find((f) => f.path === name)?.size ?? 0;
-  const copied = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'].reduce((s, n) => s + sizeOf(n), 0);
+  const copied = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json'].reduce(
+    (s, n) => s + sizeOf(n),
+    0,
+  );
   const sharedBytes = copied + MANIFEST_AND_CONFIG_SLACK;
   const storedBytes = sharedBytes + Object.values(perDtype).reduce((a, b) => a + b, 0);
   return { downloadBytes: checkpoint.downloadBytes, perDtype, sharedBytes, storedBytes };

@@ -7,11 +7,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startMockHub, type MockHub } from '../../e2e/harness/mock-hub.ts';
+import { startMockHub, type MockHub } from '../testing/mock-hub.ts';
 import { createRng } from '../model/rng.ts';
 import { fetchBytes, HttpByteSource, HttpSourceError } from './http-source.ts';
 import { readSafetensorsHeader } from './safetensors.ts';
-import { SMALL_LLAMA, syntheticCheckpointFiles } from '../../tools/lib/memory-checkpoint.ts';
+import { SMALL_LLAMA, syntheticCheckpointFiles } from '../testing/memory-checkpoint.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'hanmadi-http-'));
 const rng = createRng(11);
@@ -37,7 +37,12 @@ describe('HttpByteSource', () => {
   it('reads exact bytes at any offset with one 206 Range request each, and counts them', async () => {
     const received: number[] = [];
     const source = await HttpByteSource.open(url('blob.bin'), { size: blob.length, onBytes: (n) => received.push(n) });
-    for (const [offset, length] of [[0, 1], [12_345, 100_000], [blob.length - 7, 7], [299_000, 1000]]) {
+    for (const [offset, length] of [
+      [0, 1],
+      [12_345, 100_000],
+      [blob.length - 7, 7],
+      [299_000, 1000],
+    ]) {
       expect(Buffer.from(await source.read(offset, length)).equals(Buffer.from(blob.subarray(offset, offset + length)))).toBe(true);
     }
     expect(hub.log.map((r) => [r.status, r.range?.start, r.range?.end])).toEqual([
@@ -125,6 +130,36 @@ describe('HttpByteSource', () => {
     expect(second.range!.start).toBeGreaterThanOrEqual(10_000);
     expect(second.range!.start).toBeLessThanOrEqual(80_000);
     expect(second.range!.end).toBe(259_999);
+  });
+
+  it('streams pieces in order, each byte once across a dropped connection; what the sink throws ends the read unretried', async () => {
+    hub.cutAfter(70_000, false);
+    const source = await HttpByteSource.open(url('blob.bin'), { size: blob.length, ...fast });
+    const pieces: Uint8Array[] = [];
+    const positions: number[] = [];
+    await source.readStream(10_000, 250_000, (piece, progress) => {
+      positions.push(progress.filled);
+      pieces.push(piece.slice());
+    });
+    expect(Buffer.concat(pieces).equals(Buffer.from(blob.subarray(10_000, 260_000)))).toBe(true);
+    expect(positions).toEqual(pieces.map((_, i) => pieces.slice(0, i).reduce((sum, p) => sum + p.length, 0)));
+    expect(hub.log).toHaveLength(2);
+
+    hub.log.length = 0;
+    const full = new Error('store full');
+    const progress = { filled: 0 };
+    await expect(
+      source.readStream(
+        0,
+        200_000,
+        (_, at) => {
+          if (at.filled > 0) throw full;
+        },
+        progress,
+      ),
+    ).rejects.toBe(full);
+    expect(hub.log).toHaveLength(1);
+    expect(progress.filled).toBeGreaterThan(0);
   });
 
   it('gives up with a network error once the retry budget is spent', async () => {

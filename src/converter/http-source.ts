@@ -11,6 +11,7 @@
  * Both retry transient failures (network errors, 408/429/5xx, a body cut short) with exponential
  * backoff, go on from the bytes already received, stop on an AbortSignal, and report bytes received.
  */
+import type { CodedError, ErrorCode } from '../lib/errors.ts';
 
 export type HttpSourceErrorCode =
   /** The server answered a partial request with the whole file (Range not supported). */
@@ -24,7 +25,7 @@ export type HttpSourceErrorCode =
   /** Transient failures went on past the retry budget. */
   | 'network';
 
-export class HttpSourceError extends Error {
+export class HttpSourceError extends Error implements CodedError {
   constructor(
     readonly code: HttpSourceErrorCode,
     message: string,
@@ -36,6 +37,13 @@ export class HttpSourceError extends Error {
   ) {
     super(message);
     this.name = 'HttpSourceError';
+  }
+
+  get errorCode(): ErrorCode {
+    if (this.code === 'range-unsupported') return 'range-unsupported';
+    if (this.code === 'size-changed') return 'source-changed';
+    if (this.code === 'http-status' && [401, 403, 404, 410].includes(this.status ?? 0)) return 'model-files-missing';
+    return 'download-failed';
   }
 }
 
@@ -68,6 +76,11 @@ export interface HttpSourceOptions extends HttpOptions {
 const RETRYABLE_STATUS = new Set([408, 425, 429, 500, 502, 503, 504]);
 const MAX_DELAY_MS = 30_000;
 
+/** A failure of whoever consumes the body (a full store, a writer that failed): never retried. */
+class SinkFailure {
+  constructor(readonly error: unknown) {}
+}
+
 /** A failure worth another attempt. */
 class TransientFailure extends Error {
   constructor(
@@ -96,7 +109,14 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
 function statusError(url: string, response: Response): HttpSourceError {
   const serverCode = response.headers.get('X-Error-Code') ?? undefined;
   const serverMessage = response.headers.get('X-Error-Message') ?? undefined;
-  return new HttpSourceError('http-status', `HTTP ${response.status} for ${url}${serverMessage ? `: ${serverMessage}` : ''}`, url, response.status, serverCode, serverMessage);
+  return new HttpSourceError(
+    'http-status',
+    `HTTP ${response.status} for ${url}${serverMessage ? `: ${serverMessage}` : ''}`,
+    url,
+    response.status,
+    serverCode,
+    serverMessage,
+  );
 }
 
 async function discard(response: Response): Promise<void> {
@@ -118,6 +138,7 @@ async function withRetries(url: string, options: HttpOptions, attempt: () => Pro
       await attempt();
       return;
     } catch (error) {
+      if (error instanceof SinkFailure) throw error.error;
       if (options.signal?.aborted) throw options.signal.reason;
       // fetch rejects with a TypeError when the network fails or the connection drops mid-body.
       const transient = error instanceof TransientFailure || error instanceof TypeError;
@@ -148,12 +169,28 @@ async function rejectStatus(url: string, response: Response): Promise<never> {
   throw statusError(url, response);
 }
 
+/** Takes the pieces of a body in order; `progress.filled` is where the piece goes. May wait (backpressure). */
+export type BodySink = (piece: Uint8Array, progress: { filled: number }) => void | Promise<void>;
+
+const copyInto =
+  (target: Uint8Array): BodySink =>
+  (piece, progress) => {
+    target.set(piece, progress.filled);
+  };
+
 /**
- * Copies a response body into `target` from `progress.filled`, advancing it as bytes arrive (so
- * a retry after a cut knows where to go on). Never reads past the end of `target`: an over-long
- * body is cancelled and refused.
+ * Hands a response body to `sink` piece by piece, advancing `progress.filled` as bytes arrive (so
+ * a retry after a cut knows where to go on). Never reads past `limit`: an over-long body is
+ * cancelled and refused.
  */
-async function readBodyInto(url: string, response: Response, target: Uint8Array, progress: { filled: number }, onBytes: (n: number) => void): Promise<void> {
+async function readBody(
+  url: string,
+  response: Response,
+  limit: number,
+  sink: BodySink,
+  progress: { filled: number },
+  onBytes: (n: number) => void,
+): Promise<void> {
   if (!response.body) throw new HttpSourceError('bad-response', `Empty body from ${url}.`, url);
   const reader = response.body.getReader();
   try {
@@ -165,10 +202,14 @@ async function readBodyInto(url: string, response: Response, target: Uint8Array,
         throw new TransientFailure(`body interrupted (${error instanceof Error ? error.message : String(error)})`);
       }
       if (chunk.done) return;
-      if (progress.filled + chunk.value.length > target.length) {
+      if (progress.filled + chunk.value.length > limit) {
         throw new HttpSourceError('bad-response', `${url} sent more bytes than requested.`, url);
       }
-      target.set(chunk.value, progress.filled);
+      try {
+        await sink(chunk.value, progress);
+      } catch (error) {
+        throw new SinkFailure(error);
+      }
       progress.filled += chunk.value.length;
       onBytes(chunk.value.length);
     }
@@ -238,35 +279,55 @@ export class HttpByteSource {
    * can keep them.
    */
   async readInto(offset: number, target: Uint8Array, progress = { filled: 0 }): Promise<void> {
-    if (offset < 0 || offset + target.length > this.size) {
-      throw new RangeError(`Read of ${target.length} bytes at ${offset} is outside ${this.url} (${this.size} bytes).`);
+    await this.readStream(offset, target.length, copyInto(target), progress);
+  }
+
+  /**
+   * Hands the `length` bytes at `offset` to `sink` in order, as they arrive, without collecting
+   * them: each byte once, a cut connection retried from the first byte not yet handed over
+   * (`progress.filled`, which also says how far it got if this throws). The sink may wait, which
+   * holds the body back; whatever it throws ends the read at once, without a retry.
+   */
+  async readStream(offset: number, length: number, sink: BodySink, progress = { filled: 0 }): Promise<void> {
+    if (offset < 0 || offset + length > this.size) {
+      throw new RangeError(`Read of ${length} bytes at ${offset} is outside ${this.url} (${this.size} bytes).`);
     }
     await withRetries(
       this.url,
       this.options,
       async () => {
-        await this.fetchPart(offset, target, progress);
-        if (progress.filled < target.length) throw new TransientFailure('body shorter than requested');
+        await this.fetchPart(offset, length, sink, progress);
+        if (progress.filled < length) throw new TransientFailure('body shorter than requested');
       },
       () => progress.filled,
     );
   }
 
-  /** One request for the bytes of `target` not yet filled, at `offset + progress.filled`. */
-  private async fetchPart(offset: number, target: Uint8Array, progress: { filled: number }): Promise<void> {
+  /** One request for the bytes not yet handed over, at `offset + progress.filled`. */
+  private async fetchPart(offset: number, length: number, sink: BodySink, progress: { filled: number }): Promise<void> {
     const start = offset + progress.filled;
-    const end = offset + target.length - 1;
+    const end = offset + length - 1;
     const response = await this.request(start, end);
     const wholeFile = start === 0 && end === this.size - 1;
     if (response.status === 200 && !wholeFile) {
       await discard(response);
-      throw new HttpSourceError('range-unsupported', `${this.url} ignores HTTP Range requests (answered 200 to bytes=${start}-${end}); refusing to download the whole file.`, this.url, 200);
+      throw new HttpSourceError(
+        'range-unsupported',
+        `${this.url} ignores HTTP Range requests (answered 200 to bytes=${start}-${end}); refusing to download the whole file.`,
+        this.url,
+        200,
+      );
     }
     if (response.status === 206) {
       const range = parseContentRange(response.headers.get('Content-Range'));
       if (!range || range.start !== start || range.end > end || range.end < range.start) {
         await discard(response);
-        throw new HttpSourceError('bad-response', `${this.url} answered bytes=${start}-${end} with Content-Range "${response.headers.get('Content-Range')}".`, this.url, 206);
+        throw new HttpSourceError(
+          'bad-response',
+          `${this.url} answered bytes=${start}-${end} with Content-Range "${response.headers.get('Content-Range')}".`,
+          this.url,
+          206,
+        );
       }
       if (range.total !== this.size) {
         await discard(response);
@@ -274,19 +335,17 @@ export class HttpByteSource {
       }
       this.seen(response);
       // A server may send less than asked (never more): read it, and the rest comes next request.
-      const limit = progress.filled + (range.end - range.start + 1);
-      return readBodyInto(this.url, response, target.subarray(0, limit), progress, (n) => this.count(n));
+      return readBody(this.url, response, progress.filled + (range.end - range.start + 1), sink, progress, (n) => this.count(n));
     }
     if (response.status !== 200) await rejectStatus(this.url, response);
-    const length = Number(response.headers.get('Content-Length') ?? this.size);
-    if (length !== this.size) {
+    const total = Number(response.headers.get('Content-Length') ?? this.size);
+    if (total !== this.size) {
       await discard(response);
-      throw new HttpSourceError('size-changed', `${this.url} is now ${length} bytes, not ${this.size}.`, this.url, 200);
+      throw new HttpSourceError('size-changed', `${this.url} is now ${total} bytes, not ${this.size}.`, this.url, 200);
     }
     this.seen(response);
-    // A whole-file 200 answer starts from the first byte again.
-    progress.filled = 0;
-    return readBodyInto(this.url, response, target, progress, (n) => this.count(n));
+    // (A whole-file 200 answers only a request for the whole file, made before any byte arrived.)
+    return readBody(this.url, response, length, sink, progress, (n) => this.count(n));
   }
 
   /** The total size from a `bytes=0-0` answer. */
@@ -311,7 +370,11 @@ export class HttpByteSource {
   private request(start: number, end: number): Promise<Response> {
     this.requests++;
     const doFetch = this.options.fetch ?? fetch;
-    return doFetch(this.url, { headers: { ...this.options.headers, Range: `bytes=${start}-${end}` }, signal: this.options.signal, ...(this.options.cache ? { cache: this.options.cache } : {}) });
+    return doFetch(this.url, {
+      headers: { ...this.options.headers, Range: `bytes=${start}-${end}` },
+      signal: this.options.signal,
+      ...(this.options.cache ? { cache: this.options.cache } : {}),
+    });
   }
 
   /** A response about to be read: the caller's hook may refuse it (throwing), so the body is released first on failure. */

@@ -1,15 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { resolveLlamaShape, type HfLlamaConfig } from '../model/config.ts';
 import { computeRopeParameters } from '../model/yarn.ts';
-import { GraphOptionError, planLlamaGraph, type AttentionKind } from './llama-graph.ts';
+import { GraphOptionError, planLlamaGraph } from './llama-graph.ts';
+import { type AttentionKind } from '../model/graph-format.ts';
+import { SMALL_LLAMA } from '../testing/memory-checkpoint.ts';
 
-const config: HfLlamaConfig = {
-  model_type: 'llama', hidden_size: 64, intermediate_size: 128, num_hidden_layers: 3,
-  num_attention_heads: 4, num_key_value_heads: 2, head_dim: 32, vocab_size: 300,
-  rms_norm_eps: 1e-5, rope_theta: 500000, max_position_embeddings: 4096, tie_word_embeddings: true,
-};
+const config: HfLlamaConfig = { ...SMALL_LLAMA, num_hidden_layers: 3 };
 const plan = (c: HfLlamaConfig, attention?: AttentionKind) =>
-  planLlamaGraph(resolveLlamaShape(c), computeRopeParameters(c), 'q4f16', (spec) => ({ name: spec.name, dataType: spec.dataType, dims: spec.dims, data: new Uint8Array(0) }), { attention });
+  planLlamaGraph(
+    resolveLlamaShape(c),
+    computeRopeParameters(c),
+    'q4f16',
+    (spec) => ({ name: spec.name, dataType: spec.dataType, dims: spec.dims, data: new Uint8Array(0) }),
+    { attention },
+  );
 const count = (graph: ReturnType<typeof plan>, opType: string) => graph.nodes.filter((n) => n.opType === opType).length;
 
 describe('attention forms', () => {

@@ -1,10 +1,11 @@
 /**
  * Builds the decoder-with-past ONNX graph of a Llama-family model in the I/O layout transformers.js
- * expects (docs/model-format.md). Plain ONNX ops (ORT fuses RMSNorm and friends) except two
- * com.microsoft contrib ops that onnxruntime-web's WebGPU and WASM EPs and onnxruntime-node all
- * implement: MatMulNBits for 4-bit weights, and GroupQueryAttention, which appends the new keys
- * and values to the cache and attends over the grouped KV heads without expanding them to every
- * query head or materializing a [heads, seq, total] score tensor in the graph (the plain-op
+ * expects (docs/model-format.md). Plain ONNX ops (ORT fuses RMSNorm and friends) except
+ * com.microsoft contrib ops: MatMulNBits for 4-bit weights and GroupQueryAttention, which
+ * onnxruntime-web's WebGPU and WASM EPs and onnxruntime-node all implement, and
+ * DynamicQuantizeMatMul for int8 weights (q8: a CPU op, for WASM). GroupQueryAttention appends the
+ * new keys and values to the cache and attends over the grouped KV heads without expanding them to
+ * every query head or materializing a [heads, seq, total] score tensor in the graph (the plain-op
  * attention, still selectable, does both). RoPE stays our own ops either way (do_rotary = 0), so
  * the patchable `rope.inv_freq` / `rope.attention_scale` initializers keep their meaning.
  *
@@ -16,18 +17,10 @@
  */
 import type { LlamaShape } from '../model/config.ts';
 import type { RopeParameters } from '../model/yarn.ts';
-import { DataType, type Graph, type Node, type Tensor, type ValueInfo } from './onnx-proto.ts';
-import { dequantizeQ4, quantizeQ4 } from './quantize.ts';
-import { encodeWeightRows, RowBlock, sourceMatrix, weightSpec, type WeightEncoding, type WeightSpec } from './weight-encoding.ts';
-
-export type GraphDtype = 'fp32' | 'fp16' | 'q4' | 'q4f16';
-
-/**
- * How attention is built: `gqa` = com.microsoft GroupQueryAttention (the default); `plain` = Concat
- * of the cache, Expand of the KV heads and an explicit masked softmax in standard ONNX ops (kept
- * as a fallback and a baseline for benchmarks).
- */
-export type AttentionKind = 'gqa' | 'plain';
+import { ROPE_ATTENTION_SCALE, ROPE_INV_FREQ, type AttentionKind, type GraphDtype } from '../model/graph-format.ts';
+import { GraphBuilder } from './graph-builder.ts';
+import { DataType, type Graph, type Tensor, type ValueInfo } from './onnx-proto.ts';
+import { encodeWeightRows, fillQ8Columns, isQ8, RowBlock, sourceMatrix, weightSpec, type WeightEncoding, type WeightSpec } from './weight-encoding.ts';
 
 export interface GraphOptions {
   attention?: AttentionKind;
@@ -56,47 +49,6 @@ export type LoadWeight = (hfName: string) => Promise<Float32Array>;
 /** Decides where a planned weight's bytes will live; returns the initializer the graph references. */
 export type PlaceWeight = (spec: WeightSpec) => Tensor;
 
-/** Names of the RoPE initializers that are patched at load time (never external). */
-export const ROPE_INV_FREQ = 'rope.inv_freq';
-export const ROPE_ATTENTION_SCALE = 'rope.attention_scale';
-
-const bytesOf = (a: Float32Array | Uint16Array | BigInt64Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-const int64s = (values: number[]) => bytesOf(BigInt64Array.from(values.map(BigInt)));
-
-class GraphBuilder {
-  nodes: Node[] = [];
-  initializers: Tensor[] = [];
-  private counter = 0;
-
-  op(opType: string, inputs: string[], attributes?: Node['attributes'], domain?: string): string {
-    const output = `${opType.toLowerCase()}_${this.counter++}`;
-    this.nodes.push({ opType, inputs, outputs: [output], attributes, domain });
-    return output;
-  }
-
-  /** Same as op() but with a chosen output name (graph outputs). */
-  named(output: string, opType: string, inputs: string[], attributes?: Node['attributes']): string {
-    this.nodes.push({ opType, inputs, outputs: [output], attributes });
-    return output;
-  }
-
-  /** A node with several outputs, named by the caller. */
-  multi(opType: string, inputs: string[], outputs: string[], attributes: Node['attributes'], domain?: string): string[] {
-    this.nodes.push({ opType, inputs, outputs, attributes, domain });
-    return outputs;
-  }
-
-  constInt64(name: string, values: number[], dims = [values.length]): string {
-    this.initializers.push({ name, dataType: DataType.INT64, dims, data: int64s(values) });
-    return name;
-  }
-
-  constFloat(name: string, values: Float32Array | number[], dims: number[]): string {
-    this.initializers.push({ name, dataType: DataType.FLOAT, dims, data: bytesOf(Float32Array.from(values)) });
-    return name;
-  }
-}
-
 /**
  * Loads every weight with `loadWeight`, encodes it and hands it to `storeWeight`, in graph order
  * (consecutive weights made from the same tensor share one load and one quantization).
@@ -110,22 +62,41 @@ export async function buildLlamaGraph(
   options: GraphOptions = {},
 ): Promise<Graph> {
   const planned = new Map<Tensor, WeightSpec>();
-  const graph = planLlamaGraph(shape, rope, dtype, (spec) => {
-    const placeholder: Tensor = { name: spec.name, dataType: spec.dataType, dims: spec.dims, data: new Uint8Array(0) };
-    planned.set(placeholder, spec);
-    return placeholder;
-  }, options);
-  let block: RowBlock | null = null;
-  let blockSource = '';
+  const graph = planLlamaGraph(
+    shape,
+    rope,
+    dtype,
+    (spec) => {
+      const placeholder: Tensor = { name: spec.name, dataType: spec.dataType, dims: spec.dims, data: new Uint8Array(0) };
+      planned.set(placeholder, spec);
+      return placeholder;
+    },
+    options,
+  );
+  // Whole tensors, each loaded (and quantized) once for the consecutive weights made from it.
+  let blocks = new Map<string, RowBlock>();
+  let blocksFor = '';
+  const wholeTensor = async (source: string, shape: number[]) => {
+    let block = blocks.get(source);
+    if (!block) {
+      const { rows, cols } = sourceMatrix({ sourceShape: shape });
+      blocks.set(source, (block = new RowBlock(await loadWeight(source), 0, rows, cols)));
+    }
+    return block;
+  };
   for (const [index, initializer] of graph.initializers.entries()) {
     const spec = planned.get(initializer);
     if (!spec) continue;
-    if (!block || blockSource !== spec.source) {
-      const { rows, cols } = sourceMatrix(spec);
-      block = new RowBlock(await loadWeight(spec.source), 0, rows, cols);
-      blockSource = spec.source;
+    if (blocksFor !== spec.source) blocks = new Map();
+    blocksFor = spec.source;
+    let bytes: Uint8Array;
+    if (isQ8(spec.encoding)) {
+      bytes = new Uint8Array(spec.byteLength);
+      for (const part of spec.encoding.parts) fillQ8Columns(spec, part, await wholeTensor(part.source, part.shape), bytes);
+    } else {
+      bytes = encodeWeightRows(spec, await wholeTensor(spec.source, spec.sourceShape));
     }
-    graph.initializers[index] = await storeWeight(spec.name, spec.dataType, spec.dims, encodeWeightRows(spec, block));
+    graph.initializers[index] = await storeWeight(spec.name, spec.dataType, spec.dims, bytes);
   }
   return graph;
 }
@@ -143,6 +114,7 @@ export function planLlamaGraph(shape: LlamaShape, rope: RopeParameters, dtype: G
   // positions; GroupQueryAttention's kernels accumulate as their EP does).
   const half = dtype === 'fp16' || dtype === 'q4f16';
   const quantized = dtype === 'q4' || dtype === 'q4f16';
+  const int8 = dtype === 'q8';
   const act = half ? DataType.FLOAT16 : DataType.FLOAT;
   const toAct = (x: string) => (half ? g.op('Cast', [x], { to: DataType.FLOAT16 }) : x);
   const toFloat32 = (x: string) => (half ? g.op('Cast', [x], { to: DataType.FLOAT }) : x);
@@ -151,9 +123,34 @@ export function planLlamaGraph(shape: LlamaShape, rope: RopeParameters, dtype: G
     return name;
   };
 
+  /**
+   * DynamicQuantizeMatMul's int8 weight [in, Σ out] and per-column scales, made from the Hugging
+   * Face Linear weights `parts` ([out, in] each) side by side: one matmul for several projections
+   * of the same input, which it quantizes once per call.
+   */
+  const q8Weight = (name: string, parts: { hfName: string; out: number }[], inFeatures: number) => {
+    let columns = 0;
+    const q8Parts = parts.map(({ hfName, out }) => ({ source: hfName, shape: [out, inFeatures] as [number, number], column: (columns += out) - out }));
+    // Written once the last part's tensor is converted.
+    const { hfName: last, out } = parts[parts.length - 1];
+    return {
+      data: store(`${name}.q8`, DataType.INT8, [inFeatures, columns], last, [out, inFeatures], { kind: 'q8-data', parts: q8Parts }),
+      scales: store(`${name}.scales`, DataType.FLOAT, [columns], last, [out, inFeatures], { kind: 'q8-scales', parts: q8Parts }),
+    };
+  };
+  const dynamicMatMul = (x: string, w: { data: string; scales: string }) => g.op('DynamicQuantizeMatMul', [x, w.data, w.scales], undefined, 'com.microsoft');
+  /** q8: the projections `parts` of the same [.., d] input as one DynamicQuantizeMatMul, split back into their outputs. */
+  const fusedLinear = (x: string, name: string, parts: { hfName: string; out: number }[], splitName: string) =>
+    g.split(
+      dynamicMatMul(x, q8Weight(name, parts, d)),
+      parts.map((part) => part.out),
+      splitName,
+    );
+
   /** y = x Wᵀ for a Hugging Face Linear weight [out, in] (`name` differs from `hfName` for a tied head). */
   const linear = (x: string, hfName: string, out: number, inFeatures: number, name = hfName): string => {
     const shapeOut = [out, inFeatures];
+    if (int8) return dynamicMatMul(x, q8Weight(name, [{ hfName, out }], inFeatures));
     if (!quantized) {
       const t = store(name, act, [inFeatures, out], hfName, shapeOut, { kind: 'transposed', half });
       return g.op('MatMul', [x, t]);
@@ -176,9 +173,22 @@ export function planLlamaGraph(shape: LlamaShape, rope: RopeParameters, dtype: G
 
   // Embedding table in the activation type. q4 targets adapters without shader-f16, where even a
   // Gather over an fp16 table fails on onnxruntime-web's WebGPU EP, so its table stays float32.
+  // q8 keeps the table in DynamicQuantizeMatMul's layout, int8 [d, V] with a scale per token: a
+  // tied head uses it as is, and the embedding gathers columns (scaled, then turned to [B, S, d]).
   const embedName = 'model.embed_tokens.weight';
-  const table = store(embedName, act, [V, d], embedName, [V, d], { kind: 'float', half });
-  let hidden = g.op('Gather', [table, 'input_ids']);
+  const int8Table = int8 ? q8Weight(embedName, [{ hfName: embedName, out: V }], d) : null;
+  let hidden = int8Table
+    ? g.op(
+        'Transpose',
+        [
+          g.op('Mul', [
+            g.op('Cast', [g.op('Gather', [int8Table.data, 'input_ids'], { axis: 1 })], { to: DataType.FLOAT }),
+            g.op('Gather', [int8Table.scales, 'input_ids']),
+          ]),
+        ],
+        { perm: [1, 2, 0] },
+      )
+    : g.op('Gather', [store(embedName, act, [V, d], embedName, [V, d], { kind: 'float', half }), 'input_ids']);
 
   // RoPE tables from position_ids, in float32 like Hugging Face: [B, 1, S, HD] for heads-first
   // tensors (plain attention), [B, S, 1, HD] for GroupQueryAttention's sequence-first layout.
@@ -206,11 +216,40 @@ export function planLlamaGraph(shape: LlamaShape, rope: RopeParameters, dtype: G
   const dim1 = g.constInt64('dim_1', [1]);
   const scalar0 = g.constInt64('scalar_0', [0], []);
   const total = g.op('Squeeze', [g.op('Slice', [g.op('Shape', ['attention_mask']), dim1, g.constInt64('dim_2', [2])])]);
-  const qkv = (normed: string, p: string) => ({
-    q: linear(normed, `${p}self_attn.q_proj.weight`, H * HD, d),
-    k: linear(normed, `${p}self_attn.k_proj.weight`, KV * HD, d),
-    v: linear(normed, `${p}self_attn.v_proj.weight`, KV * HD, d),
-  });
+  const qkv = (normed: string, p: string) => {
+    if (int8) {
+      const [q, k, v] = fusedLinear(
+        normed,
+        `${p}self_attn.qkv_proj.weight`,
+        [
+          { hfName: `${p}self_attn.q_proj.weight`, out: H * HD },
+          { hfName: `${p}self_attn.k_proj.weight`, out: KV * HD },
+          { hfName: `${p}self_attn.v_proj.weight`, out: KV * HD },
+        ],
+        'split_qkv',
+      );
+      return { q, k, v };
+    }
+    return {
+      q: linear(normed, `${p}self_attn.q_proj.weight`, H * HD, d),
+      k: linear(normed, `${p}self_attn.k_proj.weight`, KV * HD, d),
+      v: linear(normed, `${p}self_attn.v_proj.weight`, KV * HD, d),
+    };
+  };
+  /** The MLP's gate and up projections (one fused matmul in q8). */
+  const gateUp = (normed: string, p: string): [string, string] => {
+    if (!int8) return [linear(normed, `${p}mlp.gate_proj.weight`, I, d), linear(normed, `${p}mlp.up_proj.weight`, I, d)];
+    const [gate, up] = fusedLinear(
+      normed,
+      `${p}mlp.gate_up_proj.weight`,
+      [
+        { hfName: `${p}mlp.gate_proj.weight`, out: I },
+        { hfName: `${p}mlp.up_proj.weight`, out: I },
+      ],
+      'split_gate_up',
+    );
+    return [gate, up];
+  };
   /** Attention of layer `l` over its cache: [B, S, H·HD] before o_proj; writes present.l.key/value. */
   const attend = attention === 'gqa' ? groupQueryAttention() : plainAttention();
 
@@ -221,7 +260,9 @@ export function planLlamaGraph(shape: LlamaShape, rope: RopeParameters, dtype: G
    * (see docs/model-format.md).
    */
   function groupQueryAttention() {
-    const seqlensK = g.op('Cast', [g.op('Sub', [g.op('ReduceSum', ['attention_mask', axes1], { keepdims: 0 }), g.constInt64('one_1d', [1])])], { to: DataType.INT32 });
+    const seqlensK = g.op('Cast', [g.op('Sub', [g.op('ReduceSum', ['attention_mask', axes1], { keepdims: 0 }), g.constInt64('one_1d', [1])])], {
+      to: DataType.INT32,
+    });
     const totalInt32 = g.op('Cast', [total], { to: DataType.INT32 });
     const flatShape = g.constInt64('flat_heads', [0, 0, -1]);
     const headsShape = g.constInt64('split_heads', [0, 0, -1, HD]);
@@ -295,9 +336,7 @@ export function planLlamaGraph(shape: LlamaShape, rope: RopeParameters, dtype: G
     const merged = attend(l, rmsNorm(hidden, `${p}input_layernorm.weight`), p);
     hidden = g.op('Add', [hidden, linear(merged, `${p}self_attn.o_proj.weight`, d, H * HD)]);
 
-    const normed2 = rmsNorm(hidden, `${p}post_attention_layernorm.weight`);
-    const gate = linear(normed2, `${p}mlp.gate_proj.weight`, I, d);
-    const up = linear(normed2, `${p}mlp.up_proj.weight`, I, d);
+    const [gate, up] = gateUp(rmsNorm(hidden, `${p}post_attention_layernorm.weight`), p);
     const activated = g.op('Mul', [g.op('Mul', [gate, g.op('Sigmoid', [gate])]), up]);
     hidden = g.op('Add', [hidden, linear(activated, `${p}mlp.down_proj.weight`, d, I)]);
   }
@@ -305,37 +344,18 @@ export function planLlamaGraph(shape: LlamaShape, rope: RopeParameters, dtype: G
   // num_logits_to_keep: 0 keeps every position, k > 0 the last k (sliced before the big head).
   inputs.push({ name: 'num_logits_to_keep', elemType: DataType.INT64, shape: [] });
   const keep = 'num_logits_to_keep';
-  const start = g.op('Reshape', [
-    g.op('Where', [g.op('Equal', [keep, scalar0]), scalar0, g.op('Neg', [keep])]),
-    g.constInt64('shape_1', [1]),
-  ]);
+  const start = g.op('Reshape', [g.op('Where', [g.op('Equal', [keep, scalar0]), scalar0, g.op('Neg', [keep])]), g.constInt64('shape_1', [1])]);
   const kept = g.op('Slice', [hidden, start, g.constInt64('int64_max', [Number.MAX_SAFE_INTEGER]), dim1]);
   const finalNormed = rmsNorm(kept, 'model.norm.weight');
-  // A tied head is a second copy made from the embedding table (MatMul/MatMulNBits need their own layout).
-  const logits = shape.tieWordEmbeddings ? linear(finalNormed, embedName, V, d, 'lm_head.tied') : linear(finalNormed, 'lm_head.weight', V, d);
+  // A tied head is a second copy made from the embedding table (MatMul/MatMulNBits need their own
+  // layout), except in q8, whose table is already DynamicQuantizeMatMul's weight.
+  const logits =
+    int8Table && shape.tieWordEmbeddings
+      ? dynamicMatMul(finalNormed, int8Table)
+      : shape.tieWordEmbeddings
+        ? linear(finalNormed, embedName, V, d, 'lm_head.tied')
+        : linear(finalNormed, 'lm_head.weight', V, d);
   g.named('logits', half ? 'Cast' : 'Identity', [logits], half ? { to: DataType.FLOAT } : undefined);
 
   return { name: 'llama', nodes: g.nodes, inputs, outputs, initializers: g.initializers };
-}
-
-/**
- * The weights a q4 / q4f16 graph really computes with, for references in tests: every linear layer
- * (and the head) round-tripped through 4-bit quantization, the embedding table and norms as given.
- * A tied model's head is the q4 copy of the table, returned as `lm_head.weight`, so the reference
- * must then be built untied.
- */
-export function q4EffectiveWeights(shape: LlamaShape, weights: ReadonlyMap<string, Float32Array>): Map<string, Float32Array> {
-  const out = new Map<string, Float32Array>();
-  for (const [name, w] of weights) {
-    if (name.endsWith('_proj.weight') || name === 'lm_head.weight') {
-      const inFeatures = name.endsWith('down_proj.weight') ? shape.intermediateSize : name.endsWith('o_proj.weight') ? shape.numHeads * shape.headDim : shape.hiddenSize;
-      out.set(name, dequantizeQ4(quantizeQ4(w, w.length / inFeatures, inFeatures)));
-    } else out.set(name, w);
-  }
-  if (shape.tieWordEmbeddings) {
-    const embed = weights.get('model.embed_tokens.weight');
-    if (!embed) throw new Error('model.embed_tokens.weight is missing.');
-    out.set('lm_head.weight', dequantizeQ4(quantizeQ4(embed, shape.vocabSize, shape.hiddenSize)));
-  }
-  return out;
 }

@@ -3,6 +3,7 @@
  * Range reads of a Hugging Face repo in a worker, memory in tests) and where the converted model
  * is written (files, IndexedDB, memory), plus the converter's typed error. No Node or DOM API.
  */
+import type { CodedError } from '../lib/errors.ts';
 import type { ByteSource } from './safetensors.ts';
 
 export interface CheckpointReader {
@@ -52,7 +53,9 @@ export type ConversionErrorCode =
   /** The writer cannot reopen outputs, or an output no longer holds what the state says. */
   | 'cannot-resume';
 
-export class ConversionError extends Error {
+export class ConversionError extends Error implements CodedError {
+  readonly errorCode = 'conversion-failed';
+
   constructor(
     readonly code: ConversionErrorCode,
     message: string,

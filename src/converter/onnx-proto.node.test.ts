@@ -16,18 +16,28 @@ const bytes = (a: Float32Array | Uint8Array) => new Uint8Array(a.buffer, a.byteO
 describe('onnx-proto in onnxruntime-node', () => {
   it('MatMulNBits computes A · dequantize(W)ᵀ with our q4 packing', async () => {
     const rng = createRng(11);
-    const n = 5, k = 96, m = 3;
+    const n = 5,
+      k = 96,
+      m = 3;
     const w = Float32Array.from({ length: n * k }, () => rng.normal());
     const a = Float32Array.from({ length: m * k }, () => rng.normal());
     const q = quantizeQ4(w, n, k);
     const model = encodeModel({
-      opsets: [{ domain: '', version: 17 }, { domain: 'com.microsoft', version: 1 }],
+      opsets: [
+        { domain: '', version: 17 },
+        { domain: 'com.microsoft', version: 1 },
+      ],
       graph: {
         name: 'q4',
-        nodes: [{
-          opType: 'MatMulNBits', domain: 'com.microsoft', inputs: ['A', 'B', 'scales', 'zero_points'], outputs: ['Y'],
-          attributes: { K: k, N: n, bits: 4, block_size: 32 },
-        }],
+        nodes: [
+          {
+            opType: 'MatMulNBits',
+            domain: 'com.microsoft',
+            inputs: ['A', 'B', 'scales', 'zero_points'],
+            outputs: ['Y'],
+            attributes: { K: k, N: n, bits: 4, block_size: 32 },
+          },
+        ],
         inputs: [{ name: 'A', elemType: DataType.FLOAT, shape: ['batch', k] }],
         outputs: [{ name: 'Y', elemType: DataType.FLOAT, shape: ['batch', n] }],
         initializers: [
@@ -66,9 +76,7 @@ describe('onnx-proto in onnxruntime-node', () => {
         ],
         inputs: [{ name: 'X', elemType: DataType.FLOAT, shape: [2, 3] }],
         outputs: [{ name: 'Y', elemType: DataType.FLOAT, shape: [2] }],
-        initializers: [
-          { name: 'W', dataType: DataType.FLOAT, dims: [2, 3], data: { location: 'm.onnx_data', offset: 64, length: weight.byteLength } },
-        ],
+        initializers: [{ name: 'W', dataType: DataType.FLOAT, dims: [2, 3], data: { location: 'm.onnx_data', offset: 64, length: weight.byteLength } }],
       },
     });
     writeFileSync(join(dir, 'm.onnx'), model);

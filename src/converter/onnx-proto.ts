@@ -132,7 +132,11 @@ function encodeTensor(tensor: Tensor): ProtoWriter {
 }
 
 // AttributeProto.AttributeType
-const ATTR_FLOAT = 1, ATTR_INT = 2, ATTR_STRING = 3, ATTR_TENSOR = 4, ATTR_INTS = 7;
+const ATTR_FLOAT = 1,
+  ATTR_INT = 2,
+  ATTR_STRING = 3,
+  ATTR_TENSOR = 4,
+  ATTR_INTS = 7;
 
 function encodeAttribute(name: string, value: AttributeValue): ProtoWriter {
   const w = new ProtoWriter().string(1, name);

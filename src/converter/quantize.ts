@@ -1,75 +1,11 @@
 /**
- * Number formats of the converter: bf16/f16 decoding, float32→float16 rounding, and 4-bit
- * block-wise weight quantization in the layout of onnxruntime's com.microsoft MatMulNBits
- * (bits 4, block 32, asymmetric uint8 zero points). Pure math, no I/O.
+ * Weight quantization: 4-bit block-wise in the layout of onnxruntime's com.microsoft MatMulNBits
+ * (bits 4, block 32, asymmetric uint8 zero points), and int8 per output channel for
+ * DynamicQuantizeMatMul (q8). Pure math, no I/O.
  */
+import { roundHalfToEven, type Int8Weight } from '../model/dynamic-quantization.ts';
 
 export const Q4_BLOCK_SIZE = 32;
-
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-/** float32 → IEEE half bits, round to nearest even, with subnormals, ±inf and NaN. */
-export function float32ToFloat16Bits(value: number): number {
-  f32[0] = value;
-  const x = u32[0];
-  const sign = (x >>> 16) & 0x8000;
-  const exponent = (x >>> 23) & 0xff;
-  let mantissa = x & 0x7fffff;
-  if (exponent === 0xff) return sign | 0x7c00 | (mantissa ? 0x200 : 0);
-  let e = exponent - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign; // too small even for a subnormal
-    mantissa |= 0x800000;
-    const shift = 14 - e;
-    const half = 1 << (shift - 1);
-    let rounded = mantissa >> shift;
-    const rest = mantissa & ((1 << shift) - 1);
-    if (rest > half || (rest === half && (rounded & 1))) rounded++;
-    return sign | rounded;
-  }
-  let rounded = mantissa >> 13;
-  const rest = mantissa & 0x1fff;
-  if (rest > 0x1000 || (rest === 0x1000 && (rounded & 1))) {
-    rounded++;
-    if (rounded === 0x400) {
-      rounded = 0;
-      e++;
-      if (e >= 0x1f) return sign | 0x7c00;
-    }
-  }
-  return sign | (e << 10) | rounded;
-}
-
-export function float16BitsToFloat32(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exponent = (bits >> 10) & 0x1f;
-  const mantissa = bits & 0x3ff;
-  if (exponent === 0) return sign * mantissa * 2 ** -24;
-  if (exponent === 0x1f) return mantissa ? NaN : sign * Infinity;
-  return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
-}
-
-export function toFloat16(values: Float32Array): Uint16Array {
-  const out = new Uint16Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = float32ToFloat16Bits(values[i]);
-  return out;
-}
-
-/** bfloat16 is the top half of a float32: decoding is exact. */
-export function bfloat16ToFloat32(bits: Uint16Array): Float32Array {
-  const out = new Float32Array(bits.length);
-  const outBits = new Uint32Array(out.buffer);
-  for (let i = 0; i < bits.length; i++) outBits[i] = bits[i] << 16;
-  return out;
-}
-
-export function float16ToFloat32(bits: Uint16Array): Float32Array {
-  const out = new Float32Array(bits.length);
-  for (let i = 0; i < bits.length; i++) out[i] = float16BitsToFloat32(bits[i]);
-  return out;
-}
 
 /** A Linear weight quantized for MatMulNBits. */
 export interface Q4Weight {
@@ -142,4 +78,29 @@ export function dequantizeQ4(q: Q4Weight): Float32Array {
     }
   }
   return out;
+}
+
+/**
+ * Symmetric int8 quantization of a Hugging Face Linear weight (row-major [N = out, K = in]), one
+ * float32 scale per row (= per output channel of DynamicQuantizeMatMul): scale = max|w| / 127,
+ * q = round(w / scale) in [−127, 127] (ties to even, as ONNX rounds). Rows are independent, so a
+ * block of rows quantizes alone.
+ */
+export function quantizeQ8(weight: Float32Array, n: number, k: number): Int8Weight {
+  const values = new Int8Array(n * k);
+  const scales = new Float32Array(n);
+  for (let row = 0; row < n; row++) {
+    let maxAbs = 0;
+    for (let i = row * k; i < (row + 1) * k; i++) maxAbs = Math.max(maxAbs, Math.abs(weight[i]));
+    const scale = Math.fround(maxAbs / 127) || 1;
+    scales[row] = scale;
+    for (let i = row * k; i < (row + 1) * k; i++) values[i] = Math.max(-127, Math.min(127, roundHalfToEven(weight[i] / scale)));
+  }
+  return { values, scales };
+}
+
+/** The float weight [N, K] a q8 graph's table holds after Cast and Mul: q · scale in float32. */
+export function dequantizeQ8(q: Int8Weight): Float32Array {
+  const k = q.values.length / q.scales.length;
+  return Float32Array.from(q.values, (v, i) => v * q.scales[Math.floor(i / k)]);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { encodeSafetensors, memorySource, readSafetensorsHeader, readTensorAsFloat32, SafetensorsError } from './safetensors.ts';
-import { toFloat16 } from './quantize.ts';
+import { toFloat16 } from '../lib/float16.ts';
 
 function bytesOf(array: Float32Array | Uint16Array): Uint8Array {
   return new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
@@ -37,5 +37,33 @@ describe('safetensors', () => {
     const int8 = encodeSafetensors([{ name: 'q', dtype: 'F32', shape: [1], data: new Uint8Array(4) }]);
     const text = new TextDecoder().decode(int8).replace('"F32"', '"I8" ');
     await expect(readSafetensorsHeader(memorySource(new TextEncoder().encode(text)))).rejects.toThrow(/only BF16, F16 and F32/);
+  });
+
+  /** A file with a hand-written header (8-byte length, JSON) and `dataBytes` zero bytes after it. */
+  function crafted(header: Record<string, unknown>, dataBytes = 16): Uint8Array {
+    const json = new TextEncoder().encode(JSON.stringify(header));
+    const bytes = new Uint8Array(8 + json.length + dataBytes);
+    new DataView(bytes.buffer).setBigUint64(0, BigInt(json.length), true);
+    bytes.set(json, 8);
+    return bytes;
+  }
+
+  it.each([
+    ['negative offsets', { t: { dtype: 'F32', shape: [1], data_offsets: [-4, 0] } }],
+    ['offsets out of order', { t: { dtype: 'F32', shape: [0], data_offsets: [8, 4] } }],
+    ['offsets past the end of the file', { t: { dtype: 'F32', shape: [8], data_offsets: [0, 32] } }],
+    ['fractional offsets', { t: { dtype: 'F32', shape: [1], data_offsets: [0.5, 4.5] } }],
+    ['offsets that are not numbers', { t: { dtype: 'F32', shape: [1], data_offsets: ['0', '4'] } }],
+    ['a negative dimension', { t: { dtype: 'F32', shape: [-1, -4], data_offsets: [0, 16] } }],
+    ['a shape that is not a list', { t: { dtype: 'F32', shape: 4, data_offsets: [0, 16] } }],
+    ['overlapping tensors', { a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] }, b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] } }],
+    ['a header that is a list', [1, 2]],
+  ])('refuses %s before reading any tensor', async (_, header) => {
+    await expect(readSafetensorsHeader(memorySource(crafted(header as Record<string, unknown>)))).rejects.toThrow(SafetensorsError);
+  });
+
+  it('refuses a header listing more tensors than any checkpoint has', async () => {
+    const header = Object.fromEntries(Array.from({ length: 100_001 }, (_, i) => [`t${i}`, { dtype: 'F32', shape: [0], data_offsets: [0, 0] }]));
+    await expect(readSafetensorsHeader(memorySource(crafted(header)))).rejects.toThrow(/more than 100000/);
   });
 });

@@ -5,7 +5,8 @@
  * Format: u64 little-endian header length, a JSON header { name: { dtype, shape, data_offsets } },
  * then the tensor bytes (offsets relative to the end of the header).
  */
-import { bfloat16ToFloat32, float16ToFloat32 } from './quantize.ts';
+import type { CodedError } from '../lib/errors.ts';
+import { bfloat16ToFloat32, float16ToFloat32 } from '../lib/float16.ts';
 
 export interface ByteSource {
   size: number;
@@ -24,7 +25,9 @@ export interface TensorInfo {
   end: number;
 }
 
-export class SafetensorsError extends Error {
+export class SafetensorsError extends Error implements CodedError {
+  readonly errorCode = 'conversion-failed';
+
   constructor(message: string) {
     super(message);
     this.name = 'SafetensorsError';
@@ -38,6 +41,10 @@ const MAX_HEADER_BYTES = 100 * 1024 * 1024;
  * ~30 KB), not a read of its 8-byte length and then another: over HTTP that is one request.
  */
 export const HEADER_PREFIX_BYTES = 64 * 1024;
+/** Tensors in one file: a Llama checkpoint has ~10 per layer. */
+const MAX_TENSORS = 100_000;
+/** Dimensions of one tensor. */
+const MAX_RANK = 8;
 
 export async function readSafetensorsHeader(source: ByteSource): Promise<Map<string, TensorInfo>> {
   if (source.size < 8) throw new SafetensorsError('File too small to be safetensors.');
@@ -53,20 +60,37 @@ export async function readSafetensorsHeader(source: ByteSource): Promise<Map<str
   } catch {
     throw new SafetensorsError('The safetensors header is not valid JSON.');
   }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new SafetensorsError('The safetensors header is not a JSON object.');
+  const entries = Object.entries(header).filter(([name]) => name !== '__metadata__');
+  if (entries.length > MAX_TENSORS) throw new SafetensorsError(`The safetensors header lists ${entries.length} tensors, more than ${MAX_TENSORS}.`);
   const dataStart = 8 + headerLength;
   const tensors = new Map<string, TensorInfo>();
-  for (const [name, entry] of Object.entries(header)) {
-    if (name === '__metadata__') continue;
+  for (const [name, entry] of entries) {
+    if (typeof entry !== 'object' || entry === null) throw new SafetensorsError(`Tensor "${name}" has no entry.`);
     if (!(entry.dtype in BYTES_PER_ELEMENT)) {
       throw new SafetensorsError(`Tensor "${name}" has dtype ${entry.dtype}; only BF16, F16 and F32 are supported.`);
     }
     const dtype = entry.dtype as SafetensorsDtype;
-    const [from, to] = entry.data_offsets;
-    const elements = entry.shape.reduce((a, b) => a * b, 1);
+    const shape: unknown = entry.shape;
+    if (!Array.isArray(shape) || shape.length > MAX_RANK || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      throw new SafetensorsError(`Tensor "${name}" has an invalid shape.`);
+    }
+    const offsets: unknown = entry.data_offsets;
+    // Offsets: two integers, not negative, in order, inside the file (checked before anything is read by them).
+    if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]) {
+      throw new SafetensorsError(`Tensor "${name}" has invalid data offsets.`);
+    }
+    const [from, to] = offsets as [number, number];
+    const elements = (shape as number[]).reduce((a, b) => a * b, 1);
     if (to - from !== elements * BYTES_PER_ELEMENT[dtype] || dataStart + to > source.size) {
       throw new SafetensorsError(`Tensor "${name}" has inconsistent offsets (file truncated?).`);
     }
-    tensors.set(name, { name, dtype, shape: entry.shape, begin: dataStart + from, end: dataStart + to });
+    tensors.set(name, { name, dtype, shape: shape as number[], begin: dataStart + from, end: dataStart + to });
+  }
+  // No two tensors share bytes (the format packs them back to back).
+  const ranges = [...tensors.values()].filter((t) => t.end > t.begin).sort((a, b) => a.begin - b.begin);
+  for (let i = 1; i < ranges.length; i++) {
+    if (ranges[i].begin < ranges[i - 1].end) throw new SafetensorsError(`Tensors "${ranges[i - 1].name}" and "${ranges[i].name}" overlap.`);
   }
   return tensors;
 }

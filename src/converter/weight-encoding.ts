@@ -1,12 +1,16 @@
 /**
- * How each ONNX weight of a converted model is derived from one Hugging Face tensor, and the
- * encoders that produce its bytes. Float copies and the three MatMulNBits parts are row-local, so
- * they can be produced a block of rows at a time (a 128256-row embedding never has to be in memory
- * whole); a transposed copy (the MatMul weights of fp32/fp16 graphs) needs the whole tensor.
- * Pure: no I/O.
+ * How each ONNX weight of a converted model is derived from Hugging Face tensors, and the encoders
+ * that produce its bytes. Float copies and the three MatMulNBits parts come from one tensor and are
+ * row-local, so they can be produced a block of rows at a time (a 128256-row embedding never has to
+ * be in memory whole); a transposed copy (the MatMul weights of fp32/fp16 graphs) needs the whole
+ * tensor. A q8 weight (DynamicQuantizeMatMul's int8 [in, out] and its scales) puts each source
+ * row, quantized alone, into a column, possibly beside other tensors' rows (q|k|v, gate|up): it is
+ * filled block by block, from one or more tensors, and written whole. Pure: no I/O.
  */
+import type { Int8Weight } from '../model/dynamic-quantization.ts';
 import { DataType } from './onnx-proto.ts';
-import { Q4_BLOCK_SIZE, quantizeQ4, toFloat16, type Q4Weight } from './quantize.ts';
+import { Q4_BLOCK_SIZE, quantizeQ4, quantizeQ8, type Q4Weight } from './quantize.ts';
+import { toFloat16 } from '../lib/float16.ts';
 
 export type WeightEncoding =
   /** The values as float32, or rounded to float16. */
@@ -16,14 +20,24 @@ export type WeightEncoding =
   /** MatMulNBits parts of a Linear weight [out, in]: packed nibbles, block scales, zero points. */
   | { kind: 'q4-data' }
   | { kind: 'q4-scales'; half: boolean }
-  | { kind: 'q4-zero-points' };
+  | { kind: 'q4-zero-points' }
+  /** DynamicQuantizeMatMul parts of Linear weights [out_i, in] side by side: int8 [in, Σ out_i], float32 scales [Σ out_i]. */
+  | { kind: 'q8-data'; parts: Q8Part[] }
+  | { kind: 'q8-scales'; parts: Q8Part[] };
+
+/** One Hugging Face tensor [rows, in] of a q8 weight: its rows become columns column … column + rows − 1. */
+export interface Q8Part {
+  source: string;
+  shape: [number, number];
+  column: number;
+}
 
 /** One graph weight: its initializer and how its bytes are made from a checkpoint tensor. */
 export interface WeightSpec {
   name: string;
   dataType: DataType;
   dims: number[];
-  /** The Hugging Face tensor it is made from. */
+  /** The Hugging Face tensor it is made from (a q8 weight: its last part's, the one that completes it). */
   source: string;
   /** The shape that tensor must have. */
   sourceShape: number[];
@@ -31,16 +45,9 @@ export interface WeightSpec {
   byteLength: number;
 }
 
-const ELEMENT_BYTES: Partial<Record<DataType, number>> = { [DataType.FLOAT]: 4, [DataType.FLOAT16]: 2, [DataType.UINT8]: 1 };
+const ELEMENT_BYTES: Partial<Record<DataType, number>> = { [DataType.FLOAT]: 4, [DataType.FLOAT16]: 2, [DataType.UINT8]: 1, [DataType.INT8]: 1 };
 
-export function weightSpec(
-  name: string,
-  dataType: DataType,
-  dims: number[],
-  source: string,
-  sourceShape: number[],
-  encoding: WeightEncoding,
-): WeightSpec {
+export function weightSpec(name: string, dataType: DataType, dims: number[], source: string, sourceShape: number[], encoding: WeightEncoding): WeightSpec {
   const elementBytes = ELEMENT_BYTES[dataType];
   if (elementBytes === undefined) throw new Error(`No weight encoding stores data type ${dataType}.`);
   return { name, dataType, dims, source, sourceShape, encoding, byteLength: dims.reduce((a, b) => a * b, 1) * elementBytes };
@@ -52,7 +59,12 @@ export function sourceMatrix(spec: Pick<WeightSpec, 'sourceShape'>): { rows: num
   return rest.length === 0 ? { rows: 1, cols: first } : { rows: first, cols: rest.reduce((a, b) => a * b, 1) };
 }
 
-export const isRowLocal = (encoding: WeightEncoding) => encoding.kind !== 'transposed';
+/** A q8 weight: filled column by column, from every part, before it is written. */
+export const isQ8 = (encoding: WeightEncoding): encoding is Extract<WeightEncoding, { parts: Q8Part[] }> =>
+  encoding.kind === 'q8-data' || encoding.kind === 'q8-scales';
+
+/** Made from the whole source tensor at once. */
+export const needsWholeTensor = (encoding: WeightEncoding) => encoding.kind === 'transposed';
 
 /** Output bytes per source row of a row-local encoding. */
 export function bytesPerSourceRow(spec: WeightSpec): number {
@@ -68,13 +80,16 @@ export function bytesPerSourceRow(spec: WeightSpec): number {
     case 'q4-zero-points':
       return Math.ceil(blocks / 2);
     case 'transposed':
-      throw new Error(`${spec.name}: a transposed weight is not row-local.`);
+    case 'q8-data':
+    case 'q8-scales':
+      throw new Error(`${spec.name}: a ${spec.encoding.kind} weight is not row-local.`);
   }
 }
 
 /** Consecutive rows of a source tensor, decoded to float32; quantized at most once for all its users. */
 export class RowBlock {
   private quantized: Q4Weight | null = null;
+  private quantized8: Int8Weight | null = null;
 
   constructor(
     readonly values: Float32Array,
@@ -86,6 +101,11 @@ export class RowBlock {
   get q4(): Q4Weight {
     this.quantized ??= quantizeQ4(this.values, this.rowCount, this.cols);
     return this.quantized;
+  }
+
+  get q8(): Int8Weight {
+    this.quantized8 ??= quantizeQ8(this.values, this.rowCount, this.cols);
+    return this.quantized8;
   }
 }
 
@@ -119,5 +139,26 @@ export function encodeWeightRows(spec: WeightSpec, block: RowBlock): Uint8Array 
       return encoding.half ? bytesOf(toFloat16(block.q4.scales)) : bytesOf(block.q4.scales);
     case 'q4-zero-points':
       return block.q4.zeroPoints;
+    case 'q8-data':
+    case 'q8-scales':
+      throw new Error(`${spec.name}: a q8 weight is filled column by column (fillQ8Columns).`);
+  }
+}
+
+/**
+ * Puts what `block` (rows of `part`'s tensor) makes of the q8 weight `spec` into `into`, the whole
+ * weight's bytes: int8 [in, out] data or float32 [out] scales.
+ */
+export function fillQ8Columns(spec: WeightSpec, part: Q8Part, block: RowBlock, into: Uint8Array): void {
+  const q = block.q8;
+  const firstColumn = part.column + block.firstRow;
+  if (spec.encoding.kind === 'q8-scales') {
+    new Float32Array(into.buffer, into.byteOffset, into.byteLength / 4).set(q.scales, firstColumn);
+    return;
+  }
+  const [inFeatures, columns] = spec.dims;
+  for (let r = 0; r < block.rowCount; r++) {
+    const column = firstColumn + r;
+    for (let k = 0; k < inFeatures; k++) into[k * columns + column] = q.values[r * inFeatures + k];
   }
 }

@@ -6,9 +6,12 @@
  */
 import Dexie, { type EntityTable, type Table } from 'dexie';
 import type { ConversionState } from '../converter/convert.ts';
-import type { Sha256State } from '../converter/resumable-sha256.ts';
+import type { SourceCheckState } from '../converter/verified-source.ts';
+import type { LegacySha256State, Sha256State } from '../lib/resumable-sha256.ts';
 import type { ModelDtype, ModelSource } from '../model/catalog.ts';
-import type { EngineErrorValue, GenerationStats, SamplingParams } from '../worker/protocol.ts';
+import type { ErrorValue } from '../lib/errors.ts';
+import type { GenerationStats, SamplingParams } from '../model/generation.ts';
+import type { Attachment } from '../model/attachments.ts';
 
 /** Root messages have parentId ROOT (IndexedDB cannot index null). */
 export const ROOT = '';
@@ -38,11 +41,17 @@ export interface MessageRecord {
   parentId: string;
   role: 'user' | 'assistant';
   content: string;
+  /**
+   * Documents sent with a user message (their text reaches the model before `content`). Kept on
+   * the message itself, not indexed: no schema version needed, and deleting, restoring, exporting
+   * and searching a message take its documents along.
+   */
+  attachments?: Attachment[];
   createdAt: number;
   status: MessageStatus;
   modelId?: string;
   stats?: GenerationStats;
-  error?: EngineErrorValue;
+  error?: ErrorValue;
   /** A reply's context: the window, its prompt's tokens and the messages left out to fit. */
   context?: { window: number; promptTokens: number; droppedMessageIds: string[]; droppedTurns: number };
 }
@@ -80,6 +89,11 @@ export interface StoredConversion {
   /** `repo@commit`: the checkpoint's bytes the state belongs to. */
   sourceId: string;
   state: ConversionState;
+  /**
+   * Where the check of each source file against its published SHA-256 stands, by path
+   * (src/converter/verified-source.ts); absent in states saved before the check existed.
+   */
+  sources?: Record<string, SourceCheckState>;
   updatedAt: number;
 }
 
@@ -104,8 +118,13 @@ export interface StoredFileRecord {
   chunkSha256: string[];
   /** Bytes stored, complete chunks and the partial tail together. */
   storedBytes: number;
-  /** The whole-file SHA-256 over the first `hashedChunks` chunks, saved so a resume goes on from it. */
-  hashState?: Sha256State;
+  /**
+   * The whole-file SHA-256 over the stored sequential bytes (the first `hashedChunks` chunks, and
+   * the unfinished one's bytes when they were saved with it), so a resume goes on from it. Absent
+   * for a file of one chunk (its chunk digest is the file's). Records saved before hash-wasm hold
+   * the legacy form, which is never resumed: the writer hashes the stored chunks again instead.
+   */
+  hashState?: Sha256State | LegacySha256State;
   hashedChunks: number;
   /** Set when the last byte arrived and the whole file matched its expected size and hash. */
   verified?: FileVerification;

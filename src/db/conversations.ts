@@ -68,14 +68,6 @@ export async function updateConversation(id: string, changes: Partial<Omit<Conve
   await db.conversations.update(id, changes);
 }
 
-/**
- * A reply that was streaming when the page died stays as it was saved, marked interrupted, so the
- * user can continue or regenerate it. Called once at start-up.
- */
-export async function markInterruptedReplies(): Promise<number> {
-  return db.messages.filter((m) => m.status === 'streaming').modify({ status: 'interrupted' });
-}
-
 /** The conversation to reopen: the most recently active one. */
 export async function lastConversation(): Promise<ConversationRecord | undefined> {
   return db.conversations.orderBy('updatedAt').last();

@@ -1,7 +1,7 @@
 /**
  * The conversation export file (JSON) and its validation on import.
  *
- * The format is versioned: `format` names it, `version` says which shape follows. A file from a
+ * The format is versioned: `format` names it, `version` says which shape follows (2 added attachments). A file from a
  * newer Hanmadi (a higher version) is refused with its own message rather than half-read. Import
  * validates everything before anything is written, and gives every conversation and message a new
  * id, so importing can never overwrite what is already stored (importing twice makes two copies).
@@ -10,13 +10,22 @@
  * about the message tree (ids unique, parents present, no cycles, the active leaf exists), which a
  * schema cannot express, and the shape part is a few dozen lines; no runtime dependency is added.
  */
-import type { GenerationStats, SamplingParams } from '../worker/protocol.ts';
+import type { GenerationStats, SamplingParams } from '../model/generation.ts';
+import { attachmentKindOf, MAX_ATTACHMENT_CHARS, type Attachment, type AttachmentKind } from '../model/attachments.ts';
 import { ROOT, type ConversationRecord, type MessageRecord, type MessageStatus } from './app-db.ts';
 
 export const EXPORT_FORMAT = 'hanmadi-conversations';
-export const EXPORT_VERSION = 1;
+/** Version 2 added messages' attachments; version 1 files (none) are still read. */
+export const EXPORT_VERSION = 2;
+const READABLE_VERSIONS: readonly number[] = [1, 2];
 /** Larger files are refused before they are read (a person's history is far smaller). */
 export const MAX_IMPORT_BYTES = 32 * 1024 * 1024;
+/** Messages in one file, all conversations together: far above a person's history, small enough to store and show. */
+export const MAX_IMPORT_MESSAGES = 100_000;
+/** One message's (or system prompt's) length in UTF-16 units: ten times the longest reply a 200 kB thread holds. */
+export const MAX_IMPORT_MESSAGE_CHARS = 2_000_000;
+/** A title's length; the app writes at most 60 characters. */
+export const MAX_IMPORT_TITLE_CHARS = 1_000;
 
 // The file's shapes are spelled out rather than derived from the database records: a versioned
 // format must not change when the stored records do.
@@ -26,10 +35,20 @@ export interface ExportedMessage {
   parentId: string;
   role: 'user' | 'assistant';
   content: string;
+  /** Documents sent with a user message (version 2). */
+  attachments?: ExportedAttachment[];
   createdAt: number;
   status: MessageStatus;
   modelId?: string;
   stats?: GenerationStats;
+}
+
+export interface ExportedAttachment {
+  name: string;
+  kind: AttachmentKind;
+  size: number;
+  text: string;
+  tokens?: number;
 }
 
 export interface ExportedConversation {
@@ -57,6 +76,10 @@ export interface ConversationWithMessages {
   messages: MessageRecord[];
 }
 
+function exportedAttachment(a: Attachment): ExportedAttachment {
+  return { name: a.name, kind: a.kind, size: a.size, text: a.text, ...(a.tokens !== undefined ? { tokens: a.tokens } : {}) };
+}
+
 export function buildExport(items: readonly ConversationWithMessages[], now = new Date()): ExportFile {
   return {
     format: EXPORT_FORMAT,
@@ -77,6 +100,7 @@ export function buildExport(items: readonly ConversationWithMessages[], now = ne
           parentId: m.parentId,
           role: m.role,
           content: m.content,
+          ...(m.attachments?.length ? { attachments: m.attachments.map(exportedAttachment) } : {}),
           createdAt: m.createdAt,
           status: m.status,
           ...(m.modelId !== undefined ? { modelId: m.modelId } : {}),
@@ -94,6 +118,8 @@ export type ImportProblem =
   | { code: 'unknown-version'; version: string }
   | { code: 'invalid'; path: string }
   | { code: 'empty' }
+  | { code: 'too-many-messages'; limit: number }
+  | { code: 'text-too-long'; path: string; limit: number }
   /** The file could not be read, or the database refused the write (e.g. storage full). */
   | { code: 'read-failed' }
   | { code: 'write-failed'; detail: string };
@@ -108,6 +134,20 @@ class Invalid extends Error {
   constructor(readonly path: string) {
     super(path);
   }
+}
+
+/** A well-formed file over one of the limits above. */
+class OverLimit extends Error {
+  constructor(readonly problem: ImportProblem) {
+    super(problem.code);
+  }
+}
+
+/** A string field within `limit` UTF-16 units. */
+function text(object: Json, key: string, path: string, limit: number): string {
+  const value = field(object, key, path, isString);
+  if (value.length > limit) throw new OverLimit({ code: 'text-too-long', path: `${path}.${key}`.replace(/^\$\./, ''), limit });
+  return value;
 }
 
 type Json = Record<string, unknown>;
@@ -128,6 +168,21 @@ const isRole = (v: unknown): v is 'user' | 'assistant' => v === 'user' || v === 
 const STATUSES: readonly MessageStatus[] = ['complete', 'streaming', 'stopped', 'interrupted', 'error'];
 const isStatus = (v: unknown): v is MessageStatus => STATUSES.includes(v as MessageStatus);
 const isArray = (v: unknown): v is unknown[] => Array.isArray(v);
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const KINDS: readonly AttachmentKind[] = ['text', 'markdown', 'pdf'];
+
+/** A document: a name the app would have accepted, its kind, sizes as whole numbers, text within the limit. */
+function readAttachment(value: unknown, path: string): ExportedAttachment {
+  if (!isObject(value)) throw new Invalid(path);
+  const attachment: ExportedAttachment = {
+    name: field(value, 'name', path, (v): v is string => isString(v) && attachmentKindOf(v) !== null),
+    kind: field(value, 'kind', path, (v): v is AttachmentKind => KINDS.includes(v as AttachmentKind)),
+    size: field(value, 'size', path, isCount),
+    text: field(value, 'text', path, (v): v is string => isString(v) && v.length <= MAX_ATTACHMENT_CHARS),
+  };
+  if (value.tokens !== undefined) attachment.tokens = field(value, 'tokens', path, isCount);
+  return attachment;
+}
 
 const SAMPLING_KEYS: readonly (keyof SamplingParams)[] = ['temperature', 'topP', 'topK', 'repetitionPenalty', 'maxNewTokens'];
 const STATS_KEYS: readonly (keyof GenerationStats)[] = [
@@ -165,40 +220,51 @@ function readMessage(value: unknown, path: string): ExportedMessage {
     id: field(value, 'id', path, (v): v is string => isString(v) && v !== ROOT),
     parentId: field(value, 'parentId', path, isString),
     role: field(value, 'role', path, isRole),
-    content: field(value, 'content', path, isString),
+    content: text(value, 'content', path, MAX_IMPORT_MESSAGE_CHARS),
     createdAt: field(value, 'createdAt', path, isTime),
     status: field(value, 'status', path, isStatus),
   };
+  if (value.attachments !== undefined) {
+    // Only a user's message carries documents.
+    if (message.role !== 'user') throw new Invalid(`${path}.attachments`);
+    const list = field(value, 'attachments', path, isArray);
+    if (list.length > 0) message.attachments = list.map((a, i) => readAttachment(a, `${path}.attachments[${i}]`));
+  }
   if (value.modelId !== undefined) message.modelId = field(value, 'modelId', path, isString);
   if (value.stats !== undefined) message.stats = readStats(value.stats, `${path}.stats`);
   return message;
 }
 
-/** The tree must hang together: unique ids, every parent present, no cycles. */
+/**
+ * The tree must hang together: unique ids, every parent present, no cycles. Linear time: each
+ * message's walk towards the root stops at the first message already known to reach it, so every
+ * message is walked once (a crafted 100k-message chain must not take minutes).
+ */
 function checkTree(messages: readonly ExportedMessage[], path: string): void {
   const parentOf = new Map<string, string>();
   messages.forEach((m, i) => {
     if (parentOf.has(m.id)) throw new Invalid(`${path}.messages[${i}].id`);
     parentOf.set(m.id, m.parentId);
   });
+  const reachesRoot = new Set<string>();
   messages.forEach((m, i) => {
     if (m.parentId !== ROOT && !parentOf.has(m.parentId)) throw new Invalid(`${path}.messages[${i}].parentId`);
-    // Following parents from any message must reach the root within n steps.
-    let current = m.parentId;
-    for (let steps = 0; current !== ROOT; steps++) {
-      if (steps > messages.length) throw new Invalid(`${path}.messages[${i}].parentId`);
-      current = parentOf.get(current) ?? ROOT;
+    const walk = new Set<string>();
+    for (let current = m.id; current !== ROOT && !reachesRoot.has(current); current = parentOf.get(current) ?? ROOT) {
+      if (walk.has(current)) throw new Invalid(`${path}.messages[${i}].parentId`);
+      walk.add(current);
     }
+    for (const id of walk) reachesRoot.add(id);
   });
 }
 
 function readConversation(value: unknown, path: string): ExportedConversation {
   if (!isObject(value)) throw new Invalid(path);
   const id = field(value, 'id', path, isString);
-  const title = field(value, 'title', path, isString);
+  const title = text(value, 'title', path, MAX_IMPORT_TITLE_CHARS);
   const createdAt = field(value, 'createdAt', path, isTime);
   const updatedAt = field(value, 'updatedAt', path, isTime);
-  const systemPrompt = field(value, 'systemPrompt', path, isString);
+  const systemPrompt = text(value, 'systemPrompt', path, MAX_IMPORT_MESSAGE_CHARS);
   const sampling = readSampling(value.sampling ?? {}, `${path}.sampling`);
   const messages = field(value, 'messages', path, isArray).map((m, i) => readMessage(m, `${path}.messages[${i}]`));
   checkTree(messages, path);
@@ -219,22 +285,30 @@ export function parseExport(text: string): ImportResult {
   }
   if (!isObject(data) || data.format !== EXPORT_FORMAT) return { ok: false, problem: { code: 'not-hanmadi' } };
   if (typeof data.version !== 'number') return { ok: false, problem: { code: 'invalid', path: 'version' } };
-  if (data.version !== EXPORT_VERSION) return { ok: false, problem: { code: 'unknown-version', version: String(data.version) } };
+  if (!READABLE_VERSIONS.includes(data.version)) return { ok: false, problem: { code: 'unknown-version', version: String(data.version) } };
   try {
-    const conversations = field(data, 'conversations', '$', isArray).map((c, i) => readConversation(c, `conversations[${i}]`));
+    const items = field(data, 'conversations', '$', isArray);
+    // Counted before any message is read, so an oversized tree costs no validation time.
+    let count = 0;
+    for (const item of items) count += isObject(item) && isArray(item.messages) ? item.messages.length : 0;
+    if (count > MAX_IMPORT_MESSAGES) return { ok: false, problem: { code: 'too-many-messages', limit: MAX_IMPORT_MESSAGES } };
+    const conversations = items.map((c, i) => readConversation(c, `conversations[${i}]`));
     if (conversations.length === 0) return { ok: false, problem: { code: 'empty' } };
     return { ok: true, conversations };
   } catch (error) {
     if (error instanceof Invalid) return { ok: false, problem: { code: 'invalid', path: error.path.replace(/^\$\./, '') } };
+    if (error instanceof OverLimit) return { ok: false, problem: error.problem };
     throw error;
   }
 }
 
 /**
  * Records to store for validated conversations: every id new (parents and active leaf remapped),
- * replies that were streaming when exported marked interrupted.
+ * replies that were streaming when exported marked interrupted, and no time later than `now`
+ * (a date in the future would keep an imported conversation "most recent", reopened at every start).
  */
-export function toNewRecords(conversations: readonly ExportedConversation[], newId: () => string): ConversationWithMessages[] {
+export function toNewRecords(conversations: readonly ExportedConversation[], newId: () => string, now = Date.now()): ConversationWithMessages[] {
+  const clamp = (time: number) => Math.min(time, now);
   return conversations.map((c) => {
     const conversationId = newId();
     const ids = new Map<string, string>(c.messages.map((m) => [m.id, newId()]));
@@ -245,7 +319,8 @@ export function toNewRecords(conversations: readonly ExportedConversation[], new
       parentId: remap(m.parentId),
       role: m.role,
       content: m.content,
-      createdAt: m.createdAt,
+      ...(m.attachments ? { attachments: m.attachments.map((a) => ({ ...a })) } : {}),
+      createdAt: clamp(m.createdAt),
       status: m.status === 'streaming' ? 'interrupted' : m.status,
       ...(m.modelId !== undefined ? { modelId: m.modelId } : {}),
       ...(m.stats !== undefined ? { stats: m.stats } : {}),
@@ -253,8 +328,8 @@ export function toNewRecords(conversations: readonly ExportedConversation[], new
     const conversation: ConversationRecord = {
       id: conversationId,
       title: c.title,
-      createdAt: c.createdAt,
-      updatedAt: c.updatedAt,
+      createdAt: clamp(c.createdAt),
+      updatedAt: clamp(c.updatedAt),
       activeLeafId: remap(c.activeLeafId),
       systemPrompt: c.systemPrompt,
       sampling: c.sampling,

@@ -4,7 +4,9 @@ import { bytesToHex } from '@noble/hashes/utils.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ConversionState } from '../converter/convert.ts';
 import { AppDB } from './app-db.ts';
-import { gitBlobSha1, ModelStore, StoreError } from './model-store.ts';
+import { ModelStore } from './model-store.ts';
+import { StoreError } from './stored-file.ts';
+import { gitBlobSha1 } from '../lib/digests.ts';
 
 const CHUNK = 1000;
 
@@ -157,7 +159,14 @@ describe('ChunkedFileWriter', () => {
   });
 
   it('saveConversion stores the state with the unfinished chunks in one transaction, or nothing', async () => {
-    await store.putModel({ modelKey: 'm', dtype: 'q4', label: 'M', source: { kind: 'hf-safetensors', repo: 'a/b', revision: 'main' }, files: ['out'], totalBytes: 2500 });
+    await store.putModel({
+      modelKey: 'm',
+      dtype: 'q4',
+      label: 'M',
+      source: { kind: 'hf-safetensors', repo: 'a/b', revision: 'main' },
+      files: ['out'],
+      totalBytes: 2500,
+    });
     const writer = await store.openWriter('m', 'out', { size: 2500 }, { chunkSize: CHUNK });
     await writer.write(bytes(1300, 19));
     const state: ConversionState = { format: 1, planId: 'p', done: 3, total: 9, files: [], external: {} };
@@ -207,7 +216,12 @@ describe('stored models', () => {
     ]);
 
     expect(await store.deleteModel('a', 'q4')).toBe(1500);
-    expect((await db.modelFiles.toArray()).map((f) => `${f.modelKey}/${f.path}`).sort()).toEqual(['a/config.json', 'a/onnx/model.onnx', 'a/tokenizer.json', 'b/config.json']);
+    expect((await db.modelFiles.toArray()).map((f) => `${f.modelKey}/${f.path}`).sort()).toEqual([
+      'a/config.json',
+      'a/onnx/model.onnx',
+      'a/tokenizer.json',
+      'b/config.json',
+    ]);
     expect(await store.markCompleteIfStored('a', 'fp32')).toBe(true);
 
     expect(await store.deleteModel('a', 'fp32')).toBe(4700);
@@ -225,7 +239,11 @@ describe('stored models', () => {
     db.modelChunks.put = put;
     // The refused chunk's transaction rolled back whole: the file still records one chunk.
     const file = (await db.modelFiles.get(['new', 'big']))!;
-    expect([file.hashedChunks, file.storedBytes, await db.modelChunks.where('[modelKey+path+index]').between(['new', 'big', -Infinity], ['new', 'big', Infinity]).count()]).toEqual([1, 1000, 1]);
+    expect([
+      file.hashedChunks,
+      file.storedBytes,
+      await db.modelChunks.where('[modelKey+path+index]').between(['new', 'big', -Infinity], ['new', 'big', Infinity]).count(),
+    ]).toEqual([1, 1000, 1]);
     expect(await store.readFileBytes('keep', 'config.json')).toEqual(bytes(300, 11));
     expect((await store.getModel('keep', 'q4'))!.status).toBe('complete');
   });

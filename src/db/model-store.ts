@@ -1,6 +1,7 @@
 /**
  * Model files in IndexedDB (the `storedModels`, `modelFiles` and `modelChunks` tables of AppDB):
- * writing a file chunk by chunk so it can be resumed, reading it back for transformers.js, and
+ * writing a file chunk by chunk so it can be resumed (openWriter → chunked-file-writer.ts, which
+ * reaches the tables only through this class), reading it back for transformers.js, and
  * deleting models without touching files another precision still uses. Plain Dexie: runs in the
  * store worker (downloads, imports), the LLM worker (reads) and the page (listing), and in Node
  * tests over fake-indexeddb.
@@ -17,34 +18,20 @@
  *   transformers.js (model-cache.ts) — the load reads those bytes anyway, and the native digest
  *   runs beside it, so a corrupt chunk is found without a second pass over gigabytes.
  */
-import { sha1 } from '@noble/hashes/legacy.js';
-import { bytesToHex } from '@noble/hashes/utils.js';
 import Dexie from 'dexie';
-import { ResumableSha256 } from '../converter/resumable-sha256.ts';
+import { chunkCount, chunkLength, sameContent, type FileIdentity } from '../lib/chunked-file.ts';
+import { sha256Hex } from '../lib/digests.ts';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { ChunkedFileWriter, type WriterStore } from './chunked-file-writer.ts';
+import { StoreError, type FileStatus } from './stored-file.ts';
+import { ResumableSha256 } from '../lib/resumable-sha256.ts';
 import type { ModelDtype } from '../model/catalog.ts';
-import { db as appDb, type AppDB, type FileVerification, type StoredChunkRecord, type StoredConversion, type StoredFileRecord, type StoredModelRecord } from './app-db.ts';
+import { db as appDb, type AppDB, type StoredChunkRecord, type StoredConversion, type StoredFileRecord, type StoredModelRecord } from './app-db.ts';
 
 /** Chunk size: big enough that a 1.3 GB model is ~40 records, small enough that a lost partial chunk costs little. */
 export const CHUNK_BYTES = 32 * 1024 * 1024;
 
 export type StoredModelKey = [modelKey: string, dtype: ModelDtype];
-
-/** Why a stored file cannot be used as it is. */
-export class StoreError extends Error {
-  constructor(
-    readonly code: 'verification-failed' | 'chunk-corrupt' | 'file-missing' | 'source-changed',
-    message: string,
-    readonly path?: string,
-    readonly chunk?: number,
-  ) {
-    super(message);
-    this.name = 'StoreError';
-  }
-}
-
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  return bytesToHex(new Uint8Array(await crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>)));
-}
 
 /** A stored chunk's bytes if it is there and matches the digest recorded for it, else null. */
 async function intactChunkBytes(record: StoredFileRecord, chunk: StoredChunkRecord | undefined): Promise<Uint8Array | null> {
@@ -53,54 +40,17 @@ async function intactChunkBytes(record: StoredFileRecord, chunk: StoredChunkReco
   return (await sha256Hex(bytes)) === record.chunkSha256[chunk.index] ? bytes : null;
 }
 
-/** The Hub's id of a file kept in git (not LFS): sha1 of "blob <size>\0" + content. */
-export function gitBlobSha1(content: Uint8Array): string {
-  return bytesToHex(sha1.create().update(new TextEncoder().encode(`blob ${content.length}\0`)).update(content).digest());
-}
-
-export function chunkCount(size: number, chunkSize: number): number {
-  return Math.ceil(size / chunkSize);
-}
-
-export function chunkLength(file: Pick<StoredFileRecord, 'size' | 'chunkSize'>, index: number): number {
-  return Math.min(file.chunkSize, file.size - index * file.chunkSize);
-}
-
 const fileRange = (modelKey: string, path: string): [[string, string, number], [string, string, number]] => [
   [modelKey, path, -Infinity],
   [modelKey, path, Infinity],
 ];
-
-/** A file's record and which chunks it has, read without touching any chunk's bytes. */
-export interface FileStatus {
-  record: StoredFileRecord;
-  /** Complete chunks present (by index). */
-  present: Set<number>;
-  /** A chunk whose first bytes are stored (an interrupted download), if any. */
-  partial: { index: number; size: number } | null;
-}
-
-/** What a download must match for stored bytes to be kept; anything else restarts the file. */
-export interface FileIdentity {
-  size: number;
-  url?: string;
-  sha256?: string;
-  gitSha1?: string;
-  etag?: string;
-}
-
-/** Whether bytes stored for `stored` can be continued as `wanted` (same size, and no hash or ETag that differs). */
-export function sameContent(stored: FileIdentity, wanted: FileIdentity): boolean {
-  const differs = (a: string | undefined, b: string | undefined) => a !== undefined && b !== undefined && a !== b;
-  return stored.size === wanted.size && !differs(stored.sha256, wanted.sha256) && !differs(stored.gitSha1, wanted.gitSha1) && !differs(stored.etag, wanted.etag);
-}
 
 export interface StoredModelSummary extends StoredModelRecord {
   /** Bytes of this precision's files stored so far (shared files count for every precision). */
   storedBytes: number;
 }
 
-export class ModelStore {
+export class ModelStore implements WriterStore {
   constructor(readonly db: AppDB = appDb) {}
 
   // ---- reading ----
@@ -158,7 +108,10 @@ export class ModelStore {
     return this.db.transaction('r', this.db.modelFiles, this.db.modelChunks, async () => {
       const record = await this.db.modelFiles.get([modelKey, path]);
       if (!record?.verified) throw new StoreError('file-missing', `${path} is not stored${record ? ' completely' : ''}.`, path);
-      const chunks = await this.db.modelChunks.where('[modelKey+path+index]').between(...fileRange(modelKey, path)).toArray();
+      const chunks = await this.db.modelChunks
+        .where('[modelKey+path+index]')
+        .between(...fileRange(modelKey, path))
+        .toArray();
       const n = chunkCount(record.size, record.chunkSize);
       if (chunks.length !== n || chunks.some((c, i) => c.index !== i || c.size !== chunkLength(record, i) || c.data.size !== c.size)) {
         throw new StoreError('file-missing', `${path} has missing or cut chunks.`, path);
@@ -194,7 +147,9 @@ export class ModelStore {
   // ---- models ----
 
   /** Creates or refreshes the record of a model precision (its file list and total). */
-  async putModel(model: Omit<StoredModelRecord, 'createdAt' | 'lastUsedAt' | 'status'> & Partial<Pick<StoredModelRecord, 'status'>>): Promise<StoredModelRecord> {
+  async putModel(
+    model: Omit<StoredModelRecord, 'createdAt' | 'lastUsedAt' | 'status'> & Partial<Pick<StoredModelRecord, 'status'>>,
+  ): Promise<StoredModelRecord> {
     return this.db.transaction('rw', this.db.storedModels, async () => {
       const existing = await this.db.storedModels.get([model.modelKey, model.dtype]);
       const now = Date.now();
@@ -233,7 +188,9 @@ export class ModelStore {
     return this.db.transaction('rw', this.db.storedModels, this.db.modelFiles, this.db.modelChunks, async () => {
       const model = await this.db.storedModels.get([modelKey, dtype]);
       if (!model) return 0;
-      const others = (await this.db.storedModels.where('[modelKey+dtype]').between([modelKey, Dexie.minKey], [modelKey, Dexie.maxKey]).toArray()).filter((m) => m.dtype !== dtype);
+      const others = (await this.db.storedModels.where('[modelKey+dtype]').between([modelKey, Dexie.minKey], [modelKey, Dexie.maxKey]).toArray()).filter(
+        (m) => m.dtype !== dtype,
+      );
       const stillUsed = new Set(others.flatMap((m) => m.files));
       let freed = 0;
       for (const path of model.files) {
@@ -273,7 +230,10 @@ export class ModelStore {
 
   private async deleteFileInTransaction(modelKey: string, path: string): Promise<number> {
     const record = await this.db.modelFiles.get([modelKey, path]);
-    await this.db.modelChunks.where('[modelKey+path+index]').between(...fileRange(modelKey, path)).delete();
+    await this.db.modelChunks
+      .where('[modelKey+path+index]')
+      .between(...fileRange(modelKey, path))
+      .delete();
     await this.db.modelFiles.delete([modelKey, path]);
     await this.demoteModelsUsing(modelKey, path);
     return record?.storedBytes ?? 0;
@@ -288,10 +248,13 @@ export class ModelStore {
       const chunk = await this.db.modelChunks.get([modelKey, path, index]);
       if (!chunk) return;
       await this.db.modelChunks.delete([modelKey, path, index]);
-      await this.db.modelFiles.where('[modelKey+path]').equals([modelKey, path]).modify((f) => {
-        f.storedBytes -= chunk.size;
-        f.updatedAt = Date.now();
-      });
+      await this.db.modelFiles
+        .where('[modelKey+path]')
+        .equals([modelKey, path])
+        .modify((f) => {
+          f.storedBytes -= chunk.size;
+          f.updatedAt = Date.now();
+        });
       await this.demoteModelsUsing(modelKey, path);
     });
   }
@@ -348,9 +311,9 @@ export class ModelStore {
     if (record.verified === 'sha256' && record.sha256 === sha256) return;
     const n = chunkCount(record.size, record.chunkSize);
     if (record.hashedChunks !== n) throw new StoreError('file-missing', `${path}: ${record.hashedChunks} of ${n} chunks stored.`, path);
-    const hash = new ResumableSha256();
+    const hash = await ResumableSha256.create();
     for (let index = 0; index < n; index++) {
-      const bytes = await intactChunkBytes(record, await this.db.modelChunks.get([modelKey, path, index]));
+      const bytes = await this.intactChunkBytes(record, index);
       if (!bytes || bytes.length !== chunkLength(record, index)) {
         await this.resetFile(modelKey, path);
         throw new StoreError('verification-failed', `${path}: chunk ${index} is missing or does not match its digest.`, path, index);
@@ -365,6 +328,31 @@ export class ModelStore {
     await this.db.modelFiles.update([modelKey, path], { sha256, verified: 'sha256', updatedAt: Date.now() });
   }
 
+  async chunkBytes(modelKey: string, path: string, index: number): Promise<Uint8Array | null> {
+    const chunk = await this.db.modelChunks.get([modelKey, path, index]);
+    return chunk ? new Uint8Array(await chunk.data.arrayBuffer()) : null;
+  }
+
+  async intactChunkBytes(record: StoredFileRecord, index: number): Promise<Uint8Array | null> {
+    return intactChunkBytes(record, await this.db.modelChunks.get([record.modelKey, record.path, index]));
+  }
+
+  async truncateChunks(file: StoredFileRecord, index: number, partial: StoredChunkRecord | null): Promise<void> {
+    await this.db.transaction('rw', this.db.modelFiles, this.db.modelChunks, async () => {
+      await this.db.modelChunks.where('[modelKey+path+index]').between([file.modelKey, file.path, index], [file.modelKey, file.path, Infinity]).delete();
+      if (partial) await this.db.modelChunks.put(partial);
+      await this.db.modelFiles.put(file);
+    });
+  }
+
+  async unverifiedBytes(record: StoredFileRecord): Promise<Uint8Array> {
+    const chunks = await this.db.modelChunks
+      .where('[modelKey+path+index]')
+      .between(...fileRange(record.modelKey, record.path))
+      .toArray();
+    return new Uint8Array(await new Blob(chunks.map((c) => c.data)).arrayBuffer());
+  }
+
   async putFileRecord(file: StoredFileRecord): Promise<void> {
     await this.db.modelFiles.put(file);
   }
@@ -373,227 +361,6 @@ export class ModelStore {
   async resetFile(modelKey: string, path: string): Promise<void> {
     await this.deleteFile(modelKey, path);
   }
-}
-
-/**
- * Writes one file into the store as consecutive chunks, durable chunk by chunk, and resumes
- * where an earlier writer stopped (a reload, a cut network): `offset` is where the next byte
- * goes. `savePartial()` keeps the bytes of an unfinished chunk (on a network error or pause) so
- * they are not fetched again. Chunks lost later (found corrupt) are written back with
- * `repairChunk`, checked against the digest recorded the first time.
- */
-export class ChunkedFileWriter {
-  private buffer: Uint8Array;
-  private filled = 0;
-  private hash: ResumableSha256 | null;
-
-  private constructor(
-    private readonly store: ModelStore,
-    private record: StoredFileRecord,
-    readonly missing: number[],
-    partial: Uint8Array | null,
-  ) {
-    this.buffer = new Uint8Array(Math.max(1, Math.min(record.chunkSize, record.size)));
-    if (partial) {
-      this.buffer.set(partial);
-      this.filled = partial.length;
-    }
-    this.hash = record.sha256 ? (record.hashState ? ResumableSha256.fromState(record.hashState) : new ResumableSha256()) : null;
-  }
-
-  static async open(store: ModelStore, modelKey: string, path: string, identity: FileIdentity, chunkSize: number): Promise<ChunkedFileWriter> {
-    let status = await store.fileStatus(modelKey, path);
-    if (status && !sameContent(status.record, identity)) {
-      await store.resetFile(modelKey, path);
-      status = null;
-    }
-    if (!status) {
-      const record: StoredFileRecord = {
-        modelKey,
-        path,
-        size: identity.size,
-        chunkSize,
-        ...(identity.url ? { url: identity.url } : {}),
-        ...(identity.sha256 ? { sha256: identity.sha256 } : {}),
-        ...(identity.gitSha1 ? { gitSha1: identity.gitSha1 } : {}),
-        ...(identity.etag ? { etag: identity.etag } : {}),
-        chunkSha256: [],
-        storedBytes: 0,
-        hashedChunks: 0,
-        updatedAt: Date.now(),
-      };
-      await store.putFileRecord(record);
-      status = { record, present: new Set(), partial: null };
-    }
-    const { record, present, partial } = status;
-    // Chunks written once and lost since (below the sequential frontier) are repaired one by one.
-    const missing: number[] = [];
-    for (let i = 0; i < record.hashedChunks; i++) if (!present.has(i)) missing.push(i);
-    let partialBytes: Uint8Array | null = null;
-    if (partial && partial.index === record.hashedChunks) {
-      const chunk = await store.db.modelChunks.get([modelKey, path, partial.index]);
-      partialBytes = chunk ? new Uint8Array(await chunk.data.arrayBuffer()) : null;
-    }
-    return new ChunkedFileWriter(store, record, missing, partialBytes);
-  }
-
-  get file(): Readonly<StoredFileRecord> {
-    return this.record;
-  }
-
-  /** The ETag the first response carried; saved with the next chunk. */
-  noteEtag(etag: string): void {
-    this.record = { ...this.record, etag };
-  }
-
-  /** Where the next sequential byte goes (the first chunk never written + its stored part). */
-  get offset(): number {
-    return Math.min(this.record.size, this.record.hashedChunks * this.record.chunkSize + this.filled);
-  }
-
-  get done(): boolean {
-    return this.offset >= this.record.size && this.missing.length === 0;
-  }
-
-  /** Appends bytes at `offset`; every chunk that fills up is stored before this resolves. */
-  async write(bytes: Uint8Array): Promise<void> {
-    let at = 0;
-    while (at < bytes.length) {
-      const index = this.record.hashedChunks;
-      if (index >= chunkCount(this.record.size, this.record.chunkSize)) throw new StoreError('verification-failed', `${this.record.path} got more bytes than its ${this.record.size}.`, this.record.path);
-      const want = chunkLength(this.record, index);
-      const take = Math.min(want - this.filled, bytes.length - at);
-      this.buffer.set(bytes.subarray(at, at + take), this.filled);
-      this.filled += take;
-      at += take;
-      if (this.filled === want) await this.commitSequential(index, this.buffer.subarray(0, want));
-    }
-  }
-
-  private async commitSequential(index: number, bytes: Uint8Array): Promise<void> {
-    const digest = await sha256Hex(bytes);
-    this.hash?.update(bytes);
-    const record: StoredFileRecord = {
-      ...this.record,
-      chunkSha256: [...this.record.chunkSha256.slice(0, index), digest],
-      hashedChunks: index + 1,
-      storedBytes: (index + 1) * this.record.chunkSize > this.record.size ? this.record.size : (index + 1) * this.record.chunkSize,
-      ...(this.hash ? { hashState: this.hash.exportState() } : {}),
-      updatedAt: Date.now(),
-    };
-    // Blob copies the bytes, so the buffer is free for the next chunk once this resolves.
-    await this.store.commitChunk({ modelKey: record.modelKey, path: record.path, index, data: new Blob([bytes as Uint8Array<ArrayBuffer>]), size: bytes.length }, record);
-    this.record = record;
-    this.filled = 0;
-  }
-
-  /** Stores the unfinished chunk's bytes (as a short chunk record) so a resume does not fetch them again. */
-  async savePartial(): Promise<void> {
-    if (this.filled === 0) return;
-    const { record, chunk } = this.partialRecords();
-    await this.store.commitChunk(chunk!, record);
-    this.adopt(record);
-  }
-
-  /**
-   * Drops everything past `offset` (a converter output resumed from its last saved state, which
-   * may have written further before it stopped): later chunks go, and the chunk holding `offset`
-   * keeps its first bytes as a partial chunk. Only for files without an expected whole-file hash
-   * (the running hash cannot be rewound).
-   */
-  async truncate(offset: number): Promise<void> {
-    const { record } = this;
-    if (record.sha256) throw new Error(`${record.path} has an expected SHA-256 and cannot be truncated.`);
-    if (offset > this.offset || this.missing.length > 0) {
-      throw new StoreError('file-missing', `${record.path} holds ${this.missing.length ? 'lost chunks below' : `${this.offset} bytes, fewer than`} ${offset}.`, record.path);
-    }
-    if (offset === this.offset) return;
-    const index = Math.floor(offset / record.chunkSize);
-    const keep = offset - index * record.chunkSize;
-    let prefix = new Uint8Array(0);
-    if (keep > 0 && index === record.hashedChunks) {
-      prefix = this.buffer.slice(0, keep);
-    } else if (keep > 0) {
-      const bytes = await intactChunkBytes(record, await this.store.db.modelChunks.get([record.modelKey, record.path, index]));
-      if (!bytes || bytes.length < keep) {
-        throw new StoreError('file-missing', `Chunk ${index} of ${record.path} is missing or damaged.`, record.path, index);
-      }
-      prefix = bytes.slice(0, keep);
-    }
-    const truncated: StoredFileRecord = { ...record, chunkSha256: record.chunkSha256.slice(0, index), hashedChunks: index, storedBytes: offset, updatedAt: Date.now() };
-    const { db } = this.store;
-    await db.transaction('rw', db.modelFiles, db.modelChunks, async () => {
-      await db.modelChunks.where('[modelKey+path+index]').between([record.modelKey, record.path, index], [record.modelKey, record.path, Infinity]).delete();
-      if (prefix.length) await db.modelChunks.put({ modelKey: record.modelKey, path: record.path, index, data: new Blob([prefix]), size: prefix.length });
-      await db.modelFiles.put(truncated);
-    });
-    this.record = truncated;
-    this.buffer.set(prefix);
-    this.filled = prefix.length;
-  }
-
-  /** What savePartial would write, as records for a caller's own transaction (ModelStore.saveConversion); then adopt(). */
-  partialRecords(): { record: StoredFileRecord; chunk: StoredChunkRecord | null } {
-    const index = this.record.hashedChunks;
-    const record = { ...this.record, storedBytes: Math.min(this.record.size, index * this.record.chunkSize + this.filled), updatedAt: Date.now() };
-    const chunk = this.filled > 0 ? { modelKey: record.modelKey, path: record.path, index, data: new Blob([this.buffer.slice(0, this.filled)]), size: this.filled } : null;
-    return { record, chunk };
-  }
-
-  /** Takes the record committed by the caller of partialRecords(). */
-  adopt(record: StoredFileRecord): void {
-    this.record = record;
-  }
-
-  /** Writes back a chunk that was lost; it must equal what was stored the first time. */
-  async repairChunk(index: number, bytes: Uint8Array): Promise<void> {
-    const expected = this.record.chunkSha256[index];
-    if (bytes.length !== chunkLength(this.record, index) || (await sha256Hex(bytes)) !== expected) {
-      throw new StoreError('source-changed', `Chunk ${index} of ${this.record.path} differs from the one stored before: the file changed at its source.`, this.record.path, index);
-    }
-    const record = { ...this.record, storedBytes: this.record.storedBytes + bytes.length, updatedAt: Date.now() };
-    await this.store.commitChunk({ modelKey: record.modelKey, path: record.path, index, data: new Blob([bytes as Uint8Array<ArrayBuffer>]), size: bytes.length }, record);
-    this.record = record;
-    this.missing.splice(this.missing.indexOf(index), 1);
-  }
-
-  /**
-   * After the last byte: the whole file must have its expected size and hash. A mismatch drops
-   * the file (its bytes cannot be trusted) and throws `verification-failed`.
-   */
-  async finish(): Promise<FileVerification> {
-    const { record } = this;
-    if (this.offset !== record.size) throw new StoreError('verification-failed', `${record.path}: ${this.offset} of ${record.size} bytes stored.`, record.path);
-    if (record.verified) return record.verified;
-    let verified: FileVerification = 'size';
-    let actual: string | undefined;
-    let expected: string | undefined;
-    if (record.sha256) {
-      verified = 'sha256';
-      expected = record.sha256;
-      // Clone: digest() finalises, and the saved state must stay usable if this throws.
-      actual = bytesToHex(ResumableSha256.fromState(this.hash!.exportState()).digest());
-    } else if (record.gitSha1) {
-      // Hub files outside LFS are small (the Hub moves anything over 10 MB to LFS): read back once.
-      verified = 'git-sha1';
-      expected = record.gitSha1;
-      actual = gitBlobSha1(await readUnverified(this.store, record));
-    }
-    if (expected !== undefined && actual !== expected.toLowerCase()) {
-      await this.store.resetFile(record.modelKey, record.path);
-      throw new StoreError('verification-failed', `${record.path} does not match its published hash (${verified} ${expected}, got ${actual}).`, record.path);
-    }
-    const { hashState: _done, ...rest } = record;
-    this.record = { ...rest, verified, updatedAt: Date.now() };
-    await this.store.putFileRecord(this.record);
-    return verified;
-  }
-}
-
-/** A file's chunks concatenated, before it is marked verified (readableFile refuses those). */
-async function readUnverified(store: ModelStore, record: StoredFileRecord): Promise<Uint8Array> {
-  const chunks = await store.db.modelChunks.where('[modelKey+path+index]').between(...fileRange(record.modelKey, record.path)).toArray();
-  return new Uint8Array(await new Blob(chunks.map((c) => c.data)).arrayBuffer());
 }
 
 export const modelStore = new ModelStore();

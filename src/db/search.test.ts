@@ -79,6 +79,26 @@ describe('findInText', () => {
   });
 });
 
+describe('searchRecords: attached documents', () => {
+  it('finds a word of a document or its name, says which document, and needs every term in one place', () => {
+    const withDocument: MessageRecord = {
+      ...message('d1', 'd', '요약해 주세요', 1),
+      attachments: [
+        { name: '계약서.pdf', kind: 'pdf', size: 900, text: '제1조 임대료는 매월 오십만 원으로 한다.' },
+        { name: 'notes.md', kind: 'markdown', size: 20, text: 'Deposit due Friday' },
+      ],
+    };
+    const hit = (query: string) => searchRecords(query, [conversation('d', '계약', 5)], [withDocument])[0];
+    expect(hit('임대료')).toMatchObject({ message: { id: 'd1' }, attachmentName: '계약서.pdf', snippet: { match: '임대료' } });
+    expect(hit('deposit')).toMatchObject({ attachmentName: 'notes.md', snippet: { match: 'Deposit' } });
+    expect(hit('계약서 오십만')?.attachmentName).toBe('계약서.pdf');
+    expect(hit('요약해')).toMatchObject({ message: { id: 'd1' } });
+    expect(hit('요약해')?.attachmentName).toBeUndefined();
+    // Terms spread over two documents are no hit (only the title could still match).
+    expect(hit('임대료 friday')).toBeUndefined();
+  });
+});
+
 describe('searchRecords', () => {
   const conversations = [conversation('a', '날씨 이야기', 10), conversation('b', 'Greetings', 30), conversation('c', '', 20)];
   const messages = [

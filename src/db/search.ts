@@ -2,7 +2,8 @@
  * Search across every conversation: titles and all messages (earlier versions included).
  * Text is compared in Unicode NFC, so a query typed as decomposed jamo (NFD, e.g. pasted from a
  * macOS file name) finds precomposed Hangul and vice versa, and Latin letters case-insensitively.
- * Every whitespace-separated term must occur in the same message (or title); Hangul has no word
+ * Every whitespace-separated term must occur in the same message, the same attached document (its
+ * name or text) or the title; Hangul has no word
  * boundaries worth respecting, so terms match as substrings (`날씨` finds `오늘 날씨 어때요`).
  * A linear scan is plenty for a person's chat history (thousands of messages) and needs no index
  * to keep in sync.
@@ -67,7 +68,20 @@ export interface SearchHit {
   conversation: ConversationRecord;
   /** The first matching message (newest first), absent when only the title matched. */
   message?: MessageRecord;
+  /** The name of the document attached to `message` that matched, when its text did rather than the message's. */
+  attachmentName?: string;
   snippet: Snippet;
+}
+
+/** Where in a message the terms occur: its text first, then each attached document. */
+function findInMessage(message: MessageRecord, terms: readonly string[]): { snippet: Snippet; attachmentName?: string } | null {
+  const snippet = findInText(message.content, terms);
+  if (snippet) return { snippet };
+  for (const attachment of message.attachments ?? []) {
+    const found = findInText(`${attachment.name}\n${attachment.text}`, terms);
+    if (found) return { snippet: found, attachmentName: attachment.name };
+  }
+  return null;
 }
 
 /** Pure matching over loaded records: one hit per conversation, most recently active first. */
@@ -85,9 +99,9 @@ export function searchRecords(query: string, conversations: readonly Conversatio
     const own = (byConversation.get(conversation.id) ?? []).sort((a, b) => b.createdAt - a.createdAt);
     let hit: SearchHit | null = null;
     for (const message of own) {
-      const snippet = findInText(message.content, terms);
-      if (snippet) {
-        hit = { conversation, message, snippet };
+      const found = findInMessage(message, terms);
+      if (found) {
+        hit = { conversation, message, ...found };
         break;
       }
     }

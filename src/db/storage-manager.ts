@@ -2,7 +2,8 @@
  * The browser's storage manager for this origin (navigator.storage): how much is used and
  * allowed, and whether stored data is persistent (not cleared by the browser under pressure).
  * persist() exists on pages only (not in workers), so the page asks, after the first model is
- * stored — Chromium decides from site engagement, other browsers may prompt.
+ * stored and when a message is first saved in a page — Chromium decides from site engagement,
+ * other browsers may prompt.
  */
 export interface StorageEstimateBytes {
   usage: number;
@@ -29,12 +30,18 @@ function manager(): StorageManager | null {
 }
 
 export async function storageEstimate(): Promise<StorageEstimateBytes | null> {
-  const estimate = await manager()?.estimate?.().catch(() => null);
+  const estimate = await manager()
+    ?.estimate?.()
+    .catch(() => null);
   return estimate && typeof estimate.usage === 'number' && typeof estimate.quota === 'number' ? { usage: estimate.usage, quota: estimate.quota } : null;
 }
 
 export async function isPersisted(): Promise<boolean | null> {
-  return (await manager()?.persisted?.().catch(() => null)) ?? null;
+  return (
+    (await manager()
+      ?.persisted?.()
+      .catch(() => null)) ?? null
+  );
 }
 
 /** Asks for persistent storage unless it is granted already; null when the browser has no such API. */

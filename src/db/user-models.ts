@@ -19,7 +19,14 @@ export async function listUserModels(): Promise<CatalogEntry[]> {
 
 export async function putUserModel(entry: Pick<CatalogEntry, 'id' | 'label' | 'source' | 'dtypes' | 'nativeContext'>): Promise<void> {
   const existing = await db.userModels.get(entry.id);
-  await db.userModels.put({ id: entry.id, label: entry.label, source: entry.source, dtypes: entry.dtypes, nativeContext: entry.nativeContext, addedAt: existing?.addedAt ?? Date.now() });
+  await db.userModels.put({
+    id: entry.id,
+    label: entry.label,
+    source: entry.source,
+    dtypes: entry.dtypes,
+    nativeContext: entry.nativeContext,
+    addedAt: existing?.addedAt ?? Date.now(),
+  });
 }
 
 export async function deleteUserModel(id: string): Promise<void> {

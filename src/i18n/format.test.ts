@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDateTime, formatNumber, formatShortDate } from './format.ts';
+import { formatBytes, formatDateTime, formatNumber, formatShortDate } from './format.ts';
 
 describe('localized formats', () => {
   const march5 = new Date(2024, 2, 5, 15, 4).getTime();
@@ -20,5 +20,11 @@ describe('localized formats', () => {
     expect(formatDateTime(march5, 'ko')).toContain('2024년 3월 5일');
     expect(formatNumber(1234567.5, 'ko')).toBe('1,234,567.5');
     expect(formatNumber(0.5, 'en', { style: 'percent' })).toBe('50%');
+  });
+
+  it('formats byte counts', () => {
+    expect(formatBytes(512)).toBe('512 B');
+    expect(formatBytes(1536)).toBe('1.5 KB');
+    expect(formatBytes(3 * 1024 * 1024 * 1024)).toBe('3.0 GB');
   });
 });

@@ -3,6 +3,8 @@
  * Dates and numbers follow the UI language (Intl), so Korean readers see `2024. 3. 5.` and `오후 3:04`
  * and English readers `Mar 5, 2024` and `3:04 PM`. Formatters are cached per language.
  */
+import en from './en.json' with { type: 'json' };
+
 const cache = new Map<string, Intl.DateTimeFormat | Intl.NumberFormat>();
 
 function formatter<T extends Intl.DateTimeFormat | Intl.NumberFormat>(key: string, make: () => T): T {
@@ -46,6 +48,18 @@ export function formatBytes(bytes: number): string {
 /** Error params as shown: byte counts (`needed`, `available`, `bytes`) formatted, the rest as they are. */
 export function formatErrorParams(params: Record<string, number | string> | undefined): Record<string, string | number> {
   const out: Record<string, string | number> = { ...params };
-  for (const key of ['needed', 'available', 'bytes', 'limitBytes']) if (typeof out[key] === 'number') out[key] = formatBytes(out[key] as number);
+  for (const key of ['needed', 'available', 'bytes', 'limitBytes', 'keptBytes', 'totalBytes'])
+    if (typeof out[key] === 'number') out[key] = formatBytes(out[key] as number);
   return out;
+}
+
+type UnsupportedFeatureKey = keyof typeof en.errors.unsupported;
+
+/**
+ * The key of the sentence that says what exactly is unsupported (`errors.unsupported.<feature>`),
+ * shown after an unsupported-architecture message; null when the error does not say.
+ */
+export function unsupportedFeatureKey(params: Record<string, number | string> | undefined): `errors.unsupported.${UnsupportedFeatureKey}` | null {
+  const feature = params?.unsupported;
+  return typeof feature === 'string' && Object.hasOwn(en.errors.unsupported, feature) ? `errors.unsupported.${feature as UnsupportedFeatureKey}` : null;
 }

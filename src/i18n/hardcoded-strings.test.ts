@@ -22,7 +22,11 @@ export function findHardCodedStrings(fileName: string, source: string): string[]
     if (ts.isJsxText(node) && HAS_LETTER.test(node.text)) report(node, node.text);
     if (ts.isJsxAttribute(node) && VISIBLE_ATTRIBUTES.has(node.name.getText(file)) && node.initializer) {
       const init = node.initializer;
-      const literal = ts.isStringLiteral(init) ? init : ts.isJsxExpression(init) && init.expression && ts.isStringLiteral(init.expression) ? init.expression : null;
+      const literal = ts.isStringLiteral(init)
+        ? init
+        : ts.isJsxExpression(init) && init.expression && ts.isStringLiteral(init.expression)
+          ? init.expression
+          : null;
       if (literal && HAS_LETTER.test(literal.text)) report(node, literal.text);
     }
     ts.forEachChild(node, visit);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ERROR_CODES } from '../lib/errors.ts';
 import en from './en.json';
 import ko from './ko.json';
 import { detectLanguage } from './language.ts';
@@ -35,9 +36,10 @@ describe('locales', () => {
     }
   });
 
-  it('has a message for every engine error code the UI may show', () => {
-    for (const code of ['no-webgpu', 'device-lost', 'out-of-memory', 'model-files-missing', 'load-failed', 'generation-failed', 'context-overflow', 'aborted', 'unknown']) {
-      expect(keyPaths(en)).toContain(`errors.${code}`);
+  it('has a message for every error code, in both languages', () => {
+    for (const code of ERROR_CODES) {
+      expect(keyPaths(en), code).toContain(`errors.${code}`);
+      expect(keyPaths(ko), code).toContain(`errors.${code}`);
     }
   });
 });

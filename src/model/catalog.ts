@@ -3,9 +3,10 @@
  * dev/preview server adds the locally generated test models (`models/local.json`); "Add model"
  * adds the user's own. Entries are validated on read (the files are data, not code).
  */
+import type { ModelSizing } from './config.ts';
 
 /** ONNX precisions, named as transformers.js names them (file suffixes in docs/model-format.md). */
-export const MODEL_DTYPES = ['q4f16', 'q4', 'fp16', 'fp32'] as const;
+export const MODEL_DTYPES = ['q4f16', 'q4', 'q8', 'fp16', 'fp32'] as const;
 export type ModelDtype = (typeof MODEL_DTYPES)[number];
 
 export type ModelSource =
@@ -35,6 +36,16 @@ export interface CatalogEntry {
    */
   dtypes: Partial<Record<ModelDtype, number | null>>;
   source: ModelSource;
+  /**
+   * The model's dimensions (from its config.json), so that whether it fits this device can be told
+   * on a first visit, before anything is fetched (src/model/device-fit.ts).
+   */
+  sizing?: ModelSizing;
+  /**
+   * Korean benchmark scores as the model's makers publish them (their model card or README),
+   * named as theirs: `source` says whose numbers they are. Benchmarks differ between models.
+   */
+  koreanScores?: KoreanScores;
   /** A tiny generated model for tests and demos: speaks gibberish. */
   test?: boolean;
   /** Added by the user with "Add model". */
@@ -42,7 +53,24 @@ export interface CatalogEntry {
   homepage?: string;
 }
 
+export interface KoreanScores {
+  /** Whose numbers, e.g. "Kakao's README". */
+  source: string;
+  scores: { benchmark: string; value: string }[];
+}
+
 const isString = (v: unknown): v is string => typeof v === 'string' && v.length > 0;
+
+function parseKoreanScores(value: unknown): KoreanScores | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const v = value as Record<string, unknown>;
+  if (!isString(v.source) || !Array.isArray(v.scores)) return null;
+  const scores = v.scores.filter((s): s is { benchmark: string; value: string } => {
+    const score = s as Record<string, unknown> | null;
+    return typeof score === 'object' && score !== null && isString(score.benchmark) && isString(score.value);
+  });
+  return scores.length ? { source: v.source, scores: scores.map(({ benchmark, value }) => ({ benchmark, value })) } : null;
+}
 
 function parseSource(value: unknown): ModelSource | null {
   if (typeof value !== 'object' || value === null) return null;
@@ -55,6 +83,15 @@ function parseSource(value: unknown): ModelSource | null {
   return null;
 }
 
+const SIZING_COUNTS = ['layers', 'hidden', 'intermediate', 'heads', 'kvHeads', 'headDim', 'vocab'] as const;
+
+function parseSizing(value: unknown): ModelSizing | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const s = value as Record<string, unknown>;
+  if (!SIZING_COUNTS.every((key) => Number.isInteger(s[key]) && (s[key] as number) > 0) || typeof s.tied !== 'boolean') return null;
+  return { ...(Object.fromEntries(SIZING_COUNTS.map((key) => [key, s[key]])) as Omit<ModelSizing, 'tied'>), tied: s.tied };
+}
+
 /** One entry from untrusted JSON, or null when it is malformed. */
 export function parseCatalogEntry(value: unknown): CatalogEntry | null {
   if (typeof value !== 'object' || value === null) return null;
@@ -62,6 +99,7 @@ export function parseCatalogEntry(value: unknown): CatalogEntry | null {
   const source = parseSource(e.source);
   if (!isString(e.id) || !isString(e.label) || !source) return null;
   const dtypes: CatalogEntry['dtypes'] = {};
+  const sizing = parseSizing(e.sizing);
   if (typeof e.dtypes === 'object' && e.dtypes !== null) {
     for (const dtype of MODEL_DTYPES) {
       const size = (e.dtypes as Record<string, unknown>)[dtype];
@@ -78,6 +116,8 @@ export function parseCatalogEntry(value: unknown): CatalogEntry | null {
     nativeContext: typeof e.nativeContext === 'number' && e.nativeContext > 0 ? e.nativeContext : 0,
     dtypes,
     source,
+    ...(sizing ? { sizing } : {}),
+    ...(parseKoreanScores(e.koreanScores) ? { koreanScores: parseKoreanScores(e.koreanScores)! } : {}),
     ...(e.test === true ? { test: true } : {}),
     ...(isString(e.homepage) ? { homepage: e.homepage } : {}),
   };
@@ -97,12 +137,24 @@ export function convertsInBrowser(entry: Pick<CatalogEntry, 'source'>): boolean 
 
 /**
  * The precision to load: the preferred one for the device if the model has it, else the best
- * available that the device can run (fp16 kinds need shader-f16 on WebGPU; WASM runs fp32 kinds
- * and q4).
+ * available that the device can run (fp16 kinds need shader-f16 on WebGPU; WASM runs fp32 kinds,
+ * q4 and q8). q8 first on WASM: its DynamicQuantizeMatMul is onnxruntime's fast int8 CPU kernel,
+ * where a 4-bit MatMulNBits dequantizes its whole weight on every call (~20× slower). Never q8 on
+ * WebGPU: that EP has no DynamicQuantizeMatMul, so ONNX Runtime would run every projection on
+ * the CPU.
  */
-export function chooseDtype(entry: Pick<CatalogEntry, 'dtypes'>, device: { kind: 'webgpu' | 'wasm'; shaderF16: boolean }): ModelDtype | null {
-  const preference: ModelDtype[] =
-    device.kind === 'webgpu' ? (device.shaderF16 ? ['q4f16', 'q4', 'fp16', 'fp32'] : ['q4', 'fp32']) : ['q4', 'fp32'];
+export function chooseDtype(entry: Pick<CatalogEntry, 'dtypes'>, device: RunDevice): ModelDtype | null {
   const available = Object.keys(entry.dtypes) as ModelDtype[];
-  return preference.find((d) => available.includes(d)) ?? null;
+  return runnableDtypes(device).find((d) => available.includes(d)) ?? null;
+}
+
+export interface RunDevice {
+  kind: 'webgpu' | 'wasm';
+  shaderF16: boolean;
+}
+
+/** The precisions a device runs, best first (see chooseDtype). */
+export function runnableDtypes(device: RunDevice): ModelDtype[] {
+  if (device.kind === 'wasm') return ['q8', 'q4', 'fp32'];
+  return device.shaderF16 ? ['q4f16', 'q4', 'fp16', 'fp32'] : ['q4', 'fp32'];
 }

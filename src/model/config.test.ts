@@ -1,11 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { KANANA_NANO_CONFIG } from '../testing/fixture-specs.ts';
 import { eosTokenIds, resolveLlamaShape, UnsupportedModelError, type HfLlamaConfig } from './config.ts';
 
-const kananaNano: HfLlamaConfig = {
-  model_type: 'llama', hidden_size: 1792, intermediate_size: 8064, num_hidden_layers: 32,
-  num_attention_heads: 24, num_key_value_heads: 8, head_dim: 128, vocab_size: 128256,
-  rms_norm_eps: 1e-5, rope_theta: 500000, max_position_embeddings: 32768, tie_word_embeddings: true,
-};
+const kananaNano = KANANA_NANO_CONFIG;
 
 describe('resolveLlamaShape', () => {
   it('keeps an explicit head_dim that is not hidden / heads', () => {
@@ -27,6 +24,26 @@ describe('resolveLlamaShape', () => {
     expect(() => resolveLlamaShape({ ...kananaNano, model_type: 'qwen2' })).toThrow(UnsupportedModelError);
     expect(() => resolveLlamaShape({ ...kananaNano, model_type: 'qwen2' })).toThrow(/only Llama-architecture/);
     expect(() => resolveLlamaShape({ ...kananaNano, num_key_value_heads: 7 })).toThrow(/multiple of num_key_value_heads/);
+  });
+
+  it('says exactly what a refused family has that the Llama graph does not (Qwen2 biases, Qwen3 q/k norms, a Mistral window)', () => {
+    const refusal = (config: Record<string, unknown>) => {
+      try {
+        resolveLlamaShape({ ...kananaNano, ...config } as HfLlamaConfig);
+      } catch (error) {
+        return (error as UnsupportedModelError).params;
+      }
+      return null;
+    };
+    expect(refusal({ model_type: 'qwen2', architectures: ['Qwen2ForCausalLM'] })).toEqual({ unsupported: 'qkv-bias', value: 'qwen2' });
+    expect(refusal({ model_type: 'qwen3' })).toEqual({ unsupported: 'qk-norm', value: 'qwen3' });
+    expect(refusal({ model_type: 'mistral', sliding_window: 4096 })).toEqual({ unsupported: 'sliding-window', value: 'mistral', window: 4096 });
+    expect(refusal({ model_type: 'mistral', sliding_window: null })).toEqual({ unsupported: 'model-type', value: 'mistral' });
+    expect(refusal({ model_type: 'gemma2' })).toEqual({ unsupported: 'model-type', value: 'gemma2' });
+    expect(refusal({ attention_bias: true })).toEqual({ unsupported: 'attention-bias' });
+    expect(refusal({ mlp_bias: true })).toEqual({ unsupported: 'mlp-bias' });
+    expect(refusal({ hidden_act: 'gelu' })).toEqual({ unsupported: 'hidden-act', value: 'gelu' });
+    expect(refusal({})).toBeNull();
   });
 
   it('lists eos ids whether the config gives one or many', () => {

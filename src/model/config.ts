@@ -2,6 +2,8 @@
  * Hugging Face Llama-family config handling, shared by the converter, the worker, the
  * reference forward pass and the tests. Pure: no DOM, no Node APIs.
  */
+import type { CodedError } from '../lib/errors.ts';
+import { checkConfigBounds } from './input-bounds.ts';
 
 /** rope_scaling as found in Hugging Face config.json (both `type` and `rope_type` spellings occur). */
 export interface RopeScalingConfig {
@@ -61,11 +63,56 @@ export interface LlamaShape {
   tieWordEmbeddings: boolean;
 }
 
-export class UnsupportedModelError extends Error {
-  constructor(message: string) {
+/**
+ * What exactly a checkpoint has that Hanmadi's Llama graph does not (the page translates it:
+ * `errors.unsupported.<feature>`). `value` names the offending setting's value where there is one.
+ */
+export type UnsupportedFeature =
+  | 'model-type'
+  | 'qkv-bias'
+  | 'qk-norm'
+  | 'sliding-window'
+  | 'architectures'
+  | 'torch-dtype'
+  | 'width-32'
+  | 'attention-bias'
+  | 'mlp-bias'
+  | 'hidden-act'
+  | 'heads'
+  | 'head-dim'
+  | 'rope-type'
+  | 'rope-knobs'
+  | 'partial-rotary'
+  | 'other';
+
+export interface UnsupportedParams {
+  unsupported: UnsupportedFeature;
+  value?: string;
+  [key: string]: string | number | undefined;
+}
+
+export class UnsupportedModelError extends Error implements CodedError {
+  readonly errorCode = 'unsupported-architecture';
+  readonly params: Record<string, string | number>;
+
+  constructor(message: string, params: UnsupportedParams = { unsupported: 'other' }) {
     super(message);
     this.name = 'UnsupportedModelError';
+    this.params = Object.fromEntries(Object.entries(params).filter((entry): entry is [string, string | number] => entry[1] !== undefined));
   }
+}
+
+/**
+ * Families people ask for most, refused by what actually differs from Llama in their config
+ * (not just their name): Qwen2/2.5 add biases to the q, k and v projections; Qwen3 normalizes
+ * q and k per head; Mistral with a sliding window attends to a limited span.
+ */
+function familyDifference(config: HfLlamaConfig): UnsupportedParams {
+  const type = String(config.model_type);
+  if (type === 'qwen2' || type === 'qwen2_moe') return { unsupported: 'qkv-bias', value: type };
+  if (type === 'qwen3' || type === 'qwen3_moe') return { unsupported: 'qk-norm', value: type };
+  if (type === 'mistral' && typeof config.sliding_window === 'number') return { unsupported: 'sliding-window', value: type, window: config.sliding_window };
+  return { unsupported: 'model-type', value: type };
 }
 
 /**
@@ -83,30 +130,48 @@ export function normalizeRopeFields(config: HfLlamaConfig): HfLlamaConfig {
   return { ...config, rope_theta: rope_theta ?? config.rope_theta ?? 10000, rope_scaling: type === 'default' ? null : scaling };
 }
 
+/**
+ * The dimensions that size a decoder-only transformer (weights, KV cache, largest buffers), from
+ * its config.json or, before any download, from the catalog (src/model/device-fit.ts).
+ */
+export interface ModelSizing {
+  layers: number;
+  hidden: number;
+  intermediate: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  vocab: number;
+  tied: boolean;
+}
+
 /** Validates a Hugging Face config and resolves Llama defaults (as `LlamaConfig.__init__` does). */
 export function resolveLlamaShape(hfConfig: HfLlamaConfig): LlamaShape {
+  // Sizes first: everything planned from the shape (graphs, tensors, KV memory) allocates by them.
+  checkConfigBounds(hfConfig);
   const config = normalizeRopeFields(hfConfig);
   if (config.model_type !== 'llama') {
     throw new UnsupportedModelError(
       `Unsupported model_type "${String(config.model_type)}": only Llama-architecture checkpoints (model_type "llama") can be converted.`,
+      familyDifference(config),
     );
   }
   if (config.hidden_act !== undefined && config.hidden_act !== 'silu') {
-    throw new UnsupportedModelError(`Unsupported hidden_act "${config.hidden_act}": only "silu" is supported.`);
+    throw new UnsupportedModelError(`Unsupported hidden_act "${config.hidden_act}": only "silu" is supported.`, {
+      unsupported: 'hidden-act',
+      value: config.hidden_act,
+    });
   }
-  if (config.attention_bias || config.mlp_bias) {
-    throw new UnsupportedModelError('Checkpoints with attention_bias or mlp_bias are not supported.');
-  }
+  if (config.attention_bias) throw new UnsupportedModelError('Checkpoints with attention_bias are not supported.', { unsupported: 'attention-bias' });
+  if (config.mlp_bias) throw new UnsupportedModelError('Checkpoints with mlp_bias are not supported.', { unsupported: 'mlp-bias' });
   const numHeads = config.num_attention_heads;
   const numKvHeads = config.num_key_value_heads ?? numHeads;
   if (numHeads % numKvHeads !== 0) {
-    throw new UnsupportedModelError(
-      `num_attention_heads (${numHeads}) must be a multiple of num_key_value_heads (${numKvHeads}).`,
-    );
+    throw new UnsupportedModelError(`num_attention_heads (${numHeads}) must be a multiple of num_key_value_heads (${numKvHeads}).`, { unsupported: 'heads' });
   }
   const headDim = config.head_dim ?? config.hidden_size / numHeads;
   if (!Number.isInteger(headDim) || headDim % 2 !== 0) {
-    throw new UnsupportedModelError(`head_dim ${headDim} must be an even integer.`);
+    throw new UnsupportedModelError(`head_dim ${headDim} must be an even integer.`, { unsupported: 'head-dim', value: String(headDim) });
   }
   return {
     hiddenSize: config.hidden_size,

@@ -1,12 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { ContextBudgetError, planContext, type BudgetRequest } from './context-budget.ts';
+import { ContextBudgetError, planContext, replyReservation, shortestLengthHolding, windowForMessage, type BudgetRequest } from './context-budget.ts';
 
 /** system 20 + generation prompt 4 = 24 fixed tokens; turns a 30, b 40, c 10. */
 const base: BudgetRequest = {
   systemTokens: 20,
   systemKey: 'sys-1',
   generationPromptTokens: 4,
-  turns: [{ id: 'a', tokens: 30 }, { id: 'b', tokens: 40 }, { id: 'c', tokens: 10 }],
+  turns: [
+    { id: 'a', tokens: 30 },
+    { id: 'b', tokens: 40 },
+    { id: 'c', tokens: 10 },
+  ],
   window: 200,
   replyTokens: 50,
 };
@@ -25,8 +29,16 @@ describe('planContext', () => {
   it('sends everything when it fits, and reports the tokens used', () => {
     // 20 + 30 + 40 + 10 + 4 = 104 prompt tokens; 200 − 104 − 50 = 46 free.
     expect(planContext(base)).toEqual({
-      firstKept: 0, keptIds: ['a', 'b', 'c'], droppedIds: [], newlyDroppedIds: [],
-      promptTokens: 104, window: 200, replyTokens: 50, freeTokens: 46, kvReuse: 'reset', systemKey: 'sys-1',
+      firstKept: 0,
+      keptIds: ['a', 'b', 'c'],
+      droppedIds: [],
+      newlyDroppedIds: [],
+      promptTokens: 104,
+      window: 200,
+      replyTokens: 50,
+      freeTokens: 46,
+      kvReuse: 'reset',
+      systemKey: 'sys-1',
     });
   });
 
@@ -50,19 +62,53 @@ describe('planContext', () => {
   it('says when the KV cache can be extended and when it must be reset', () => {
     const first = planContext(base);
     // c got its 25-token reply, d is new: 30 + 40 + 35 + 10 = 115 ≤ 126, same prefix.
-    const second = planContext({ ...base, turns: [{ id: 'a', tokens: 30 }, { id: 'b', tokens: 40 }, { id: 'c', tokens: 35 }, { id: 'd', tokens: 10 }] }, first);
+    const second = planContext(
+      {
+        ...base,
+        turns: [
+          { id: 'a', tokens: 30 },
+          { id: 'b', tokens: 40 },
+          { id: 'c', tokens: 35 },
+          { id: 'd', tokens: 10 },
+        ],
+      },
+      first,
+    );
     expect([second.kvReuse, second.droppedIds]).toEqual(['extend', []]);
     // e (30) makes 145 > 126: a is dropped, the prefix changes.
-    const turns3 = [{ id: 'a', tokens: 30 }, { id: 'b', tokens: 40 }, { id: 'c', tokens: 35 }, { id: 'd', tokens: 20 }, { id: 'e', tokens: 30 }];
+    const turns3 = [
+      { id: 'a', tokens: 30 },
+      { id: 'b', tokens: 40 },
+      { id: 'c', tokens: 35 },
+      { id: 'd', tokens: 20 },
+      { id: 'e', tokens: 30 },
+    ];
     const third = planContext({ ...base, turns: turns3 }, second);
     expect([third.kvReuse, third.keptIds, third.newlyDroppedIds]).toEqual(['reset', ['b', 'c', 'd', 'e'], ['a']]);
     // Another system prompt, or an edited history, resets too.
     expect(planContext({ ...base, systemKey: 'sys-2' }, first).kvReuse).toBe('reset');
-    expect(planContext({ ...base, turns: [{ id: 'a', tokens: 30 }, { id: 'c', tokens: 10 }] }, first).kvReuse).toBe('reset');
+    expect(
+      planContext(
+        {
+          ...base,
+          turns: [
+            { id: 'a', tokens: 30 },
+            { id: 'c', tokens: 10 },
+          ],
+        },
+        first,
+      ).kvReuse,
+    ).toBe('reset');
   });
 
   it('drops headroom beyond the need, then keeps its start while the conversation fits from there', () => {
-    const turns = [{ id: 'a', tokens: 30 }, { id: 'b', tokens: 40 }, { id: 'c', tokens: 35 }, { id: 'd', tokens: 20 }, { id: 'e', tokens: 30 }];
+    const turns = [
+      { id: 'a', tokens: 30 },
+      { id: 'b', tokens: 40 },
+      { id: 'c', tokens: 35 },
+      { id: 'd', tokens: 20 },
+      { id: 'e', tokens: 30 },
+    ];
     // 155 > 126; with 50 tokens of headroom the target is 76: b..e = 125 > 76, c..e = 85 > 76, d..e = 50.
     const dropped = planContext({ ...base, turns, headroomTokens: 50 });
     expect([dropped.keptIds, dropped.droppedIds, dropped.freeTokens]).toEqual([['d', 'e'], ['a', 'b', 'c'], 76]);
@@ -80,7 +126,66 @@ describe('planContext', () => {
   it('refuses malformed input', () => {
     expect(budgetError(() => planContext({ ...base, turns: [] })).code).toBe('invalid-input');
     expect(budgetError(() => planContext({ ...base, turns: [{ id: 'a', tokens: -1 }] })).code).toBe('invalid-input');
-    expect(budgetError(() => planContext({ ...base, turns: [{ id: 'a', tokens: 1 }, { id: 'a', tokens: 2 }] })).code).toBe('invalid-input');
+    expect(
+      budgetError(() =>
+        planContext({
+          ...base,
+          turns: [
+            { id: 'a', tokens: 1 },
+            { id: 'a', tokens: 2 },
+          ],
+        }),
+      ).code,
+    ).toBe('invalid-input');
     expect(budgetError(() => planContext({ ...base, window: 0 })).code).toBe('invalid-input');
+  });
+});
+
+describe('windowForMessage: the length a too-long message needs', () => {
+  /** The verdict planContext gives for `message` tokens at `window`, as the engine reports it. */
+  const verdict = (fixed: number, message: number, window: number, maxNewTokens: number) => {
+    const request: BudgetRequest = {
+      systemTokens: fixed - 4,
+      generationPromptTokens: 4,
+      turns: [
+        { id: 'old', tokens: 300 },
+        { id: 'latest', tokens: message },
+      ],
+      window,
+      replyTokens: replyReservation(window, maxNewTokens),
+    };
+    try {
+      planContext(request);
+      return null;
+    } catch (error) {
+      return error as ContextBudgetError;
+    }
+  };
+
+  it.each([
+    [24, 500, 256, 64],
+    [24, 500, 256, 4096],
+    [4, 3000, 2048, 512],
+    [31, 129, 64, 4],
+    [10, 3, 24, 100],
+  ])('fixed %i, message %i, window %i, max new %i: the least window in which planContext keeps the message', (fixed, message, window, maxNewTokens) => {
+    const error = verdict(fixed, message, window, maxNewTokens);
+    expect(error?.code).toBe('message-too-long');
+    const needed = windowForMessage({ window, neededTokens: error!.neededTokens, availableTokens: error!.availableTokens, maxNewTokens });
+    expect(verdict(fixed, message, needed, maxNewTokens)).toBeNull();
+    expect(verdict(fixed, message, needed - 1, maxNewTokens)?.code).toMatch(/too-long/);
+  });
+
+  it('picks the shortest offered length at least that long which the device can run', () => {
+    const options = [
+      { tokens: 64, refusal: null },
+      { tokens: 2048, refusal: { buffer: 'present-kv' } },
+      { tokens: 128, refusal: null },
+      { tokens: 4096, refusal: null },
+    ];
+    expect(shortestLengthHolding(options, 100)?.tokens).toBe(128);
+    expect(shortestLengthHolding(options, 128)?.tokens).toBe(128);
+    expect(shortestLengthHolding(options, 129)?.tokens).toBe(4096); // 2048 is refused
+    expect(shortestLengthHolding(options, 5000)).toBeNull();
   });
 });

@@ -80,7 +80,13 @@ export class ContextBudgetError extends Error {
 const isCount = (n: number) => Number.isInteger(n) && n >= 0;
 
 function validate(request: BudgetRequest): void {
-  const counts = [request.systemTokens, request.generationPromptTokens, request.replyTokens, request.headroomTokens ?? 0, ...request.turns.map((t) => t.tokens)];
+  const counts = [
+    request.systemTokens,
+    request.generationPromptTokens,
+    request.replyTokens,
+    request.headroomTokens ?? 0,
+    ...request.turns.map((t) => t.tokens),
+  ];
   if (!counts.every(isCount) || !(Number.isInteger(request.window) && request.window > 0)) {
     throw new ContextBudgetError('invalid-input', 'Token counts must be whole numbers ≥ 0 and the window a positive whole number.');
   }
@@ -154,4 +160,33 @@ export function planContext(request: BudgetRequest, previous?: BudgetPlan | null
     kvReuse: continued !== null && firstKept === continued ? 'extend' : 'reset',
     systemKey: request.systemKey,
   };
+}
+
+/** Tokens kept free for the reply: max new tokens, but never more than half the window. */
+export const replyReservation = (window: number, maxNewTokens: number) => Math.max(1, Math.min(maxNewTokens, Math.floor(window / 2)));
+
+/** A 'message-too-long' verdict: the latest message's tokens and what the window left it. */
+export interface MessageOverflow {
+  window: number;
+  neededTokens: number;
+  availableTokens: number;
+  maxNewTokens: number;
+}
+
+/**
+ * The smallest window in which the latest message fits alone (older turns may all be left out):
+ * the verdict's window minus its room for the message is the fixed part (system prompt, template
+ * text, the reply's reservation), and a longer window may reserve more for the reply.
+ */
+export function windowForMessage({ window, neededTokens, availableTokens, maxNewTokens }: MessageOverflow): number {
+  const fixed = window - availableTokens - replyReservation(window, maxNewTokens); // system + generation prompt
+  // tokens − replyReservation(tokens) never decreases as tokens grow: the first that holds is the least.
+  let tokens = fixed + neededTokens + 1;
+  while (fixed + neededTokens + replyReservation(tokens, maxNewTokens) > tokens) tokens++;
+  return tokens;
+}
+
+/** The shortest offered length that holds `tokens` and the device can run; null when none does. */
+export function shortestLengthHolding<T extends { tokens: number; refusal: unknown }>(options: readonly T[], tokens: number): T | null {
+  return [...options].sort((a, b) => a.tokens - b.tokens).find((o) => o.tokens >= tokens && !o.refusal) ?? null;
 }

@@ -1,21 +1,29 @@
 import { describe, expect, it } from 'vitest';
 import type { HfLlamaConfig } from './config.ts';
-import { checkContextLength, contextLengthChoices, kvBytesPerToken, kvCacheBytes, largestBuffers, maxContextLength, offeredContextLengths } from './kv-memory.ts';
+import {
+  checkContextLength,
+  contextLengthChoices,
+  kvBytesPerToken,
+  kvCacheBytes,
+  largestBuffers,
+  maxContextLength,
+  offeredContextLengths,
+} from './kv-memory.ts';
 import { KANANA_YARN_RECIPE } from './yarn.ts';
+import { KANANA_NANO_CONFIG, LLAMA32_3B_CONFIG } from '../testing/fixture-specs.ts';
+import { resolveLlamaShape } from './config.ts';
 
-const kanana: HfLlamaConfig = {
-  model_type: 'llama', hidden_size: 1792, intermediate_size: 8064, num_hidden_layers: 32,
-  num_attention_heads: 24, num_key_value_heads: 8, head_dim: 128, vocab_size: 128256,
-  rms_norm_eps: 1e-5, rope_theta: 500000, max_position_embeddings: 32768,
-};
+const kanana: HfLlamaConfig = KANANA_NANO_CONFIG;
 const kananaShape = { numLayers: 32, numKvHeads: 8, headDim: 128, numHeads: 24 };
-const KiB = 1024, MiB = 1024 * KiB, GiB = 1024 * MiB;
+const KiB = 1024,
+  MiB = 1024 * KiB,
+  GiB = 1024 * MiB;
 /** A desktop adapter (Chrome on D3D12/Vulkan reports about these) and WebGPU's default limits. */
 const desktop = { maxStorageBufferBindingSize: 2 * GiB - 4, maxBufferSize: 4 * GiB };
 const webgpuDefaults = { maxStorageBufferBindingSize: 128 * MiB, maxBufferSize: 256 * MiB };
 
 describe('KV cache size', () => {
-  it("is 128 KiB per token for Kanana in fp16, so 4 GiB at 32K", () => {
+  it('is 128 KiB per token for Kanana in fp16, so 4 GiB at 32K', () => {
     // 2 (K, V) × 32 layers × 8 KV heads × 128 dims × 2 bytes = 131072
     expect(kvBytesPerToken(kananaShape, 2)).toBe(128 * KiB);
     expect(kvCacheBytes(kananaShape, 2, 32768)).toBe(4 * GiB);
@@ -23,7 +31,7 @@ describe('KV cache size', () => {
   });
 
   it("names the GroupQueryAttention graph's largest buffers with their sizes", () => {
-    const shape = { ...kananaShape, hiddenSize: 1792, intermediateSize: 8064, vocabSize: 128256, rmsNormEps: 1e-5, ropeTheta: 500000, maxPositionEmbeddings: 32768, tieWordEmbeddings: true };
+    const shape = resolveLlamaShape(kanana);
     expect(largestBuffers(shape, 2, 32768)).toEqual([
       { buffer: 'present-kv', bytes: 64 * MiB }, // 8 × 32768 × 128 × 2
       { buffer: 'mlp-activations', bytes: 504 * MiB }, // 32768 × 8064 × 2
@@ -43,13 +51,17 @@ describe('KV cache size', () => {
   });
 
   it("names the plain-attention graph's expanded heads and score matrix", () => {
-    const shape = { ...kananaShape, hiddenSize: 1792, intermediateSize: 8064, vocabSize: 128256, rmsNormEps: 1e-5, ropeTheta: 500000, maxPositionEmbeddings: 32768, tieWordEmbeddings: true };
+    const shape = resolveLlamaShape(kanana);
     expect(largestBuffers(shape, 2, 32768, 32768, 'plain').slice(2)).toEqual([
       { buffer: 'repeated-kv', bytes: 192 * MiB }, // 24 × 32768 × 128 × 2
       { buffer: 'attention-scores', bytes: 96 * GiB }, // 24 × 32768 × 32768 × 4
     ]);
     expect(largestBuffers(shape, 2, 32768, 512, 'plain')[3]).toEqual({ buffer: 'attention-scores', bytes: 1.5 * GiB }); // 24 × 512 × 32768 × 4
-    expect(largestBuffers({ ...shape, numKvHeads: 24 }, 2, 1024, 1024, 'plain').map((b) => b.buffer)).toEqual(['present-kv', 'mlp-activations', 'attention-scores']);
+    expect(largestBuffers({ ...shape, numKvHeads: 24 }, 2, 1024, 1024, 'plain').map((b) => b.buffer)).toEqual([
+      'present-kv',
+      'mlp-activations',
+      'attention-scores',
+    ]);
   });
 });
 
@@ -60,27 +72,48 @@ describe('checkContextLength', () => {
     expect(checkContextLength(kanana, 131072, { dtype: 'q4f16', limits: desktop })).toBeNull();
     // q4 keeps float32 activations: 4032 MiB at 128K; 2016 MiB at 64K still fits.
     const refusal = checkContextLength(kanana, 131072, { dtype: 'q4', limits: desktop });
-    expect(refusal).toMatchObject({ code: 'buffer-too-large', buffer: 'mlp-activations', bytes: 131072 * 8064 * 4, limit: 'maxStorageBufferBindingSize', limitBytes: 2 * GiB - 4 });
+    expect(refusal).toMatchObject({
+      code: 'buffer-too-large',
+      buffer: 'mlp-activations',
+      bytes: 131072 * 8064 * 4,
+      limit: 'maxStorageBufferBindingSize',
+      limitBytes: 2 * GiB - 4,
+    });
     expect(refusal?.message).toMatch(/feed-forward activations .* 4032 MiB, more than this GPU’s maxStorageBufferBindingSize of 2048 MiB/);
     expect(checkContextLength(kanana, 65536, { dtype: 'q4', limits: desktop })).toBeNull();
     // A caller that prefills 512 tokens at a time: the partials of a 31-token chunk bound it,
     // 24 × 31 × 2048 × 128 × 4 = 744 MiB at 128K, over a 512 MiB binding limit.
     const small = { maxStorageBufferBindingSize: 512 * MiB, maxBufferSize: GiB };
-    expect(checkContextLength(kanana, 131072, { dtype: 'q4', limits: small, prefillTokens: 512 })).toMatchObject({ buffer: 'attention-partials', bytes: 744 * MiB });
+    expect(checkContextLength(kanana, 131072, { dtype: 'q4', limits: small, prefillTokens: 512 })).toMatchObject({
+      buffer: 'attention-partials',
+      bytes: 744 * MiB,
+    });
     expect(checkContextLength(kanana, 65536, { dtype: 'q4', limits: small, prefillTokens: 512 })).toBeNull(); // 372 MiB
     // maxBufferSize can be the tighter one.
-    expect(checkContextLength(kanana, 131072, { dtype: 'q4', limits: { maxStorageBufferBindingSize: 4 * GiB, maxBufferSize: 512 * MiB }, prefillTokens: 512 })).toMatchObject({ limit: 'maxBufferSize' });
+    expect(
+      checkContextLength(kanana, 131072, { dtype: 'q4', limits: { maxStorageBufferBindingSize: 4 * GiB, maxBufferSize: 512 * MiB }, prefillTokens: 512 }),
+    ).toMatchObject({ limit: 'maxBufferSize' });
   });
 
   it('checks the plain-attention fallback by its score matrix and expanded heads', () => {
     // Full-length prefill: scores 24 × 4096² × 4 = 1.5 GiB fit 2 GiB; at 8192 they are 6 GiB.
     expect(checkContextLength(kanana, 4096, { dtype: 'q4f16', limits: desktop, attention: 'plain' })).toBeNull();
     const refusal = checkContextLength(kanana, 8192, { dtype: 'q4f16', limits: desktop, attention: 'plain' });
-    expect(refusal).toMatchObject({ code: 'buffer-too-large', buffer: 'attention-scores', bytes: 6 * GiB, limit: 'maxStorageBufferBindingSize', limitBytes: 2 * GiB - 4 });
+    expect(refusal).toMatchObject({
+      code: 'buffer-too-large',
+      buffer: 'attention-scores',
+      bytes: 6 * GiB,
+      limit: 'maxStorageBufferBindingSize',
+      limitBytes: 2 * GiB - 4,
+    });
     expect(refusal?.message).toMatch(/attention scores .* 6144 MiB, more than this GPU’s maxStorageBufferBindingSize of 2048 MiB/);
     // The expanded GQA heads in float32 at 128K: 24 × 131072 × 128 × 4 = 1.5 GiB > a 1 GiB buffer.
     const small = { maxStorageBufferBindingSize: GiB, maxBufferSize: GiB };
-    expect(checkContextLength(kanana, 131072, { dtype: 'q4', limits: small, prefillTokens: 16, attention: 'plain' })).toMatchObject({ buffer: 'repeated-kv', bytes: 1.5 * GiB, limit: 'maxStorageBufferBindingSize' });
+    expect(checkContextLength(kanana, 131072, { dtype: 'q4', limits: small, prefillTokens: 16, attention: 'plain' })).toMatchObject({
+      buffer: 'repeated-kv',
+      bytes: 1.5 * GiB,
+      limit: 'maxStorageBufferBindingSize',
+    });
   });
 
   it("refuses lengths beyond YaRN's maximum and nonsense lengths", () => {
@@ -117,7 +150,11 @@ describe('offered lengths and the default', () => {
     const desktopChoices = contextLengthChoices(kanana, { dtype: 'q4f16', limits: desktop });
     expect(desktopChoices.defaultTokens).toBe(8192);
     expect(desktopChoices.options.filter((o) => o.refusal)).toEqual([]);
-    expect(contextLengthChoices(kanana, { dtype: 'q4', limits: desktop }).options.filter((o) => o.refusal).map((o) => o.tokens)).toEqual([131072]);
+    expect(
+      contextLengthChoices(kanana, { dtype: 'q4', limits: desktop })
+        .options.filter((o) => o.refusal)
+        .map((o) => o.tokens),
+    ).toEqual([131072]);
     // WebGPU's default limits: 8K fits (activations 8192 × 8064 × 2 = 126 MiB < 128 MiB), 16K does not.
     const defaults = contextLengthChoices(kanana, { dtype: 'q4f16', limits: webgpuDefaults });
     expect(defaults.defaultTokens).toBe(8192);
@@ -129,5 +166,30 @@ describe('offered lengths and the default', () => {
     // A smaller native window is its own default; the cap can be raised but the default stays native.
     expect(contextLengthChoices({ ...kanana, max_position_embeddings: 4096 }, { dtype: 'fp16' }).defaultTokens).toBe(4096);
     expect(contextLengthChoices(kanana, { dtype: 'fp16', cap: 1 << 20 }).defaultTokens).toBe(32768);
+  });
+});
+
+describe('Llama 3.2 3B (llama3 RoPE, 131,072 positions)', () => {
+  it('offers up to its own window and no further, 224 KiB of float32 KV per token, 8K by default', () => {
+    expect(maxContextLength(LLAMA32_3B_CONFIG)).toBe(131072);
+    expect(offeredContextLengths(LLAMA32_3B_CONFIG)).toEqual([2048, 4096, 8192, 16384, 32768, 65536, 131072]);
+    expect(kvBytesPerToken(resolveLlamaShape(LLAMA32_3B_CONFIG), 4)).toBe(2 * 28 * 8 * 128 * 4);
+    const choices = contextLengthChoices(LLAMA32_3B_CONFIG, { dtype: 'q4' });
+    expect(choices.defaultTokens).toBe(8192);
+    expect(choices.options.some((o) => o.extended)).toBe(false);
+    expect(checkContextLength(LLAMA32_3B_CONFIG, 262144, { dtype: 'q4' })).toMatchObject({
+      code: 'beyond-maximum',
+      maximum: 131072,
+      message: expect.stringContaining('cannot be extended') as unknown,
+    });
+  });
+
+  it("refuses 131,072 tokens under WebGPU's default limits (128 MiB binding): one layer's KV cache alone is 512 MiB", () => {
+    const limits = { maxBufferSize: 256 * MiB, maxStorageBufferBindingSize: 128 * MiB };
+    expect(checkContextLength(LLAMA32_3B_CONFIG, 131072, { dtype: 'q4', limits, prefillTokens: 512 })).toMatchObject({
+      code: 'buffer-too-large',
+      buffer: 'present-kv',
+      bytes: 8 * 131072 * 128 * 4,
+    });
   });
 });

@@ -7,7 +7,7 @@
  * - Per-buffer limits: a WebGPU buffer must fit maxBufferSize and, to be bound by a shader,
  *   maxStorageBufferBindingSize. The largest context-dependent buffers of one layer of our graph
  *   (src/converter/llama-graph.ts) for a context of T tokens and a prefill chunk of S tokens
- *   (batch 1; b = bytes per activation, 4 in fp32/q4 graphs, 2 in fp16/q4f16 ones):
+ *   (batch 1; b = bytes per activation, 4 in fp32/q4/q8 graphs, 2 in fp16/q4f16 ones):
  *     present.N.key / .value   kv_heads × T × head_dim × b
  *     MLP activations          S × intermediate_size × b (gate, up and their SwiGLU product)
  *   and, by attention form:
@@ -27,15 +27,19 @@
  *   float32 scores of a chunk, heads × S × T × 4.)
  * - Offered lengths: powers of two from 2K (or the native window, if smaller) up to the YaRN
  *   maximum, native window × 4.4 by Kanana's recipe (32K → 128K), plus the native window itself.
+ *   A llama3-RoPE model (Llama 3.2: max_position_embeddings 131,072, pre-trained at 8,192 and
+ *   long-context trained with the scaled frequencies) has its native window = the config's
+ *   131,072 and no extension beyond it; the 8K default cap and the buffer limits are what bind.
  *   Default: the native window capped at 8K, stepped down until the adapter can run it; never the
  *   maximum.
  */
-import type { AttentionKind, GraphDtype } from '../converter/llama-graph.ts';
+import type { ModelDtype } from './catalog.ts';
+import type { AttentionKind, GraphDtype } from './graph-format.ts';
 import { resolveLlamaShape, type HfLlamaConfig, type LlamaShape } from './config.ts';
-import { KANANA_YARN_RECIPE, originalContextWindow } from './yarn.ts';
+import { extendsWithYarn, KANANA_YARN_RECIPE, originalContextWindow } from './yarn.ts';
 
-/** Bytes per KV-cache element (and activation): fp32 and q4 graphs keep a float32 cache, fp16 and q4f16 a float16 one. */
-export const KV_ELEMENT_BYTES: Record<GraphDtype, number> = { fp32: 4, q4: 4, fp16: 2, q4f16: 2 };
+/** Bytes per KV-cache element (and activation): fp32, q4 and q8 graphs keep a float32 cache, fp16 and q4f16 a float16 one. */
+export const KV_ELEMENT_BYTES: Record<GraphDtype, number> = { fp32: 4, q4: 4, q8: 4, fp16: 2, q4f16: 2 };
 
 /** The subset of GPUSupportedLimits that bounds one buffer. */
 export interface AdapterLimits {
@@ -68,7 +72,13 @@ const GQA_SPLIT_TILE = 64;
 const MIN_WORKGROUP_STORAGE = 16384;
 
 /** The largest single buffers of one layer for `tokens` of context and a prefill of `prefillTokens`. */
-export function largestBuffers(shape: LlamaShape, elementBytes: number, tokens: number, prefillTokens = tokens, attention: AttentionKind = 'gqa'): BufferSize[] {
+export function largestBuffers(
+  shape: LlamaShape,
+  elementBytes: number,
+  tokens: number,
+  prefillTokens = tokens,
+  attention: AttentionKind = 'gqa',
+): BufferSize[] {
   const { numHeads: heads, numKvHeads, headDim, intermediateSize } = shape;
   const chunk = Math.min(prefillTokens, tokens);
   const sizes: BufferSize[] = [
@@ -103,8 +113,12 @@ export interface ContextOptions {
   maxFactor?: number;
 }
 
-/** The longest context offered: the original window × maxFactor (never below the native window). */
+/**
+ * The longest context offered: the original window × maxFactor (never below the native window);
+ * for RoPE types YaRN cannot stack on (llama3, linear), max_position_embeddings itself.
+ */
 export function maxContextLength(config: HfLlamaConfig, maxFactor: number = KANANA_YARN_RECIPE.factor): number {
+  if (!extendsWithYarn(config)) return config.max_position_embeddings;
   return Math.max(config.max_position_embeddings, Math.floor(originalContextWindow(config) * maxFactor));
 }
 
@@ -120,16 +134,31 @@ const BUFFER_NAMES: Record<GraphBuffer, string> = {
 
 /** Null when `tokens` can run on the adapter, else why not. */
 export function checkContextLength(config: HfLlamaConfig, tokens: number, options: ContextOptions): ContextRefusal | null {
-  if (!Number.isInteger(tokens) || tokens <= 0) return { code: 'invalid-length', message: `A context length must be a positive whole number of tokens, got ${tokens}.` };
+  if (!Number.isInteger(tokens) || tokens <= 0)
+    return { code: 'invalid-length', message: `A context length must be a positive whole number of tokens, got ${tokens}.` };
   const maximum = maxContextLength(config, options.maxFactor);
-  if (tokens > maximum) return { code: 'beyond-maximum', maximum, message: `${tokens} tokens is beyond this model’s maximum of ${maximum} (YaRN over its ${originalContextWindow(config)}-token window).` };
+  if (tokens > maximum)
+    return {
+      code: 'beyond-maximum',
+      maximum,
+      message: extendsWithYarn(config)
+        ? `${tokens} tokens is beyond this model’s maximum of ${maximum} (YaRN over its ${originalContextWindow(config)}-token window).`
+        : `${tokens} tokens is beyond this model’s maximum of ${maximum} (its RoPE scaling cannot be extended further).`,
+    };
   if (!options.limits) return null;
   const shape = resolveLlamaShape(config);
   for (const { buffer, bytes } of largestBuffers(shape, KV_ELEMENT_BYTES[options.dtype], tokens, options.prefillTokens, options.attention)) {
     for (const limit of ['maxStorageBufferBindingSize', 'maxBufferSize'] as const) {
       const limitBytes = options.limits[limit];
       if (bytes > limitBytes) {
-        return { code: 'buffer-too-large', buffer, bytes, limit, limitBytes, message: `${BUFFER_NAMES[buffer]} would take ${mib(bytes)}, more than this GPU’s ${limit} of ${mib(limitBytes)}.` };
+        return {
+          code: 'buffer-too-large',
+          buffer,
+          bytes,
+          limit,
+          limitBytes,
+          message: `${BUFFER_NAMES[buffer]} would take ${mib(bytes)}, more than this GPU’s ${limit} of ${mib(limitBytes)}.`,
+        };
       }
     }
   }
@@ -176,4 +205,17 @@ export function contextLengthChoices(config: HfLlamaConfig, options: ContextOpti
   const ceiling = Math.min(native, options.cap ?? DEFAULT_CONTEXT_CAP);
   const usable = list.filter((o) => o.tokens <= ceiling && !o.refusal);
   return { options: list, defaultTokens: usable.length ? usable[usable.length - 1].tokens : null };
+}
+
+/** The context lengths offered for one model and precision (the picker's options and default). */
+export interface ContextChoices {
+  modelId: string;
+  dtype: ModelDtype;
+  native: number;
+  /** Null when the model is not Llama-shaped: only its native window is offered, memory unknown. */
+  kvBytesPerToken: number | null;
+  options: ContextLengthOption[];
+  defaultTokens: number | null;
+  /** Whether the GPU's limits were checked (false on WebAssembly, which has none of them). */
+  limitsChecked: boolean;
 }

@@ -7,7 +7,8 @@ describe('model files', () => {
     expect(dtypeOfFile('onnx/model_q4.onnx_data')).toBe('q4');
     expect(dtypeOfFile('onnx/model_q4f16.onnx_data_2')).toBe('q4f16');
     expect(dtypeOfFile('onnx/model_fp16.onnx')).toBe('fp16');
-    expect(dtypeOfFile('onnx/model_quantized.onnx')).toBeNull();
+    expect(dtypeOfFile('onnx/model_quantized.onnx_data_1')).toBe('q8');
+    expect(dtypeOfFile('onnx/model_int8.onnx')).toBeNull();
     expect(dtypeOfFile('config.json')).toBeNull();
   });
 

@@ -2,18 +2,21 @@
  * The files of a transformers.js model folder (docs/model-format.md) and which precisions a file
  * list offers. Pure: shared by "Add model" probing, the downloader and the tests.
  */
+import { checkConfigBounds } from './input-bounds.ts';
 import type { ModelDtype } from './catalog.ts';
 
-export const DTYPE_FILE_SUFFIX: Record<ModelDtype, string> = { fp32: '', fp16: '_fp16', q4: '_q4', q4f16: '_q4f16' };
+/** transformers.js 4.3.1's file suffixes (DEFAULT_DTYPE_SUFFIX_MAPPING in its utils/dtypes.js): q8 is `_quantized`. */
+export const DTYPE_FILE_SUFFIX: Record<ModelDtype, string> = { fp32: '', fp16: '_fp16', q4: '_q4', q4f16: '_q4f16', q8: '_quantized' };
 
 /** Files every precision needs besides its graph. */
 export const SHARED_MODEL_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json'] as const;
 
+const DTYPE_OF_SUFFIX = new Map(Object.entries(DTYPE_FILE_SUFFIX).map(([dtype, suffix]) => [suffix, dtype as ModelDtype]));
+
 /** `onnx/model_q4.onnx` → 'q4'; external data chunks (`…onnx_data`, `…onnx_data_1`) count too. */
 export function dtypeOfFile(path: string): ModelDtype | null {
-  const match = /^onnx\/model(_fp16|_q4f16|_q4)?\.onnx(?:_data(?:_\d+)?)?$/.exec(path);
-  if (!match) return null;
-  return match[1] === '_fp16' ? 'fp16' : match[1] === '_q4f16' ? 'q4f16' : match[1] === '_q4' ? 'q4' : 'fp32';
+  const match = /^onnx\/model(_fp16|_q4f16|_q4|_quantized)?\.onnx(?:_data(?:_\d+)?)?$/.exec(path);
+  return match ? (DTYPE_OF_SUFFIX.get(match[1] ?? '') ?? null) : null;
 }
 
 /** Download size per precision found in a file list (graph + external data + shared files). */
@@ -41,6 +44,8 @@ export const OPTIONAL_SHARED_FILES = ['generation_config.json'] as const;
  * name (`model_q4.onnx`, then the base name `model`), as in its model-loader.js.
  */
 export function externalDataChunks(config: unknown, dtype: ModelDtype): number {
+  // A crafted count would become an array of that many file names.
+  checkConfigBounds(config);
   const format = (config as { 'transformers.js_config'?: { use_external_data_format?: unknown } } | null)?.['transformers.js_config']?.use_external_data_format;
   if (!format) return 0;
   if (typeof format === 'object') {

@@ -1,6 +1,6 @@
 /**
- * Reads and rewrites the top-level graph initializers of a serialized ONNX ModelProto, touching
- * nothing else: every byte outside the replaced TensorProtos is copied through unchanged (only the
+ * Reads and rewrites the top-level graph initializers of a serialized ONNX ModelProto (and lists
+ * its node op types), touching nothing else: every byte outside the replaced TensorProtos is copied through unchanged (only the
  * graph's length prefix changes with them). Pure and browser-safe.
  *
  * Hand-written rather than protobufjs + onnx.proto: it needs nine fields (ModelProto.graph = 7,
@@ -46,7 +46,10 @@ export interface TensorReplacement {
 /** TensorProto fields that hold values: float_data, int32_data, int64_data, raw_data, double_data, uint64_data. */
 const VALUE_FIELDS = new Set([4, 5, 7, 9, 10, 11]);
 
-const WIRE_VARINT = 0, WIRE_FIXED64 = 1, WIRE_BYTES = 2, WIRE_FIXED32 = 5;
+const WIRE_VARINT = 0,
+  WIRE_FIXED64 = 1,
+  WIRE_BYTES = 2,
+  WIRE_FIXED32 = 5;
 
 interface Field {
   number: number;
@@ -82,7 +85,9 @@ function* fields(bytes: Uint8Array, start: number, end: number): Generator<Field
     const [tag, afterTag] = readVarint(bytes, offset);
     const number = Math.floor(tag / 8);
     const wireType = tag % 8;
-    let value = 0, payloadStart = afterTag, payloadEnd = afterTag;
+    let value = 0,
+      payloadStart = afterTag,
+      payloadEnd = afterTag;
     switch (wireType) {
       case WIRE_VARINT:
         [value, offset] = readVarint(bytes, afterTag);
@@ -128,7 +133,14 @@ function float32sOf(bytes: Uint8Array, start: number, end: number): Float32Array
 
 function readTensor(model: Uint8Array, field: Field): InitializerView {
   const view: InitializerView = {
-    name: '', dataType: 0, dims: [], rawData: null, floatData: null, external: false, fieldStart: field.start, fieldEnd: field.end,
+    name: '',
+    dataType: 0,
+    dims: [],
+    rawData: null,
+    floatData: null,
+    external: false,
+    fieldStart: field.start,
+    fieldEnd: field.end,
   };
   const floats: Float32Array[] = [];
   for (const f of fields(model, field.payloadStart, field.payloadEnd)) {
@@ -136,7 +148,7 @@ function readTensor(model: Uint8Array, field: Field): InitializerView {
       // repeated int64 dims: unpacked (one varint per field) or packed (one length-delimited run).
       if (f.wireType === WIRE_VARINT) view.dims.push(f.value);
       else if (f.wireType === WIRE_BYTES) {
-        for (let o = f.payloadStart; o < f.payloadEnd; ) {
+        for (let o = f.payloadStart; o < f.payloadEnd;) {
           const [d, next] = readVarint(model, o);
           view.dims.push(d);
           o = next;
@@ -159,6 +171,19 @@ function readTensor(model: Uint8Array, field: Field): InitializerView {
 export function graphRange(model: Uint8Array): { fieldStart: number; payloadStart: number; payloadEnd: number } {
   const graph = graphField(model);
   return { fieldStart: graph.start, payloadStart: graph.payloadStart, payloadEnd: graph.payloadEnd };
+}
+
+/** The op types of the main graph's nodes (GraphProto.node = 1, NodeProto.op_type = 4), e.g. to tell GroupQueryAttention graphs apart. */
+export function readNodeOpTypes(model: Uint8Array): Set<string> {
+  const graph = graphField(model);
+  const out = new Set<string>();
+  for (const field of fields(model, graph.payloadStart, graph.payloadEnd)) {
+    if (field.number !== 1 || field.wireType !== WIRE_BYTES) continue;
+    for (const f of fields(model, field.payloadStart, field.payloadEnd)) {
+      if (f.number === 4 && f.wireType === WIRE_BYTES) out.add(new TextDecoder().decode(model.subarray(f.payloadStart, f.payloadEnd)));
+    }
+  }
+  return out;
 }
 
 /** Every initializer of the main graph (not of subgraphs), in file order. */

@@ -5,9 +5,18 @@ import { syntheticLlamaTensors } from './synthetic.ts';
 import { computeRopeParameters } from './yarn.ts';
 
 const base: HfLlamaConfig = {
-  model_type: 'llama', hidden_size: 16, intermediate_size: 24, num_hidden_layers: 2,
-  num_attention_heads: 4, num_key_value_heads: 2, head_dim: 8, vocab_size: 50,
-  rms_norm_eps: 1e-5, rope_theta: 10000, max_position_embeddings: 128, tie_word_embeddings: false,
+  model_type: 'llama',
+  hidden_size: 16,
+  intermediate_size: 24,
+  num_hidden_layers: 2,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  head_dim: 8,
+  vocab_size: 50,
+  rms_norm_eps: 1e-5,
+  rope_theta: 10000,
+  max_position_embeddings: 128,
+  tie_word_embeddings: false,
 };
 
 const randomWeights = (config: HfLlamaConfig, seed: number) =>

@@ -6,9 +6,9 @@
  */
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { float16BitsToFloat32 } from '../converter/quantize.ts';
+import { float16BitsToFloat32 } from '../lib/float16.ts';
 import { patchOnnxRope } from './rope-patch.ts';
-import { cacheGraph, cacheTensors, config, directCache, extended } from './rope-patch.helpers.ts';
+import { cacheGraph, cacheTensors, config, directCache, extended } from '../testing/rope-graphs.ts';
 import { computeRopeParameters } from './yarn.ts';
 
 describe('a patched cos/sin-cache graph in onnxruntime-node', () => {

@@ -7,11 +7,11 @@
 import { describe, expect, it } from 'vitest';
 import { buildLlamaGraph } from '../converter/llama-graph.ts';
 import { DataType, encodeModel, type Tensor } from '../converter/onnx-proto.ts';
-import { float16BitsToFloat32 } from '../converter/quantize.ts';
+import { float16BitsToFloat32 } from '../lib/float16.ts';
 import { resolveLlamaShape, type HfLlamaConfig } from './config.ts';
 import { graphRange, readInitializers, type InitializerView } from './onnx-initializers.ts';
 import { patchConfigJson, patchOnnxRope, RopePatchError } from './rope-patch.ts';
-import { cacheGraph, cacheTensors, config, directCache, extended, opsets } from './rope-patch.helpers.ts';
+import { cacheGraph, cacheTensors, config, directCache, extended, opsets } from '../testing/rope-graphs.ts';
 import { syntheticLlamaWeights } from './synthetic.ts';
 import { computeRopeParameters, patchConfigForContext } from './yarn.ts';
 
@@ -34,7 +34,9 @@ async function converterGraph(graphConfig: HfLlamaConfig): Promise<Uint8Array> {
 }
 
 const valuesOf = (t: InitializerView) =>
-  t.dataType === DataType.FLOAT16 ? Array.from(new Uint16Array(new Uint8Array(t.rawData!).buffer), float16BitsToFloat32) : Array.from(new Float32Array(new Uint8Array(t.rawData!).buffer));
+  t.dataType === DataType.FLOAT16
+    ? Array.from(new Uint16Array(new Uint8Array(t.rawData!).buffer), float16BitsToFloat32)
+    : Array.from(new Float32Array(new Uint8Array(t.rawData!).buffer));
 
 /** The model's bytes with the given initializer fields and the graph's tag and length cut out. */
 function withoutInitializers(model: Uint8Array, names: string[]): number[] {
@@ -84,7 +86,9 @@ describe('patchConfigJson', () => {
   it('refuses bad input with typed errors', () => {
     expectRopeError(() => patchConfigJson(new TextEncoder().encode('{ nope'), 512), 'invalid-config', /not valid JSON/);
     expectRopeError(() => patchConfigJson(bytes, 0), 'invalid-config', /positive integer/);
-    const llama3 = new TextEncoder().encode(JSON.stringify({ ...config, rope_scaling: { rope_type: 'llama3', factor: 8, original_max_position_embeddings: 16 } }));
+    const llama3 = new TextEncoder().encode(
+      JSON.stringify({ ...config, rope_scaling: { rope_type: 'llama3', factor: 8, original_max_position_embeddings: 16 } }),
+    );
     expectRopeError(() => patchConfigJson(llama3, 512), 'unsupported-rope', /llama3/);
   });
 });
@@ -152,13 +156,21 @@ describe("patchOnnxRope on the converter's graph (inv_freq form)", () => {
     expect(Array.from(stored[0].floatData!)).toEqual(Array.from(rope.invFreq));
     const { bytes } = patchOnnxRope(model, config, extended);
     const after = readInitializers(bytes);
-    expect(after.map((t) => [t.name, t.floatData])).toEqual([['rope.inv_freq', null], ['rope.attention_scale', null]]);
+    expect(after.map((t) => [t.name, t.floatData])).toEqual([
+      ['rope.inv_freq', null],
+      ['rope.attention_scale', null],
+    ]);
     expect(valuesOf(after[0])).toEqual(Array.from(computeRopeParameters(extended).invFreq));
   });
 });
 
 describe('patchOnnxRope on cos/sin caches (onnxruntime-genai form)', () => {
-  const weight: Tensor = { name: 'model.embed_tokens.weight', dataType: DataType.FLOAT, dims: [300, 64], data: { location: 'model.onnx_data', offset: 0, length: 76800 } };
+  const weight: Tensor = {
+    name: 'model.embed_tokens.weight',
+    dataType: DataType.FLOAT,
+    dims: [300, 64],
+    data: { location: 'model.onnx_data', offset: 0, length: 76800 },
+  };
 
   for (const half of [false, true]) {
     it(`recomputes ${half ? 'float16' : 'float32'} caches for the longer window and keeps the rest`, () => {
@@ -189,7 +201,12 @@ describe('patchOnnxRope on cos/sin caches (onnxruntime-genai form)', () => {
   });
 
   it('refuses caches kept in external data', () => {
-    const external = (name: string): Tensor => ({ name, dataType: DataType.FLOAT16, dims: [64, 16], data: { location: 'model.onnx_data', offset: 0, length: 2048 } });
+    const external = (name: string): Tensor => ({
+      name,
+      dataType: DataType.FLOAT16,
+      dims: [64, 16],
+      data: { location: 'model.onnx_data', offset: 0, length: 2048 },
+    });
     const model = cacheGraph(external('cos_cache'), external('sin_cache'));
     expectRopeError(() => patchOnnxRope(model, config, extended), 'external-rope', /cos_cache in external data/);
   });

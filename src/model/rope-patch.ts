@@ -28,10 +28,18 @@
  * rounding), so a graph converted from another config is never silently "extended".
  */
 import { type HfLlamaConfig } from './config.ts';
-import { OnnxFormatError, readInitializers, replaceInitializers, TENSOR_FLOAT, TENSOR_FLOAT16, type InitializerView, type TensorReplacement } from './onnx-initializers.ts';
+import {
+  OnnxFormatError,
+  readInitializers,
+  replaceInitializers,
+  TENSOR_FLOAT,
+  TENSOR_FLOAT16,
+  type InitializerView,
+  type TensorReplacement,
+} from './onnx-initializers.ts';
 import { computeRopeParameters, KANANA_YARN_RECIPE, patchConfigForContext, type RopeParameters, type YarnRecipe } from './yarn.ts';
-import { ROPE_ATTENTION_SCALE, ROPE_INV_FREQ } from '../converter/llama-graph.ts';
-import { float16BitsToFloat32, float32ToFloat16Bits } from '../converter/quantize.ts';
+import { ROPE_ATTENTION_SCALE, ROPE_INV_FREQ } from './graph-format.ts';
+import { float16BitsToFloat32, float32ToFloat16Bits } from '../lib/float16.ts';
 
 export type RopePatchErrorCode = 'invalid-config' | 'invalid-onnx' | 'unsupported-rope' | 'unrecognised-rope' | 'external-rope';
 
@@ -70,7 +78,8 @@ export interface PatchedGraph {
 
 /** config.json bytes → the config for `contextLength` tokens (yarn.ts patchConfigForContext). */
 export function patchConfigJson(configBytes: Uint8Array, contextLength: number, recipe: YarnRecipe = KANANA_YARN_RECIPE): PatchedConfig {
-  if (!Number.isInteger(contextLength) || contextLength <= 0) throw new RopePatchError('invalid-config', `Context length must be a positive integer, got ${contextLength}.`);
+  if (!Number.isInteger(contextLength) || contextLength <= 0)
+    throw new RopePatchError('invalid-config', `Context length must be a positive integer, got ${contextLength}.`);
   let original: HfLlamaConfig;
   try {
     original = JSON.parse(new TextDecoder().decode(configBytes)) as HfLlamaConfig;
@@ -120,7 +129,10 @@ function encodeValues(values: Float32Array, dataType: number): Uint8Array {
 }
 
 const unrecognised = (detail: string) =>
-  new RopePatchError('unrecognised-rope', `This model's RoPE constants were not recognised (${detail}), so its context cannot be extended safely; use its native window.`);
+  new RopePatchError(
+    'unrecognised-rope',
+    `This model's RoPE constants were not recognised (${detail}), so its context cannot be extended safely; use its native window.`,
+  );
 
 const dimsText = (dims: number[]) => `[${dims.join(', ')}]`;
 
@@ -165,7 +177,13 @@ function ropeCache(kind: 'cos' | 'sin', rope: RopeParameters, rows: number): Flo
  * The tolerance allows one float32 rounding of the angle p · inv_freq (exporters that form it in
  * float64 differ from torch's float32 by up to that much), plus the storage type's rounding.
  */
-function patchCosSinCache(cos: InitializerView, sin: InitializerView, from: RopeParameters, to: RopeParameters, contextLength: number): Map<string, TensorReplacement> {
+function patchCosSinCache(
+  cos: InitializerView,
+  sin: InitializerView,
+  from: RopeParameters,
+  to: RopeParameters,
+  contextLength: number,
+): Map<string, TensorReplacement> {
   const half = from.invFreq.length;
   for (const cache of [cos, sin]) {
     if (cache.external) {
@@ -181,7 +199,10 @@ function patchCosSinCache(cos: InitializerView, sin: InitializerView, from: Rope
   if (cos.dims[0] !== sin.dims[0] || cos.dataType !== sin.dataType) throw unrecognised(`${ROPE_COS_CACHE} and ${ROPE_SIN_CACHE} differ in shape or type`);
   const rows = cos.dims[0];
   const storageTolerance = cos.dataType === TENSOR_FLOAT16 ? 1e-3 : 4e-6;
-  for (const [cache, kind] of [[cos, 'cos'], [sin, 'sin']] as const) {
+  for (const [cache, kind] of [
+    [cos, 'cos'],
+    [sin, 'sin'],
+  ] as const) {
     const stored = inlineValues(cache);
     if (!stored || stored.length !== rows * half) throw unrecognised(`${cache.name} holds no inline values`);
     const expected = ropeCache(kind, from, rows);
@@ -197,10 +218,12 @@ function patchCosSinCache(cos: InitializerView, sin: InitializerView, from: Rope
   }
   const newRows = Math.max(rows, contextLength);
   return new Map(
-    ([[ROPE_COS_CACHE, 'cos'], [ROPE_SIN_CACHE, 'sin']] as const).map(([name, kind]) => [
-      name,
-      { dims: [newRows, half], rawData: encodeValues(ropeCache(kind, to, newRows), cos.dataType) },
-    ]),
+    (
+      [
+        [ROPE_COS_CACHE, 'cos'],
+        [ROPE_SIN_CACHE, 'sin'],
+      ] as const
+    ).map(([name, kind]) => [name, { dims: [newRows, half], rawData: encodeValues(ropeCache(kind, to, newRows), cos.dataType) }]),
   );
 }
 

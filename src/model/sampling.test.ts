@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { filterTopKTopP } from './sampling.ts';
+import { applyRepetitionPenalty, argmax, chooseToken, filterTopKTopP } from './sampling.ts';
 
 const kept = (logits: Float32Array) => [...logits.keys()].filter((i) => logits[i] !== -Infinity);
 const probs = (logits: number[]) => {
@@ -53,5 +53,34 @@ describe('filterTopKTopP', () => {
       });
       expect(kept(filterTopKTopP(Float32Array.from(logits), k, p))).toEqual(expected.sort((a, b) => a - b));
     }
+  });
+});
+
+describe('argmax, repetition penalty and chooseToken', () => {
+  it('argmax takes the first of equal maxima', () => {
+    expect(argmax(Float32Array.from([1, 3, 3, 2]))).toBe(1);
+  });
+
+  it('penalizes each context token once: positive logits divided, negative multiplied', () => {
+    const logits = applyRepetitionPenalty(Float32Array.from([2, -2, 1, 4]), [0, 1, 1, 9], 2);
+    expect(Array.from(logits)).toEqual([1, -4, 1, 4]);
+  });
+
+  it('is greedy at temperature 0 and draws by probability otherwise', () => {
+    expect(chooseToken(Float32Array.from([0, 5, 1]), { temperature: 0, topK: 0, topP: 1 }, () => 0.99)).toBe(1);
+    // probabilities 0.5, 0.3, 0.2 at temperature 1: uniform 0.6 lands in the second token's share.
+    const logits = () => Float32Array.from([Math.log(0.5), Math.log(0.3), Math.log(0.2)]);
+    expect(chooseToken(logits(), { temperature: 1, topK: 0, topP: 1 }, () => 0.6)).toBe(1);
+    expect(chooseToken(logits(), { temperature: 1, topK: 0, topP: 1 }, () => 0.1)).toBe(0);
+    expect(chooseToken(logits(), { temperature: 1, topK: 0, topP: 1 }, () => 0.95)).toBe(2);
+    // top-k 1 leaves only the best, whatever the draw.
+    expect(chooseToken(logits(), { temperature: 1, topK: 1, topP: 1 }, () => 0.95)).toBe(0);
+  });
+
+  it('sharpens with a low temperature: the draw follows softmax(logits / T)', () => {
+    // T = 0.5 squares the odds: 0.5² : 0.3² : 0.2² = 0.658 : 0.237 : 0.105.
+    const logits = () => Float32Array.from([Math.log(0.5), Math.log(0.3), Math.log(0.2)]);
+    expect(chooseToken(logits(), { temperature: 0.5, topK: 0, topP: 1 }, () => 0.65)).toBe(0);
+    expect(chooseToken(logits(), { temperature: 0.5, topK: 0, topP: 1 }, () => 0.67)).toBe(1);
   });
 });

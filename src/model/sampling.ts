@@ -1,8 +1,64 @@
 /**
- * Top-k and top-p (nucleus) filtering with Hugging Face's semantics (TopKLogitsWarper then
- * TopPLogitsWarper): removed tokens get -Infinity so softmax gives them probability 0.
- * transformers.js 4.3.1 never applies top_p (its warper is commented out of generate()), so the
- * worker runs this as a LogitsProcessor after temperature.
+ * Choosing the next token from a row of logits, with Hugging Face's semantics and order: the
+ * repetition penalty (a logits processor), then temperature, top-k and top-p (the warpers), then a
+ * multinomial draw; greedy decoding is the argmax. The engine's decode loop runs these on the
+ * logits it reads back (src/worker/decoder.ts).
+ */
+
+/** Index of the largest logit (the first one on ties, as torch.argmax and our reference do). */
+export function argmax(logits: ArrayLike<number>): number {
+  let best = 0;
+  for (let i = 1; i < logits.length; i++) if (logits[i] > logits[best]) best = i;
+  return best;
+}
+
+/**
+ * HF's RepetitionPenaltyLogitsProcessor, in place: every token already in the context (prompt and
+ * reply so far) has its logit divided by `penalty` when positive, multiplied when negative.
+ */
+export function applyRepetitionPenalty(logits: Float32Array, contextIds: Iterable<number>, penalty: number): Float32Array {
+  if (penalty === 1) return logits;
+  for (const id of new Set(contextIds)) {
+    if (id < 0 || id >= logits.length) continue;
+    const score = logits[id];
+    logits[id] = score < 0 ? score * penalty : score / penalty;
+  }
+  return logits;
+}
+
+export interface SamplingChoice {
+  /** 0 (or less) means greedy. */
+  temperature: number;
+  topK: number;
+  topP: number;
+}
+
+/**
+ * The next token: greedy (argmax) at temperature 0, else temperature, top-k, top-p and a draw
+ * with `uniform` (a number in [0, 1)). Modifies `logits`.
+ */
+export function chooseToken(logits: Float32Array, choice: SamplingChoice, uniform: () => number): number {
+  if (!(choice.temperature > 0)) return argmax(logits);
+  for (let i = 0; i < logits.length; i++) logits[i] /= choice.temperature;
+  filterTopKTopP(logits, choice.topK, choice.topP);
+  const max = logits[argmax(logits)];
+  let total = 0;
+  for (let i = 0; i < logits.length; i++) total += Math.exp(logits[i] - max);
+  let target = uniform() * total;
+  let last = 0;
+  for (let i = 0; i < logits.length; i++) {
+    const weight = Math.exp(logits[i] - max);
+    if (weight === 0) continue;
+    last = i;
+    target -= weight;
+    if (target < 0) return i;
+  }
+  return last; // rounding left a sliver of mass: the last kept token
+}
+
+/*
+ * Top-k and top-p (nucleus) filtering (TopKLogitsWarper then TopPLogitsWarper): removed tokens get
+ * -Infinity so softmax gives them probability 0.
  */
 
 /**

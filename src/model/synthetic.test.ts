@@ -1,12 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { HfLlamaConfig } from './config.ts';
 import { llamaTensorShapes, syntheticLlamaTensors, syntheticTensorValues } from './synthetic.ts';
+import { SMALL_LLAMA } from '../testing/memory-checkpoint.ts';
 
-const tiny: HfLlamaConfig = {
-  model_type: 'llama', hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2,
-  num_attention_heads: 4, num_key_value_heads: 2, head_dim: 32, vocab_size: 512,
-  rms_norm_eps: 1e-5, rope_theta: 500000, max_position_embeddings: 4096, tie_word_embeddings: true,
-};
+const tiny: HfLlamaConfig = { ...SMALL_LLAMA, vocab_size: 512 };
 
 function digest(config: HfLlamaConfig, seed: number): string[] {
   // Every value's exact bits, per tensor: any drift in any element changes the string.
@@ -37,7 +34,10 @@ describe('synthetic Llama weights', () => {
     expect(untied.at(-1)).toMatchObject({ name: 'lm_head.weight', shape: [512, 64] });
     const q = untied.find((s) => s.name === 'model.layers.0.self_attn.q_proj.weight')!;
     const k = untied.find((s) => s.name === 'model.layers.0.self_attn.k_proj.weight')!;
-    expect([q.shape, k.shape]).toEqual([[128, 64], [64, 64]]); // head_dim 32 ≠ 64 / 4
+    expect([q.shape, k.shape]).toEqual([
+      [128, 64],
+      [64, 64],
+    ]); // head_dim 32 ≠ 64 / 4
   });
 
   it('have the intended mean and spread, rescaled by fan-in for bigger shapes', () => {

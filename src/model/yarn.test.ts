@@ -1,20 +1,19 @@
 import { describe, expect, it } from 'vitest';
+import { FIXTURES, KANANA_NANO_CONFIG, LLAMA32_3B_CONFIG } from '../testing/fixture-specs.ts';
 import type { HfLlamaConfig } from './config.ts';
 import {
   computeDefaultInvFreq,
   computeRopeParameters,
   computeYarnInvFreq,
+  extendsWithYarn,
+  llama3RopeFreqFactors,
   patchConfigForContext,
   yarnCorrectionDim,
   yarnCorrectionRange,
 } from './yarn.ts';
 
 function kananaConfig(ropeTheta: number, scaling: HfLlamaConfig['rope_scaling'] = null): HfLlamaConfig {
-  return {
-    model_type: 'llama', hidden_size: 1792, intermediate_size: 8064, num_hidden_layers: 32,
-    num_attention_heads: 24, num_key_value_heads: 8, head_dim: 128, vocab_size: 128256,
-    rms_norm_eps: 1e-5, rope_theta: ropeTheta, max_position_embeddings: 32768, rope_scaling: scaling,
-  };
+  return { ...KANANA_NANO_CONFIG, rope_theta: ropeTheta, rope_scaling: scaling };
 }
 const recipe = { type: 'yarn', factor: 4.4, original_max_position_embeddings: 32768, beta_fast: 64, beta_slow: 2 };
 
@@ -30,7 +29,10 @@ describe('default RoPE', () => {
 
 describe('YaRN (Kanana recipe)', () => {
   it('correction dims are where the original window holds beta rotations', () => {
-    for (const [beta, base] of [[64, 500000], [2, 1e6]] as const) {
+    for (const [beta, base] of [
+      [64, 500000],
+      [2, 1e6],
+    ] as const) {
       const d = yarnCorrectionDim(beta, 128, base, 32768);
       // wavelength of the (fractional) dimension d: 2π · base^(2d/128)
       const wavelength = 2 * Math.PI * Math.pow(base, (2 * d) / 128);
@@ -99,7 +101,10 @@ describe('YaRN (Kanana recipe)', () => {
   });
 
   it('takes a top-level original_max_position_embeddings over the one in rope_scaling (v5, Phi-3 style)', () => {
-    const topLevel = computeYarnInvFreq({ ...kananaConfig(500000, { ...recipe, original_max_position_embeddings: 4096 }), original_max_position_embeddings: 32768 });
+    const topLevel = computeYarnInvFreq({
+      ...kananaConfig(500000, { ...recipe, original_max_position_embeddings: 4096 }),
+      original_max_position_embeddings: 32768,
+    });
     expect(Array.from(topLevel.invFreq)).toEqual(Array.from(computeYarnInvFreq(kananaConfig(500000, recipe)).invFreq));
   });
 
@@ -229,7 +234,15 @@ describe('patchConfigForContext', () => {
 
   it('takes another recipe, and re-scales a checkpoint that already uses YaRN from its original window', () => {
     const custom = patchConfigForContext(kananaConfig(500000), 65536, { beta_fast: 32, beta_slow: 1, mscale: 1, mscale_all_dim: 1 });
-    expect(custom.rope_scaling).toEqual({ type: 'yarn', factor: 2, original_max_position_embeddings: 32768, beta_fast: 32, beta_slow: 1, mscale: 1, mscale_all_dim: 1 });
+    expect(custom.rope_scaling).toEqual({
+      type: 'yarn',
+      factor: 2,
+      original_max_position_embeddings: 32768,
+      beta_fast: 32,
+      beta_slow: 1,
+      mscale: 1,
+      mscale_all_dim: 1,
+    });
     const shipped = { ...kananaConfig(500000, recipe), max_position_embeddings: 144179 };
     const longer = patchConfigForContext(shipped, 32768 * 8);
     expect(longer.rope_scaling).toEqual({ type: 'yarn', factor: 8, original_max_position_embeddings: 32768, beta_fast: 64, beta_slow: 2 });
@@ -239,7 +252,14 @@ describe('patchConfigForContext', () => {
   it('keeps a v5 config in rope_parameters, theta included', () => {
     const v5: HfLlamaConfig = { ...kananaConfig(1e6), rope_theta: undefined, rope_parameters: { rope_type: 'default', rope_theta: 1e6 } };
     const patched = patchConfigForContext(v5, 65536);
-    expect(patched.rope_parameters).toEqual({ rope_type: 'yarn', rope_theta: 1e6, factor: 2, original_max_position_embeddings: 32768, beta_fast: 64, beta_slow: 2 });
+    expect(patched.rope_parameters).toEqual({
+      rope_type: 'yarn',
+      rope_theta: 1e6,
+      factor: 2,
+      original_max_position_embeddings: 32768,
+      beta_fast: 64,
+      beta_slow: 2,
+    });
     expect(patched.rope_scaling).toBeUndefined();
     const expected = patchConfigForContext(kananaConfig(1e6), 65536);
     expect(Array.from(computeRopeParameters(patched).invFreq)).toEqual(Array.from(computeRopeParameters(expected).invFreq));
@@ -248,5 +268,46 @@ describe('patchConfigForContext', () => {
   it('refuses to stack YaRN on another rope type', () => {
     const llama3 = kananaConfig(500000, { rope_type: 'llama3', factor: 8, original_max_position_embeddings: 8192 });
     expect(() => patchConfigForContext(llama3, 65536)).toThrow(/llama3/);
+  });
+});
+
+describe('llama3 scaling in detail', () => {
+  const tiny = FIXTURES['tiny-llama3'].config;
+
+  it("the tiny-llama3 fixture's 16 frequencies: 2 kept exactly, 1 blended, 13 divided by 32 exactly", () => {
+    const plain = computeDefaultInvFreq(500000, 32);
+    const { invFreq, attentionFactor } = computeRopeParameters(tiny);
+    expect(attentionFactor).toBe(1);
+    expect([invFreq[0], invFreq[1]]).toEqual([plain[0], plain[1]]);
+    for (let i = 3; i < 16; i++) expect(invFreq[i]).toBe(Math.fround(plain[i] / 32));
+    // i = 2: wavelength 2π·500000^(2/16) ≈ 32.40, between 64/4 and 64/1: smooth = (64/32.40 − 1) / 3 ≈ 0.3251.
+    const wavelength = (2 * Math.PI) / plain[2];
+    const smooth = (64 / wavelength - 1) / 3;
+    expect(smooth).toBeCloseTo(0.3251, 4);
+    expect(invFreq[2] / ((1 - smooth) * (plain[2] / 32) + smooth * plain[2])).toBeCloseTo(1, 6);
+  });
+
+  it("llama.cpp's rope_freqs divisors give the same frequencies (1, the blend, the factor)", () => {
+    const scaling = tiny.rope_scaling!;
+    const factors = llama3RopeFreqFactors(tiny, scaling);
+    const plain = computeDefaultInvFreq(500000, 32);
+    const { invFreq } = computeRopeParameters(tiny);
+    expect([factors[0], factors[1], factors[15]]).toEqual([1, 1, 32]);
+    expect(factors[2]).toBeGreaterThan(1);
+    expect(factors[2]).toBeLessThan(32);
+    for (let i = 0; i < 16; i++) expect(plain[i] / factors[i] / invFreq[i]).toBeCloseTo(1, 6);
+  });
+
+  it('refuses llama3 knobs transformers would reject, saying which', () => {
+    const withScaling = (scaling: Record<string, unknown>) => ({ ...tiny, rope_scaling: { rope_type: 'llama3', ...scaling } });
+    expect(() => computeRopeParameters(withScaling({ low_freq_factor: 1, high_freq_factor: 4 }))).toThrow(/Invalid llama3 rope_scaling.*factor undefined/);
+    expect(() => computeRopeParameters(withScaling({ factor: 8, low_freq_factor: 4, high_freq_factor: 4 }))).toThrow(/low_freq_factor < high_freq_factor/);
+  });
+
+  it('Llama 3.2 serves its whole 131,072-token window natively and is never stretched with YaRN', () => {
+    expect(extendsWithYarn(LLAMA32_3B_CONFIG)).toBe(false);
+    expect(extendsWithYarn(KANANA_NANO_CONFIG)).toBe(true);
+    expect(() => patchConfigForContext(LLAMA32_3B_CONFIG, 262144)).toThrow(/llama3/);
+    expect(patchConfigForContext(LLAMA32_3B_CONFIG, 131072)).toBe(LLAMA32_3B_CONFIG);
   });
 });

@@ -50,14 +50,7 @@ export function yarnCorrectionDim(numRotations: number, dim: number, base: numbe
   return (dim * Math.log(originalMax / (numRotations * 2 * Math.PI))) / (2 * Math.log(base));
 }
 
-export function yarnCorrectionRange(
-  betaFast: number,
-  betaSlow: number,
-  dim: number,
-  base: number,
-  originalMax: number,
-  truncate: boolean,
-): [number, number] {
+export function yarnCorrectionRange(betaFast: number, betaSlow: number, dim: number, base: number, originalMax: number, truncate: boolean): [number, number] {
   let low = yarnCorrectionDim(betaFast, dim, base, originalMax);
   let high = yarnCorrectionDim(betaSlow, dim, base, originalMax);
   if (truncate) {
@@ -92,7 +85,7 @@ export function originalContextWindow(config: HfLlamaConfig): number {
 function yarnFactorAndWindow(config: HfLlamaConfig, scaling: RopeScalingConfig): { factor: number; originalMax: number } {
   const originalMax = originalWindowOf(config, scaling);
   const factor = scaling.factor ?? config.max_position_embeddings / originalMax;
-  if (!(factor > 0)) throw new UnsupportedModelError(`rope_scaling.factor must be positive, got ${String(factor)}.`);
+  if (!(factor > 0)) throw new UnsupportedModelError(`rope_scaling.factor must be positive, got ${String(factor)}.`, { unsupported: 'rope-knobs' });
   return { factor, originalMax };
 }
 
@@ -107,9 +100,7 @@ export function computeYarnInvFreq(hfConfig: HfLlamaConfig): RopeParameters {
   let attentionFactor = scaling.attention_factor;
   if (attentionFactor === undefined || attentionFactor === null) {
     attentionFactor =
-      scaling.mscale && scaling.mscale_all_dim
-        ? yarnMscale(factor, scaling.mscale) / yarnMscale(factor, scaling.mscale_all_dim)
-        : yarnMscale(factor);
+      scaling.mscale && scaling.mscale_all_dim ? yarnMscale(factor, scaling.mscale) / yarnMscale(factor, scaling.mscale_all_dim) : yarnMscale(factor);
   }
   const betaFast = scaling.beta_fast || 32;
   const betaSlow = scaling.beta_slow || 1;
@@ -127,27 +118,68 @@ export function computeYarnInvFreq(hfConfig: HfLlamaConfig): RopeParameters {
     const interpolation = Math.fround(1 / Math.fround(factor32 * pos[i]));
     const ramp = Math.min(1, Math.max(0, Math.fround(Math.fround(i - Math.fround(low)) / Math.fround(rampMax - low))));
     const extrapolationFactor = Math.fround(1 - ramp);
-    invFreq[i] = Math.fround(
-      Math.fround(interpolation * Math.fround(1 - extrapolationFactor)) + Math.fround(extrapolation * extrapolationFactor),
-    );
+    invFreq[i] = Math.fround(Math.fround(interpolation * Math.fround(1 - extrapolationFactor)) + Math.fround(extrapolation * extrapolationFactor));
   }
   return { invFreq, attentionFactor };
 }
 
-function computeLlama3InvFreq(config: HfLlamaConfig, scaling: RopeScalingConfig): Float32Array {
-  const invFreq = computeDefaultInvFreq(config.rope_theta ?? 10000, headDimOf(config));
+/** The four llama3 knobs, checked: transformers requires them all; llama.cpp's convert falls back to Meta's 1 / 4 / 8192 (so do we, factor aside). */
+function llama3Knobs(scaling: RopeScalingConfig): { factor: number; lowFreqFactor: number; highFreqFactor: number; oldContext: number } {
   const factor = Number(scaling.factor);
   const lowFreqFactor = Number(scaling.low_freq_factor ?? 1);
   const highFreqFactor = Number(scaling.high_freq_factor ?? 4);
   const oldContext = Number(scaling.original_max_position_embeddings ?? 8192);
-  const lowFreqWavelen = oldContext / lowFreqFactor;
-  const highFreqWavelen = oldContext / highFreqFactor;
+  if (!(factor > 0) || !(lowFreqFactor > 0) || !(highFreqFactor > lowFreqFactor) || !(oldContext > 0)) {
+    throw new UnsupportedModelError(
+      `Invalid llama3 rope_scaling: needs factor > 0, 0 < low_freq_factor < high_freq_factor and original_max_position_embeddings > 0 (got factor ${String(scaling.factor)}, low ${String(scaling.low_freq_factor)}, high ${String(scaling.high_freq_factor)}, original ${String(scaling.original_max_position_embeddings)}).`,
+      { unsupported: 'rope-knobs' },
+    );
+  }
+  return { factor, lowFreqFactor, highFreqFactor, oldContext };
+}
+
+/**
+ * Llama 3.1/3.2's frequency scaling (`_compute_llama3_parameters`): wavelengths shorter than
+ * original/high_freq_factor are kept, longer than original/low_freq_factor are divided by
+ * `factor`, and those between are blended. The frequencies do not depend on the position, so a
+ * llama3 model serves every length up to max_position_embeddings from one graph; its
+ * `original_max_position_embeddings` is a parameter of this formula, not a window to patch.
+ * Each step is rounded to float32 where torch's float32 tensors round (HF's expression order).
+ */
+export function computeLlama3InvFreq(config: HfLlamaConfig, scaling: RopeScalingConfig): Float32Array {
+  const invFreq = computeDefaultInvFreq(config.rope_theta ?? 10000, headDimOf(config));
+  const { factor, lowFreqFactor, highFreqFactor, oldContext } = llama3Knobs(scaling);
+  const lowFreqWavelen = Math.fround(oldContext / lowFreqFactor);
+  const highFreqWavelen = Math.fround(oldContext / highFreqFactor);
+  const factor32 = Math.fround(factor);
   return invFreq.map((f) => {
-    const wavelen = (2 * Math.PI) / f;
+    // torch: `2π / inv_freq` is inv_freq.reciprocal() * 2π, in float32.
+    const wavelen = Math.fround(Math.fround(1 / f) * Math.fround(2 * Math.PI));
     if (wavelen < highFreqWavelen) return f;
-    if (wavelen > lowFreqWavelen) return Math.fround(f / factor);
+    const divided = Math.fround(f / factor32);
+    if (wavelen > lowFreqWavelen) return divided;
+    const smooth = Math.fround(
+      Math.fround(Math.fround(Math.fround(1 / wavelen) * Math.fround(oldContext)) - Math.fround(lowFreqFactor)) / Math.fround(highFreqFactor - lowFreqFactor),
+    );
+    const interpolated = Math.fround(Math.fround(Math.fround(1 - smooth) * f) / factor32);
+    return Math.fround(interpolated + Math.fround(smooth * f));
+  });
+}
+
+/**
+ * llama.cpp's form of the same scaling (convert_hf_to_gguf `LlamaModel.generate_extra_tensors`):
+ * one divisor per frequency, stored as the `rope_freqs.weight` tensor (theta_i = pos·base^(-2i/d) / factor_i).
+ * Computed as convert does, in float64 from the float32 default frequencies.
+ */
+export function llama3RopeFreqFactors(config: HfLlamaConfig, scaling: RopeScalingConfig): Float32Array {
+  const invFreq = computeDefaultInvFreq(config.rope_theta ?? 10000, headDimOf(config));
+  const { factor, lowFreqFactor, highFreqFactor, oldContext } = llama3Knobs(scaling);
+  return Float32Array.from(invFreq, (f) => {
+    const wavelen = (2 * Math.PI) / f;
+    if (wavelen < oldContext / highFreqFactor) return 1;
+    if (wavelen > oldContext / lowFreqFactor) return factor;
     const smooth = (oldContext / wavelen - lowFreqFactor) / (highFreqFactor - lowFreqFactor);
-    return Math.fround(((1 - smooth) * f) / factor + smooth * f);
+    return 1 / ((1 - smooth) / factor + smooth);
   });
 }
 
@@ -159,7 +191,10 @@ export function computeRopeParameters(hfConfig: HfLlamaConfig): RopeParameters {
   // The graph rotates the whole head (rope.inv_freq is [head_dim / 2]); partial rotary is not built.
   const partial = config.partial_rotary_factor ?? scaling?.partial_rotary_factor;
   if (partial !== undefined && partial !== null && partial !== 1) {
-    throw new UnsupportedModelError(`partial_rotary_factor ${String(partial)} is not supported (RoPE over the whole head only).`);
+    throw new UnsupportedModelError(`partial_rotary_factor ${String(partial)} is not supported (RoPE over the whole head only).`, {
+      unsupported: 'partial-rotary',
+      value: String(partial),
+    });
   }
   const base = config.rope_theta ?? 10000;
   switch (type) {
@@ -175,8 +210,21 @@ export function computeRopeParameters(hfConfig: HfLlamaConfig): RopeParameters {
     case 'yarn':
       return computeYarnInvFreq(config);
     default:
-      throw new UnsupportedModelError(`Unsupported rope_scaling type "${type}" (supported: default, linear, llama3, yarn).`);
+      throw new UnsupportedModelError(`Unsupported rope_scaling type "${type}" (supported: default, linear, llama3, yarn).`, {
+        unsupported: 'rope-type',
+        value: type,
+      });
   }
+}
+
+/**
+ * Whether a context extension can stack YaRN on this config: default RoPE and YaRN only. A
+ * llama3 (or linear) model's frequencies are already scaled for its whole max_position_embeddings
+ * (Llama 3.2: 131,072 from an 8,192-token pre-training window), and stops there.
+ */
+export function extendsWithYarn(config: HfLlamaConfig): boolean {
+  const type = ropeTypeOf(normalizeRopeFields(config).rope_scaling);
+  return type === 'default' || type === 'yarn';
 }
 
 /** The YaRN knobs a context extension takes from a published recipe (factor and window are derived). */
@@ -199,7 +247,7 @@ export function patchConfigForContext(config: HfLlamaConfig, contextLength: numb
   if (contextLength <= config.max_position_embeddings) return config;
   const normalized = normalizeRopeFields(config);
   const type = ropeTypeOf(normalized.rope_scaling);
-  if (type !== 'default' && type !== 'yarn') {
+  if (!extendsWithYarn(config)) {
     throw new UnsupportedModelError(`Cannot extend a model with rope_scaling type "${type}" past its ${config.max_position_embeddings} positions.`);
   }
   const existing = type === 'yarn' ? (normalized.rope_scaling as RopeScalingConfig) : null;

@@ -90,7 +90,11 @@ describe('content security policy', () => {
 
 describe('withHeaders', () => {
   it('sets headers on a copy and keeps status, other headers and the streamed body', async () => {
-    const original = new Response('partial', { status: 206, statusText: 'Partial Content', headers: { 'Content-Range': 'bytes 0-6/100', 'Content-Type': 'application/octet-stream' } });
+    const original = new Response('partial', {
+      status: 206,
+      statusText: 'Partial Content',
+      headers: { 'Content-Range': 'bytes 0-6/100', 'Content-Type': 'application/octet-stream' },
+    });
     const copy = withHeaders(original, { 'Cross-Origin-Embedder-Policy': 'require-corp' });
     expect(copy.status).toBe(206);
     expect(copy.statusText).toBe('Partial Content');

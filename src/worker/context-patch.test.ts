@@ -10,17 +10,18 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AutoModelForCausalLM, AutoTokenizer, env, Tensor } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURE_MODELS_DIR } from '../../tools/lib/local-models.ts';
-import { readCheckpointWeights } from '../../tools/fixtures/fixture-quality.ts';
-import { q4EffectiveWeights } from '../converter/llama-graph.ts';
+import { FIXTURE_MODELS_DIR } from '../testing/fixture-specs.ts';
+import { readCheckpointWeights } from '../testing/checkpoint-weights.ts';
+import { q4EffectiveWeights } from '../converter/effective-weights.ts';
 import { AppDB } from '../db/app-db.ts';
-import { ModelStore, sha256Hex } from '../db/model-store.ts';
+import { ModelStore } from '../db/model-store.ts';
+import { sha256Hex } from '../lib/digests.ts';
 import { resolveLlamaShape, type HfLlamaConfig } from '../model/config.ts';
 import { graphFiles, OPTIONAL_SHARED_FILES, REQUIRED_SHARED_FILES } from '../model/model-files.ts';
 import { ReferenceLlama } from '../model/reference.ts';
 import { patchConfigForContext } from '../model/yarn.ts';
 import { checkDeviceLimits, prepareContext } from './context-patch.ts';
-import { EngineError } from './engine-error.ts';
+import { AppError } from '../lib/errors.ts';
 import { createModelCache, guardFetch, openStoredModel, readModelsFromStore } from './model-cache.ts';
 
 const NAME = 'tiny-llama-ctx64';
@@ -37,7 +38,11 @@ const files = [...REQUIRED_SHARED_FILES, ...OPTIONAL_SHARED_FILES, ...graphFiles
 
 const chat = [
   { role: 'system', content: 'You are Hanmadi, a helpful bilingual assistant. Answer in the language of the question.' },
-  { role: 'user', content: '안녕하세요! 오늘 서울 날씨 어때요? And what should I wear for a walk along the Han river this evening? 그리고 내일 부산은요? Will it rain there, and should I pack an umbrella for the weekend trip to Haeundae beach? 마지막으로, 부산에서 꼭 먹어 봐야 할 음식은 뭐예요? And how do I say "thank you" politely to the owner of a small restaurant? 감사합니다, 좋은 하루 보내세요!' },
+  {
+    role: 'user',
+    content:
+      '안녕하세요! 오늘 서울 날씨 어때요? And what should I wear for a walk along the Han river this evening? 그리고 내일 부산은요? Will it rain there, and should I pack an umbrella for the weekend trip to Haeundae beach? 마지막으로, 부산에서 꼭 먹어 봐야 할 음식은 뭐예요? And how do I say "thank you" politely to the owner of a small restaurant? 감사합니다, 좋은 하루 보내세요!',
+  },
 ];
 let promptIds: number[] = [];
 
@@ -59,7 +64,8 @@ beforeAll(async () => {
   const opened = openStoredModel(KEY);
   try {
     const tokenizer = await AutoTokenizer.from_pretrained(opened.modelPath);
-    promptIds = (tokenizer.apply_chat_template(chat as never, { add_generation_prompt: true, return_tensor: false }) as unknown as { input_ids: number[] }).input_ids;
+    promptIds = (tokenizer.apply_chat_template(chat as never, { add_generation_prompt: true, return_tensor: false }) as unknown as { input_ids: number[] })
+      .input_ids;
   } finally {
     opened.close();
   }
@@ -136,8 +142,11 @@ describe('prepareContext over the model store', () => {
       await writer.finish();
     }
     const error = await prepareContext(store, otherKey, 'q4', CONTEXT).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(EngineError);
-    expect((error as EngineError).toValue()).toMatchObject({ code: 'context-unsupported', params: { native: 64, requested: CONTEXT, reason: 'unrecognised-rope' } });
+    expect(error).toBeInstanceOf(AppError);
+    expect((error as AppError).toValue()).toMatchObject({
+      code: 'context-unsupported',
+      params: { native: 64, requested: CONTEXT, reason: 'unrecognised-rope' },
+    });
     // A config that names no window loads unpatched at its native length, and refuses a longer one.
     const windowless = 'local:no-window';
     const { max_position_embeddings: _window, ...configWithoutWindow } = config;
@@ -146,9 +155,9 @@ describe('prepareContext over the model store', () => {
     await writer.write(bytes);
     await writer.finish();
     expect(await prepareContext(store, windowless, 'q4')).toBeNull();
-    expect(((await prepareContext(store, windowless, 'q4', CONTEXT).catch((e: unknown) => e)) as EngineError).code).toBe('load-failed');
+    expect(((await prepareContext(store, windowless, 'q4', CONTEXT).catch((e: unknown) => e)) as AppError).code).toBe('load-failed');
     // A model that is not stored is missing, not unsupported.
-    expect(((await prepareContext(store, 'local:nothing', 'q4', CONTEXT).catch((e: unknown) => e)) as EngineError).code).toBe('model-files-missing');
+    expect(((await prepareContext(store, 'local:nothing', 'q4', CONTEXT).catch((e: unknown) => e)) as AppError).code).toBe('model-files-missing');
   });
 });
 
@@ -163,7 +172,7 @@ describe('checkDeviceLimits', () => {
     } catch (e) {
       error = e;
     }
-    expect((error as EngineError).toValue()).toMatchObject({
+    expect((error as AppError).toValue()).toMatchObject({
       code: 'context-too-large',
       params: { tokens: 256, bytes: 128 * 1024, limit: 'maxStorageBufferBindingSize', limitBytes: 100 * 1024, buffer: 'mlp-activations' },
     });

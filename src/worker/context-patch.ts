@@ -10,13 +10,14 @@
  * (src/model/kv-memory.ts): the page checks the adapter's limits before offering a length, but
  * the device the model runs on is what counts.
  */
-import { StoreError, type ModelStore } from '../db/model-store.ts';
+import { type ModelStore } from '../db/model-store.ts';
+import { StoreError } from '../db/stored-file.ts';
 import type { ModelDtype } from '../model/catalog.ts';
 import { UnsupportedModelError, type HfLlamaConfig } from '../model/config.ts';
 import { checkContextLength, type AdapterLimits } from '../model/kv-memory.ts';
 import { graphFiles } from '../model/model-files.ts';
 import { patchConfigJson, patchOnnxRope, RopePatchError, type RopeForm } from '../model/rope-patch.ts';
-import { EngineError } from './engine-error.ts';
+import { AppError } from '../lib/errors.ts';
 
 export interface ContextPatch {
   /** Paths → bytes to serve instead of the stored files (empty within the native window). */
@@ -37,20 +38,20 @@ async function readStored(store: ModelStore, modelKey: string, path: string): Pr
   } catch (error) {
     if (error instanceof StoreError) {
       // A dropped corrupt chunk is fetched again by the page, as for a corrupt chunk met while loading.
-      if (error.code === 'chunk-corrupt') throw new EngineError('model-corrupt', error.message, { file: path });
-      throw new EngineError('model-files-missing', error.message, { file: path });
+      if (error.code === 'chunk-corrupt') throw new AppError('model-corrupt', error.message, { file: path });
+      throw new AppError('model-files-missing', error.message, { file: path });
     }
     throw error;
   }
 }
 
-function unsupported(error: RopePatchError, native: number, requested: number): EngineError {
-  return new EngineError('context-unsupported', error.message, { native, requested, reason: error.code });
+function unsupported(error: RopePatchError, native: number, requested: number): AppError {
+  return new AppError('context-unsupported', error.message, { native, requested, reason: error.code });
 }
 
 /**
  * The overrides for loading `dtype` of a stored model with a `contextLength`-token window
- * (undefined: the native window). Throws EngineError 'context-unsupported' when the model's RoPE
+ * (undefined: the native window). Throws AppError 'context-unsupported' when the model's RoPE
  * cannot be extended safely (unknown rope type, constants not recognised or kept in external data).
  * Null when no length was asked for and the config names no window: the model loads unpatched.
  */
@@ -66,7 +67,7 @@ export async function prepareContext(store: ModelStore, modelKey: string, dtype:
     // A config we cannot read the window from (no top-level max_position_embeddings, as in some
     // user-added exports) still loads at its native window: nothing to patch, the engine sizes it.
     if (error.code === 'invalid-config' && contextLength === undefined) return null;
-    if (error.code === 'invalid-config') throw new EngineError('load-failed', error.message);
+    if (error.code === 'invalid-config') throw new AppError('load-failed', error.message);
     const native = (JSON.parse(new TextDecoder().decode(configBytes)) as HfLlamaConfig).max_position_embeddings;
     throw unsupported(error, native, requested);
   }
@@ -89,7 +90,13 @@ export async function prepareContext(store: ModelStore, modelKey: string, dtype:
     }
   }
   const scaling = (plan.patched.rope_scaling ?? plan.patched.rope_parameters) as { factor?: number } | null | undefined;
-  return { overrides, window, nativeContext: native, config: plan.original, extension: { factor: scaling?.factor ?? window / native, form: form ?? 'inv-freq' } };
+  return {
+    overrides,
+    window,
+    nativeContext: native,
+    config: plan.original,
+    extension: { factor: scaling?.factor ?? window / native, form: form ?? 'inv-freq' },
+  };
 }
 
 /**
@@ -106,7 +113,7 @@ export function checkDeviceLimits(config: HfLlamaConfig, window: number, dtype: 
     throw error;
   }
   if (refusal?.code === 'buffer-too-large') {
-    throw new EngineError('context-too-large', refusal.message, {
+    throw new AppError('context-too-large', refusal.message, {
       tokens: window,
       bytes: refusal.bytes,
       limit: refusal.limit,

@@ -6,9 +6,9 @@
  */
 import { AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/transformers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURE_MODELS_DIR } from '../../tools/lib/local-models.ts';
+import { FIXTURE_MODELS_DIR } from '../testing/fixture-specs.ts';
 import { ContextBudgetError } from '../model/context-budget.ts';
-import { renderPrompt } from './engine.ts';
+import { renderPrompt } from './chat-prompt.ts';
 import { countMessages, decideContext, groupTurns, PieceCounter, splitRendered, type RenderPrompt } from './context-window.ts';
 import type { ChatMessage } from './protocol.ts';
 
@@ -46,7 +46,13 @@ describe('groupTurns', () => {
       ],
     });
     // Two user messages in a row (a failed reply left nothing), and messages without ids.
-    expect(groupTurns([{ role: 'user', content: 'a' }, { role: 'user', content: 'b' }, { role: 'assistant', content: 'c' }])).toEqual({
+    expect(
+      groupTurns([
+        { role: 'user', content: 'a' },
+        { role: 'user', content: 'b' },
+        { role: 'assistant', content: 'c' },
+      ]),
+    ).toEqual({
       system: [],
       turns: [
         { id: '#0', indices: [0] },
@@ -112,7 +118,9 @@ describe('decideContext', () => {
     expect([sticky.use.kvReuse, sticky.use.droppedMessageIds]).toEqual(['extend', ['u1', 'a1']]);
     // Without ids there is no previous plan to continue: planned from scratch.
     const anonymous = next.map(({ role, content }) => ({ role, content }));
-    expect(decideContext(render, counter, { messages: anonymous, continueFinal: false, window: window + 12, maxNewTokens: 8 }, tight.plan).use.kvReuse).toBe('reset');
+    expect(decideContext(render, counter, { messages: anonymous, continueFinal: false, window: window + 12, maxNewTokens: 8 }, tight.plan).use.kvReuse).toBe(
+      'reset',
+    );
   });
 
   it('refuses a latest message that cannot fit even alone', () => {
@@ -130,6 +138,8 @@ describe('decideContext', () => {
 
   it('reserves at most half the window for the reply', () => {
     const short: ChatMessage[] = [{ role: 'user', content: 'hi', id: 'h' }];
-    expect(decideContext(render, new PieceCounter(encode), { messages: short, continueFinal: false, window: 64, maxNewTokens: 512 }, null).use.replyTokens).toBe(32);
+    expect(
+      decideContext(render, new PieceCounter(encode), { messages: short, continueFinal: false, window: 64, maxNewTokens: 512 }, null).use.replyTokens,
+    ).toBe(32);
   });
 });

@@ -15,10 +15,10 @@
  * prefixes instead (exact, slower). Either way the engine checks the real prompt ids against the
  * window before generating.
  */
-import { ContextBudgetError, planContext, type BudgetPlan } from '../model/context-budget.ts';
+import { ContextBudgetError, planContext, replyReservation, type BudgetPlan } from '../model/context-budget.ts';
 import type { ChatMessage, ContextUse } from './protocol.ts';
 
-/** Renders a conversation as the engine does (renderPrompt). */
+/** Renders a conversation as the engine does (chat-prompt.ts renderPrompt). */
 export type RenderPrompt = (messages: ChatMessage[], continueFinal: boolean) => string;
 
 export interface ConversationTurn {
@@ -47,12 +47,22 @@ const marker = (i: number) => `\u0001hanmadi-${i}\u0002`;
  * content, then this content) and the tail after the last content; null when the template does
  * not insert contents as they are (trimmed or not).
  */
-export function splitRendered(render: RenderPrompt, messages: readonly ChatMessage[], continueFinal: boolean): { text: string; pieces: string[]; tail: string } | null {
+export function splitRendered(
+  render: RenderPrompt,
+  messages: readonly ChatMessage[],
+  continueFinal: boolean,
+): { text: string; pieces: string[]; tail: string } | null {
   const plain = (m: ChatMessage, content: string): ChatMessage => ({ role: m.role, content });
-  const text = render(messages.map((m) => plain(m, m.content)), continueFinal);
+  const text = render(
+    messages.map((m) => plain(m, m.content)),
+    continueFinal,
+  );
   let skeleton: string;
   try {
-    skeleton = render(messages.map((m, i) => plain(m, marker(i))), continueFinal);
+    skeleton = render(
+      messages.map((m, i) => plain(m, marker(i))),
+      continueFinal,
+    );
   } catch {
     return null;
   }
@@ -97,7 +107,12 @@ export class PieceCounter {
 }
 
 /** Tokens per message and of the tail (generation prompt), in the conversation's order. */
-export function countMessages(render: RenderPrompt, counter: PieceCounter, messages: readonly ChatMessage[], continueFinal: boolean): { perMessage: number[]; tail: number } {
+export function countMessages(
+  render: RenderPrompt,
+  counter: PieceCounter,
+  messages: readonly ChatMessage[],
+  continueFinal: boolean,
+): { perMessage: number[]; tail: number } {
   const split = splitRendered(render, messages, continueFinal);
   if (split) return { perMessage: split.pieces.map((p) => counter.count(p)), tail: counter.count(split.tail) };
   // A template that rewrites contents: differences of growing prefixes (without a generation prompt).
@@ -132,9 +147,6 @@ export interface ContextDecision {
   kept: ChatMessage[];
   use: ContextUse;
 }
-
-/** Tokens kept free for the reply: max new tokens, but never more than half the window. */
-export const replyReservation = (window: number, maxNewTokens: number) => Math.max(1, Math.min(maxNewTokens, Math.floor(window / 2)));
 
 /**
  * When turns must be dropped, an eighth of the window more is freed, so the following turns

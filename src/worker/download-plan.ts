@@ -13,10 +13,10 @@ import { MANIFEST_FILE } from '../converter/convert.ts';
 import { resolveHfOnnxModel } from '../converter/hf-hub.ts';
 import { fetchBytes, HttpByteSource, HttpSourceError, type HttpOptions } from '../converter/http-source.ts';
 import type { ManifestFile } from '../converter/model-io.ts';
-import type { FileIdentity } from '../db/model-store.ts';
+import type { FileIdentity } from '../lib/chunked-file.ts';
 import type { ModelDtype, ModelSource } from '../model/catalog.ts';
 import { graphFiles, OPTIONAL_SHARED_FILES, REQUIRED_SHARED_FILES } from '../model/model-files.ts';
-import { EngineError } from './engine-error.ts';
+import { AppError } from '../lib/errors.ts';
 
 export interface PlannedFile extends FileIdentity {
   path: string;
@@ -59,14 +59,16 @@ function parseJson(bytes: Uint8Array, what: string): unknown {
   try {
     return JSON.parse(new TextDecoder().decode(bytes));
   } catch {
-    throw new EngineError('load-failed', `${what} is not valid JSON.`);
+    throw new AppError('load-failed', `${what} is not valid JSON.`);
   }
 }
 
 function parseManifest(bytes: Uint8Array): Map<string, ManifestFile> {
   const files = (parseJson(bytes, MANIFEST_FILE) as { files?: unknown }).files;
   const valid = Array.isArray(files)
-    ? files.filter((f): f is ManifestFile => typeof f?.path === 'string' && Number.isSafeInteger(f.size) && f.size >= 0 && /^[0-9a-f]{64}$/i.test(String(f.sha256)))
+    ? files.filter(
+        (f): f is ManifestFile => typeof f?.path === 'string' && Number.isSafeInteger(f.size) && f.size >= 0 && /^[0-9a-f]{64}$/i.test(String(f.sha256)),
+      )
     : [];
   return new Map(valid.map((f) => [f.path, f]));
 }
@@ -78,25 +80,42 @@ async function planFolder(baseUrl: string, dtype: ModelDtype, options: PlanOptio
   let configEtag: string | undefined;
   const listed = manifest?.get('config.json');
   const storedConfig = listed ? await options.storedFile?.('config.json', { size: listed.size, sha256: listed.sha256.toLowerCase() }) : null;
-  const configBytes = storedConfig ?? (await fetchOptional(urlOf('config.json'), { ...options, onResponse: (r) => (configEtag = r.headers.get('ETag') ?? undefined) }));
-  if (!configBytes) throw new EngineError('model-files-missing', `${urlOf('config.json')} was not found.`, { file: 'config.json' });
+  const configBytes =
+    storedConfig ?? (await fetchOptional(urlOf('config.json'), { ...options, onResponse: (r) => (configEtag = r.headers.get('ETag') ?? undefined) }));
+  if (!configBytes) throw new AppError('model-files-missing', `${urlOf('config.json')} was not found.`, { file: 'config.json' });
   const config = parseJson(configBytes, 'config.json');
   const required = [...REQUIRED_SHARED_FILES, ...graphFiles(config, dtype)];
 
   if (manifest) {
     const missing = required.filter((p) => !manifest.has(p));
-    if (missing.length) throw new EngineError('model-files-missing', `${MANIFEST_FILE} at ${baseUrl} lists no ${missing.join(', ')}.`, { file: missing[0] });
+    if (missing.length) throw new AppError('model-files-missing', `${MANIFEST_FILE} at ${baseUrl} lists no ${missing.join(', ')}.`, { file: missing[0] });
     const paths = [...required, ...OPTIONAL_SHARED_FILES.filter((p) => manifest.has(p))];
     return {
       files: paths.map((path) => {
         const entry = manifest.get(path)!;
-        return { path, url: urlOf(path), size: entry.size, sha256: entry.sha256.toLowerCase(), checkEtag: true, ...(path === 'config.json' ? { bytes: configBytes } : {}) };
+        return {
+          path,
+          url: urlOf(path),
+          size: entry.size,
+          sha256: entry.sha256.toLowerCase(),
+          checkEtag: true,
+          ...(path === 'config.json' ? { bytes: configBytes } : {}),
+        };
       }),
     };
   }
 
   // No manifest: one `bytes=0-0` request per file learns its size and ETag (and that Range works).
-  const files: PlannedFile[] = [{ path: 'config.json', url: urlOf('config.json'), size: configBytes.length, checkEtag: true, bytes: configBytes, ...(configEtag ? { etag: configEtag } : {}) }];
+  const files: PlannedFile[] = [
+    {
+      path: 'config.json',
+      url: urlOf('config.json'),
+      size: configBytes.length,
+      checkEtag: true,
+      bytes: configBytes,
+      ...(configEtag ? { etag: configEtag } : {}),
+    },
+  ];
   for (const path of [...required.slice(1), ...OPTIONAL_SHARED_FILES]) {
     let etag: string | undefined;
     try {
@@ -104,7 +123,7 @@ async function planFolder(baseUrl: string, dtype: ModelDtype, options: PlanOptio
       files.push({ path, url: urlOf(path), size: source.size, checkEtag: true, ...(etag ? { etag } : {}) });
     } catch (error) {
       if (!isNotFound(error)) throw error;
-      if (required.includes(path)) throw new EngineError('model-files-missing', `${urlOf(path)} was not found.`, { file: path });
+      if (required.includes(path)) throw new AppError('model-files-missing', `${urlOf(path)} was not found.`, { file: path });
     }
   }
   return { files };
@@ -119,7 +138,11 @@ export async function planDownload(source: ModelSource, dtype: ModelDtype, optio
       const model = await resolveHfOnnxModel(source.repo, revision ?? source.revision, dtype, {
         ...options,
         host: options.hubHost,
-        knownFile: async (file) => (await options.storedFile?.(file.path, { size: file.size, ...(file.lfsSha256 ? { sha256: file.lfsSha256 } : file.blobId ? { gitSha1: file.blobId } : {}) })) ?? null,
+        knownFile: async (file) =>
+          (await options.storedFile?.(file.path, {
+            size: file.size,
+            ...(file.lfsSha256 ? { sha256: file.lfsSha256 } : file.blobId ? { gitSha1: file.blobId } : {}),
+          })) ?? null,
       });
       return {
         revision: model.sha,
@@ -134,8 +157,8 @@ export async function planDownload(source: ModelSource, dtype: ModelDtype, optio
       };
     }
     case 'hf-safetensors':
-      throw new EngineError('model-files-missing', `${source.repo} has no ONNX files yet: convert it first.`);
+      throw new AppError('model-files-missing', `${source.repo} has no ONNX files yet: convert it first.`);
     case 'imported':
-      throw new EngineError('model-corrupt', `"${source.folder}" was imported from a folder and has no source to download from: import it again.`);
+      throw new AppError('model-corrupt', `"${source.folder}" was imported from a folder and has no source to download from: import it again.`);
   }
 }

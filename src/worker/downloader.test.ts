@@ -3,7 +3,8 @@
  * byte ranges and injected cuts) into IndexedDB (fake-indexeddb): chunked Range downloads,
  * resuming after a cut at exactly the byte stored, repairs of dropped chunks, changed sources,
  * hash checks, pinned Hub revisions, quota refusals before any write, locks between "tabs",
- * pause and cancel.
+ * pause and cancel; the pipeline (chunks queued for their commit when the network is cut) and
+ * small files stored side by side.
  */
 import 'fake-indexeddb/auto';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -12,13 +13,13 @@ import { dirname, join } from 'node:path';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startMockHub, type HubRequest, type MockHub } from '../../e2e/harness/mock-hub.ts';
-import { FIXTURE_MODELS_DIR } from '../../tools/lib/local-models.ts';
-import { AppDB } from '../db/app-db.ts';
+import { startMockHub, type HubRequest, type MockHub } from '../testing/mock-hub.ts';
+import { FIXTURE_MODELS_DIR } from '../testing/fixture-specs.ts';
+import { AppDB, type StoredChunkRecord, type StoredFileRecord } from '../db/app-db.ts';
 import { ModelStore } from '../db/model-store.ts';
 import type { ModelSource } from '../model/catalog.ts';
-import { EngineError } from './engine-error.ts';
-import { ensureStored, memoryLocks, type DownloaderDeps } from './downloader.ts';
+import { AppError } from '../lib/errors.ts';
+import { ensureStored, memoryLocks, SMALL_FILES_AT_ONCE, type DownloaderDeps } from './downloader.ts';
 import type { DownloadProgress, StoredModelSpec } from './protocol.ts';
 
 const CHUNK = 4 * 1024 * 1024;
@@ -29,7 +30,10 @@ const Q4_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'to
 let root: string;
 
 /** A repo folder with the fixture's q4 files; `edit` may change files (the manifest is rewritten to match unless told). */
-function makeRepo(name: string, options: { manifest?: boolean; edit?: (dir: string) => void; manifestEdit?: (files: { path: string; size: number; sha256: string }[]) => void } = {}): string {
+function makeRepo(
+  name: string,
+  options: { manifest?: boolean; edit?: (dir: string) => void; manifestEdit?: (files: { path: string; size: number; sha256: string }[]) => void } = {},
+): string {
   const dir = join(root, name);
   for (const path of Q4_FILES) {
     mkdirSync(dirname(join(dir, path)), { recursive: true });
@@ -81,13 +85,13 @@ async function storedSha(modelKey: string, path: string): Promise<string> {
 
 const diskSha = (dir: string, path: string) => bytesToHex(sha256(readFileSync(join(dir, path))));
 
-async function failure(promise: Promise<unknown>): Promise<EngineError> {
+async function failure(promise: Promise<unknown>): Promise<AppError> {
   const error = await promise.then(
     () => null,
     (e: unknown) => e,
   );
-  expect(error).toBeInstanceOf(EngineError);
-  return error as EngineError;
+  expect(error).toBeInstanceOf(AppError);
+  return error as AppError;
 }
 
 beforeAll(() => {
@@ -123,7 +127,8 @@ describe('downloading a converted folder (hanmadi-manifest.json)', () => {
     const ranges = requestsFor(h, DATA).map((r) => r.range);
     expect(ranges).toEqual(Array.from({ length: Math.ceil(size / CHUNK) }, (_, i) => ({ start: i * CHUNK, end: Math.min(size, (i + 1) * CHUNK) - 1 })));
     // config.json came with planning (no Range); everything else chunk by chunk, once.
-    for (const path of Q4_FILES) expect(requestsFor(h, path).length, path).toBe(path === 'config.json' ? 1 : Math.ceil(readFileSync(join(dir, path)).length / CHUNK));
+    for (const path of Q4_FILES)
+      expect(requestsFor(h, path).length, path).toBe(path === 'config.json' ? 1 : Math.ceil(readFileSync(join(dir, path)).length / CHUNK));
     expect(progress.at(-1)).toMatchObject({ phase: 'done', loaded: progress.at(-1)!.total });
     expect(progress.some((p) => p.phase === 'downloading' && p.loaded > 0 && p.loaded < p.total)).toBe(true);
 
@@ -198,7 +203,12 @@ describe('downloading a converted folder (hanmadi-manifest.json)', () => {
     const h = await serve(dir);
     const error = await failure(ensureStored(spec(folderSource(h)), deps()));
     expect(error.toValue()).toMatchObject({ code: 'verification-failed', params: { file: 'tokenizer.json' } });
-    expect(await db.modelChunks.where('[modelKey+path+index]').between(['user:tiny', 'tokenizer.json', -Infinity], ['user:tiny', 'tokenizer.json', Infinity]).count()).toBe(0);
+    expect(
+      await db.modelChunks
+        .where('[modelKey+path+index]')
+        .between(['user:tiny', 'tokenizer.json', -Infinity], ['user:tiny', 'tokenizer.json', Infinity])
+        .count(),
+    ).toBe(0);
     // Fetched again once before giving up.
     expect(requestsFor(h, 'tokenizer.json').length).toBe(2 * Math.ceil(readFileSync(join(dir, 'tokenizer.json')).length / CHUNK));
   });
@@ -215,6 +225,37 @@ describe('downloading a converted folder (hanmadi-manifest.json)', () => {
     expect([await db.modelFiles.count(), await db.modelChunks.count()]).toEqual(rows);
     expect(await store.getModel('user:second', 'q4')).toBeUndefined();
     expect(await store.markCompleteIfStored('user:first', 'q4')).toBe(true);
+  });
+
+  it('a write refused mid-download (disk full) says how much it keeps for the resume, and the resume completes', async () => {
+    const dir = makeRepo('full');
+    const h = await serve(dir);
+    // The browser refuses the data file's second chunk, as IndexedDB does once the origin's quota is reached.
+    const commit = store.commitChunk.bind(store);
+    let refused = false;
+    store.commitChunk = async (chunk, file) => {
+      if (chunk.path === DATA && chunk.index === 1 && !refused) {
+        refused = true;
+        throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+      }
+      return commit(chunk, file);
+    };
+    const error = await failure(ensureStored(spec(folderSource(h)), deps()));
+    const total = Q4_FILES.reduce((s, p) => s + readFileSync(join(dir, p)).length, 0);
+    const value = error.toValue();
+    expect(value).toMatchObject({ code: 'quota-exceeded', params: { file: DATA, totalBytes: total } });
+    // Kept: the data file's first chunk at least, and never more than what the store really holds.
+    const stored = (await store.fileStatus('user:tiny', DATA))!.record.storedBytes;
+    expect(stored).toBeGreaterThanOrEqual(CHUNK);
+    expect(value.params!.keptBytes).toBeGreaterThanOrEqual(stored);
+    expect(value.params!.keptBytes).toBeLessThan(total);
+
+    const mark = h.log.length;
+    const resumed = await ensureStored(spec(folderSource(h)), deps());
+    expect(resumed.outcome).toBe('complete');
+    expect(resumed.downloadedBytes).toBe(total - Number(value.params!.keptBytes));
+    expect(requestsFor(h, DATA, mark)[0].range!.start).toBe(stored);
+    expect(await storedSha('user:tiny', DATA)).toBe(diskSha(dir, DATA));
   });
 
   it('pauses keeping what arrived, and cancels leaving nothing behind', async () => {
@@ -289,7 +330,10 @@ describe('downloading a converted folder (hanmadi-manifest.json)', () => {
     const h = await serve(makeRepo('norange'));
     h.setIgnoreRange(true);
     // tokenizer.json is the first file of more than one chunk.
-    expect((await failure(ensureStored(spec(folderSource(h)), deps()))).toValue()).toMatchObject({ code: 'range-unsupported', params: { file: 'tokenizer.json' } });
+    expect((await failure(ensureStored(spec(folderSource(h)), deps()))).toValue()).toMatchObject({
+      code: 'range-unsupported',
+      params: { file: 'tokenizer.json' },
+    });
   });
 });
 
@@ -340,4 +384,116 @@ describe('downloading a Hugging Face ONNX repo', () => {
     expect(h.log.slice(mark).some((r) => r.path.includes(`/revision/${h.shaOf(REPO)}`))).toBe(true);
     expect(h.log.slice(mark).filter((r) => r.file && r.file !== DATA)).toEqual([]);
   });
+});
+
+describe('the download pipeline', () => {
+  it('a cut while chunks still wait for their commit keeps them all, in order, with the unfinished chunk; the resume fetches the rest once', async () => {
+    const dir = makeRepo('pipeline');
+    const h = await serve(dir);
+    const size = readFileSync(join(dir, DATA)).length;
+    // The data file's commits wait until the network has failed for good: the cut lands while
+    // chunks 0 and 1 are digested and queued but not yet stored.
+    let networkFailed!: () => void;
+    const failedForGood = new Promise<void>((resolve) => (networkFailed = resolve));
+    const committed: number[] = [];
+    let durableAtCut = -1;
+    const gated = new (class extends ModelStore {
+      override async commitChunk(chunk: StoredChunkRecord, file: StoredFileRecord): Promise<void> {
+        if (chunk.path === DATA) {
+          await failedForGood;
+          committed.push(chunk.index);
+        }
+        return super.commitChunk(chunk, file);
+      }
+    })(db);
+    const watchingFetch: typeof fetch = (input, init) =>
+      fetch(input, init).catch(async (error: unknown) => {
+        durableAtCut = (await db.modelFiles.get(['user:tiny', DATA]))?.hashedChunks ?? -1;
+        networkFailed();
+        throw error;
+      });
+    const cutAt = 2 * CHUNK + 1_000_000;
+    h.cutFileAt(DATA, cutAt);
+    const error = await failure(ensureStored(spec(folderSource(h)), deps({ store: gated, fetch: watchingFetch })));
+    expect(error.toValue()).toMatchObject({ code: 'download-failed', params: { file: DATA } });
+
+    expect(durableAtCut).toBe(0);
+    expect(committed).toEqual([0, 1, 2]); // two full chunks, then the unfinished one's bytes
+    const kept = (await db.modelFiles.get(['user:tiny', DATA]))!;
+    expect(kept.hashedChunks).toBe(2);
+    expect(kept.storedBytes).toBeGreaterThan(2 * CHUNK);
+    expect(kept.storedBytes).toBeLessThanOrEqual(cutAt);
+    const bytes = readFileSync(join(dir, DATA));
+    expect(kept.chunkSha256).toEqual([0, 1].map((i) => bytesToHex(sha256(bytes.subarray(i * CHUNK, (i + 1) * CHUNK)))));
+    expect(kept.hashState).toMatchObject({ length: kept.storedBytes });
+    const sentBefore = requestsFor(h, DATA).reduce((s, r) => s + r.bytesSent, 0);
+    expect(sentBefore - kept.storedBytes).toBeLessThan(64 * 1024);
+
+    h.setNetworkDown(false);
+    const mark = h.log.length;
+    const progress: number[] = [];
+    const result = await ensureStored(spec(folderSource(h)), deps({ progressIntervalMs: 0 }), {
+      onProgress: (p) => {
+        const loaded = p.files.find((f) => f.path === DATA)?.loaded;
+        if (loaded !== undefined) progress.push(loaded);
+      },
+    });
+    const resumed = requestsFor(h, DATA, mark);
+    expect(resumed[0].range?.start).toBe(kept.storedBytes);
+    expect(resumed.reduce((s, r) => s + r.bytesSent, 0)).toBe(size - kept.storedBytes);
+    // Counted once: the data file's rest and generation_config.json (never reached before the cut).
+    expect(result.downloadedBytes).toBe(size - kept.storedBytes + readFileSync(join(dir, 'generation_config.json')).length);
+    expect(progress.every((loaded, i) => loaded >= kept.storedBytes && loaded <= size && loaded >= (progress[i - 1] ?? 0))).toBe(true);
+    expect(await storedSha('user:tiny', DATA)).toBe(diskSha(dir, DATA));
+    expect((await db.modelFiles.get(['user:tiny', DATA]))!.verified).toBe('sha256');
+  });
+
+  it(
+    `stores the small files listed before a large one ${SMALL_FILES_AT_ONCE} at a time beside it, each under its own file lock`,
+    { timeout: 30_000 },
+    async () => {
+      const dir = makeRepo('small');
+      const h = await serve(dir);
+      // With 16 MiB chunks the four files before the data file are small (one request each; config.json came with planning).
+      const chunkSize = 16 * 1024 * 1024;
+      const small = ['tokenizer.json', 'tokenizer_config.json', 'onnx/model_q4.onnx'];
+      // Each of them is answered only once all three were asked: stored one after another, this would never finish.
+      let allAsked!: () => void;
+      const asked = new Promise<void>((resolve) => (allAsked = resolve));
+      let pending = 0;
+      const gatedFetch: typeof fetch = async (input, init) => {
+        if (small.some((path) => String(input).endsWith(`/${path}`)) && ++pending === small.length) allAsked();
+        if (small.some((path) => String(input).endsWith(`/${path}`))) await asked;
+        return fetch(input, init);
+      };
+      const inner = memoryLocks();
+      const held = new Set<string>();
+      let mostHeld = 0;
+      const locks: typeof inner = {
+        request: (name, options, callback) =>
+          inner.request(name, options, async (lock) => {
+            if (!lock || name.endsWith(DATA)) return callback(lock);
+            held.add(name);
+            mostHeld = Math.max(mostHeld, held.size);
+            try {
+              return await callback(lock);
+            } finally {
+              held.delete(name);
+            }
+          }),
+      };
+      const progress: DownloadProgress[] = [];
+      const result = await ensureStored(spec(folderSource(h)), deps({ chunkSize, fetch: gatedFetch, locks, progressIntervalMs: 0 }), {
+        onProgress: (p) => progress.push(p),
+      });
+      expect(result.outcome).toBe('complete');
+      expect(mostHeld).toBe(SMALL_FILES_AT_ONCE);
+      const state = (p: DownloadProgress, path: string) => p.files.find((f) => f.path === path)?.state;
+      // The data file streams beside them; generation_config.json, listed after it, waits for it.
+      expect(progress.some((p) => state(p, DATA) === 'downloading' && small.some((path) => state(p, path) === 'downloading'))).toBe(true);
+      expect(progress.every((p) => p.phase === 'planning' || state(p, 'generation_config.json') === 'queued' || state(p, DATA) === 'done')).toBe(true);
+      for (const path of small) expect(requestsFor(h, path).length, path).toBe(1);
+      for (const path of Q4_FILES) expect(await storedSha('user:tiny', path)).toBe(diskSha(dir, path));
+    },
+  );
 });

@@ -5,23 +5,26 @@
  * - A complete stored model is answered from the store alone: no request leaves (offline works).
  * - Otherwise the source is planned (download-plan.ts), the quota checked against the bytes still
  *   missing before anything is written, and each file fetched with one HTTP Range request per
- *   chunk (CHUNK_BYTES), every chunk stored as it completes. A cut connection is retried from the
- *   byte it reached (http-source.ts); past the retries, the bytes of the unfinished chunk are kept
- *   too, so the next attempt — after a reload or a tab close — asks only for what is missing.
+ *   chunk (CHUNK_BYTES), network, hashing and IndexedDB overlapping (download-file.ts). A cut
+ *   connection is retried from the byte it reached (http-source.ts); past the retries, the bytes
+ *   of the unfinished chunk are kept too, so the next attempt — after a reload or a tab close —
+ *   asks only for what is missing.
  * - Chunks lost later (found corrupt when loading) are fetched one by one and must equal the
  *   digest recorded the first time; a changed ETag, size or hash means the file changed at its
  *   source: it starts over (once).
+ * - Large files are stored one after another in plan order; the small files listed before each
+ *   (one request each: config, tokenizer, graph) go beside it, SMALL_FILES_AT_ONCE at a time, so
+ *   their round trips and transactions hide behind its stream. The first failure stops the
+ *   others (keeping their bytes) and is the one reported.
  * - A Web Lock per file keeps two tabs from downloading the same file: the second waits, then
  *   finds it stored.
  */
-import { HttpByteSource, HttpSourceError, type HttpOptions } from '../converter/http-source.ts';
-import { HfHubError } from '../converter/hf-hub.ts';
-import { ConversionError } from '../converter/model-io.ts';
-import { SafetensorsError } from '../converter/safetensors.ts';
-import { UnsupportedModelError } from '../model/config.ts';
-import { chunkLength, sameContent, StoreError, type ChunkedFileWriter, type ModelStore } from '../db/model-store.ts';
+import { type HttpOptions } from '../converter/http-source.ts';
+import { CHUNK_BYTES, type ModelStore } from '../db/model-store.ts';
+import { sameContent } from '../lib/chunked-file.ts';
 import { availableBytes } from '../db/storage-manager.ts';
-import { EngineError } from './engine-error.ts';
+import { AppError, storageErrorOf } from '../lib/errors.ts';
+import { downloadFile } from './download-file.ts';
 import { planDownload, type PlannedFile } from './download-plan.ts';
 import type { DownloadFileProgress, DownloadProgress, EnsureResult, StoredModelSpec } from './protocol.ts';
 
@@ -77,50 +80,35 @@ export const fileLockName = (modelKey: string, path: string) => `hanmadi:file:${
 
 const PROGRESS_INTERVAL_MS = 100;
 
-function isQuotaError(error: unknown): boolean {
-  for (let e = error as { name?: string; inner?: unknown } | undefined; e; e = e.inner as typeof e) {
-    if (e.name === 'QuotaExceededError') return true;
+/** Small files stored at the same time: enough to hide their round trips, few enough not to crowd a Hub's rate limits. */
+export const SMALL_FILES_AT_ONCE = 3;
+
+/**
+ * The files to store as groups, one group after another: each large file with the small files
+ * (at most one chunk: one request) listed before it since the previous large one, and the small
+ * files after the last. Within a group the large file streams while the small ones go
+ * SMALL_FILES_AT_ONCE at a time beside it; nothing listed after a large file starts before it
+ * is stored.
+ */
+function fileGroups(indices: readonly number[], isSmall: (index: number) => boolean): { large: number | null; small: number[] }[] {
+  const groups: { large: number | null; small: number[] }[] = [{ large: null, small: [] }];
+  for (const index of indices) {
+    if (isSmall(index)) groups.at(-1)!.small.push(index);
+    else {
+      groups.at(-1)!.large = index;
+      groups.push({ large: null, small: [] });
+    }
   }
-  return false;
+  return groups;
 }
 
-/** Any failure of a download as the protocol's typed error. */
-export function toDownloadError(error: unknown, path?: string): EngineError {
-  if (error instanceof EngineError) return error;
-  const file = path ?? (error instanceof StoreError ? error.path : undefined);
-  const params = file ? { file } : undefined;
-  if (isQuotaError(error)) return new EngineError('quota-exceeded', `The browser refused to store more (${(error as Error).message}).`, params);
-  if (error instanceof StoreError) {
-    return new EngineError(error.code === 'verification-failed' ? 'verification-failed' : error.code === 'source-changed' ? 'source-changed' : 'model-corrupt', error.message, params);
-  }
-  if (error instanceof HttpSourceError) {
-    if (error.code === 'range-unsupported') return new EngineError('range-unsupported', error.message, params);
-    if (error.code === 'size-changed') return new EngineError('source-changed', error.message, params);
-    if (error.code === 'http-status' && [401, 403, 404, 410].includes(error.status ?? 0)) return new EngineError('model-files-missing', error.message, params);
-    return new EngineError('download-failed', error.message, params);
-  }
-  if (error instanceof HfHubError) {
-    const code = ({ network: 'download-failed', gated: 'repo-gated', 'not-found': 'repo-not-found', 'invalid-repo-id': 'repo-not-found', 'missing-file': 'model-files-missing', 'unsupported-architecture': 'unsupported-architecture', 'no-safetensors': 'no-safetensors', 'bad-response': 'load-failed' } as const)[error.code];
-    return new EngineError(code, error.message, params);
-  }
-  if (error instanceof UnsupportedModelError) return new EngineError('unsupported-architecture', error.message, params);
-  if (error instanceof ConversionError || error instanceof SafetensorsError) return new EngineError('conversion-failed', error.message, params);
-  if (error instanceof TypeError) return new EngineError('download-failed', error.message, params);
-  return new EngineError('unknown', error instanceof Error ? `${error.name}: ${error.message}` : String(error), params);
-}
-
-/** Reads bytes of one file at an offset (HTTP Range, or bytes planning already fetched). */
-interface ByteReader {
-  readInto(offset: number, target: Uint8Array, progress: { filled: number }): Promise<void>;
-}
-
-function memoryReader(bytes: Uint8Array): ByteReader {
-  return {
-    async readInto(offset, target, progress) {
-      target.set(bytes.subarray(offset + progress.filled, offset + target.length), progress.filled);
-      progress.filled = target.length;
-    },
+/** Runs `task` on every item, at most `limit` at a time (the tasks do not throw). */
+async function forEachAtOnce<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  const queue = [...items];
+  const lane = async () => {
+    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await task(item);
   };
+  await Promise.all(Array.from({ length: Math.min(limit, queue.length) }, lane));
 }
 
 /** Whether two stored models come from the same source (same kind, location and revision). */
@@ -133,7 +121,7 @@ export const sameModelSource = (a: StoredModelSpec['source'], b: StoredModelSpec
 export async function checkQuota(deps: Pick<DownloaderDeps, 'estimate'>, needed: number): Promise<number | null> {
   const available = availableBytes(await (deps.estimate?.() ?? Promise.resolve(null)).catch(() => null));
   if (available !== null && needed > available) {
-    throw new EngineError('quota-insufficient', `${needed} bytes must be stored, ${available} are available.`, { needed, available });
+    throw new AppError('quota-insufficient', `${needed} bytes must be stored, ${available} are available.`, { needed, available });
   }
   return available;
 }
@@ -148,6 +136,11 @@ export function progressThrottle(deps: Pick<DownloaderDeps, 'progressIntervalMs'
     lastEmit = now;
     send();
   };
+}
+
+/** The bytes of `file` already stored, counted only if the stored file is the same one. */
+function keptBytesOf(status: Awaited<ReturnType<ModelStore['fileStatus']>>, file: PlannedFile): number {
+  return status && sameContent(status.record, file) ? Math.min(status.record.storedBytes, file.size) : 0;
 }
 
 export async function ensureStored(spec: StoredModelSpec, deps: DownloaderDeps, options: EnsureOptions = {}): Promise<EnsureResult> {
@@ -180,7 +173,7 @@ export async function ensureStored(spec: StoredModelSpec, deps: DownloaderDeps, 
     );
   } catch (error) {
     if (signal?.aborted) return stopped()!;
-    throw toDownloadError(error);
+    throw storageErrorOf(error);
   }
 
   // What is already stored of each file (bytes kept only if the file is the same one).
@@ -188,7 +181,7 @@ export async function ensureStored(spec: StoredModelSpec, deps: DownloaderDeps, 
   let needed = 0;
   for (const file of plan.files) {
     const status = await store.fileStatus(spec.modelKey, file.path);
-    const kept = status && sameContent(status.record, file) ? Math.min(status.record.storedBytes, file.size) : 0;
+    const kept = keptBytesOf(status, file);
     files.push({ path: file.path, loaded: kept, total: file.size, state: kept === file.size && store.isComplete(status) ? 'done' : 'queued' });
     needed += file.size - kept;
   }
@@ -207,136 +200,101 @@ export async function ensureStored(spec: StoredModelSpec, deps: DownloaderDeps, 
   const emit = progressThrottle(deps, () => options.onProgress?.(progressOf('downloading')));
 
   try {
-    await store.putModel({ ...base, label: spec.label, source: spec.source, ...(plan.revision ? { revision: plan.revision } : {}), files: plan.files.map((f) => f.path), totalBytes: total });
+    await store.putModel({
+      ...base,
+      label: spec.label,
+      source: spec.source,
+      ...(plan.revision ? { revision: plan.revision } : {}),
+      files: plan.files.map((f) => f.path),
+      totalBytes: total,
+    });
   } catch (error) {
-    throw toDownloadError(error);
+    throw storageErrorOf(error);
   }
   emit(true);
 
   let downloadedBytes = 0;
   let repairedChunks = 0;
   const locks = deps.locks ?? memoryLocks();
-  for (const [i, file] of plan.files.entries()) {
-    if (files[i].state === 'done') continue;
+  // The first failure stops the files in flight beside it (they keep their bytes) and is the one reported.
+  const failed = new AbortController();
+  const fileHttp: HttpOptions = { ...http, signal: signal ? AbortSignal.any([signal, failed.signal]) : failed.signal };
+  let failure: { error: unknown; path: string } | null = null;
+  const storeFile = async (i: number) => {
+    const file = plan.files[i];
     const fileProgress = files[i];
+    if (failure || signal?.aborted) return;
     try {
-      const fetched = await withFileLock(locks, spec.modelKey, file.path, signal, () => {
-        fileProgress.state = 'waiting';
-        emit(true);
-      }, async () => {
-        fileProgress.state = 'downloading';
-        emit(true);
-        return downloadFile(store, spec.modelKey, file, { ...http, chunkSize: deps.chunkSize }, (loaded) => {
-          fileProgress.loaded = loaded;
-          emit();
-        });
-      });
+      const fetched = await withFileLock(
+        locks,
+        spec.modelKey,
+        file.path,
+        fileHttp.signal,
+        () => {
+          fileProgress.state = 'waiting';
+          emit(true);
+        },
+        async () => {
+          fileProgress.state = 'downloading';
+          emit(true);
+          return downloadFile(store, spec.modelKey, file, { ...fileHttp, chunkSize: deps.chunkSize }, (loaded) => {
+            fileProgress.loaded = loaded;
+            emit();
+          });
+        },
+      );
       downloadedBytes += fetched.bytes;
       repairedChunks += fetched.repaired;
       fileProgress.loaded = file.size;
       fileProgress.state = 'done';
       emit(true);
     } catch (error) {
-      const stop = stopped();
-      if (stop) {
-        if (stop.outcome === 'cancelled') await store.deleteModel(spec.modelKey, spec.dtype);
-        return { ...stop, downloadedBytes, repairedChunks };
-      }
-      throw toDownloadError(error, file.path);
+      if (failure || signal?.aborted) return;
+      failure = { error, path: file.path };
+      failed.abort();
     }
+  };
+  const todo = plan.files.flatMap((_, i) => (files[i].state === 'done' ? [] : [i]));
+  const chunkSize = deps.chunkSize ?? CHUNK_BYTES;
+  for (const { large, small } of fileGroups(todo, (i) => plan.files[i].size <= chunkSize)) {
+    await Promise.all([large === null ? null : storeFile(large), forEachAtOnce(small, SMALL_FILES_AT_ONCE, storeFile)]);
+  }
+
+  const stop = stopped();
+  if (stop) {
+    if (stop.outcome === 'cancelled') await store.deleteModel(spec.modelKey, spec.dtype);
+    return { ...stop, downloadedBytes, repairedChunks };
+  }
+  if (failure) {
+    const { error, path } = failure;
+    const reported = storageErrorOf(error, path);
+    if (reported.code !== 'quota-exceeded') throw reported;
+    // Full disk: what stays stored is kept on purpose (Load resumes from it); the message says how much, so the
+    // user can weigh it against deleting the model to give the space back.
+    let keptBytes = 0;
+    for (const file of plan.files) keptBytes += keptBytesOf(await store.fileStatus(spec.modelKey, file.path).catch(() => null), file);
+    throw new AppError('quota-exceeded', reported.message, { ...reported.params, keptBytes, totalBytes: total });
   }
 
   const complete = await store.markCompleteIfStored(spec.modelKey, spec.dtype);
-  if (!complete) throw new EngineError('model-files-missing', 'The model is not complete after downloading every file (another tab may have deleted it).');
+  if (!complete) throw new AppError('model-files-missing', 'The model is not complete after downloading every file (another tab may have deleted it).');
   options.onProgress?.(progressOf('done'));
   return { ...base, outcome: 'complete', downloadedBytes, repairedChunks, completedNow: existing?.status !== 'complete' };
 }
 
 /** Runs `task` holding the file's lock; `onWait` tells the UI when another tab holds it. */
-async function withFileLock<T>(locks: Locks, modelKey: string, path: string, signal: AbortSignal | undefined, onWait: () => void, task: () => Promise<T>): Promise<T> {
+async function withFileLock<T>(
+  locks: Locks,
+  modelKey: string,
+  path: string,
+  signal: AbortSignal | undefined,
+  onWait: () => void,
+  task: () => Promise<T>,
+): Promise<T> {
   const name = fileLockName(modelKey, path);
   const NOT_HELD = Symbol('not held');
   const first = await locks.request(name, { ifAvailable: true }, async (lock) => (lock ? task() : NOT_HELD));
   if (first !== NOT_HELD) return first as T;
   onWait();
   return locks.request(name, { signal }, task);
-}
-
-/**
- * Stores one file: repairs lost chunks, then goes on from the first byte not stored, one Range
- * request per chunk, and verifies it at the end. A file whose source changed (ETag, size, a
- * repaired chunk's digest, the final hash) is started over once. Returns the bytes fetched.
- */
-async function downloadFile(
-  store: ModelStore,
-  modelKey: string,
-  file: PlannedFile,
-  http: HttpOptions & { chunkSize?: number },
-  onLoaded: (loaded: number) => void,
-): Promise<{ bytes: number; repaired: number }> {
-  let fetched = 0;
-  let repaired = 0;
-  for (let attempt = 0; ; attempt++) {
-    const writer = await store.openWriter(modelKey, file.path, file, { chunkSize: http.chunkSize });
-    try {
-      if (writer.done) {
-        if (!writer.file.verified) await writer.finish();
-        return { bytes: fetched, repaired };
-      }
-      let inFlight = 0;
-      const reader: ByteReader = file.bytes
-        ? memoryReader(file.bytes)
-        : await HttpByteSource.open(file.url, {
-            ...http,
-            size: file.size,
-            onBytes: (n) => {
-              fetched += n;
-              inFlight += n;
-              onLoaded(Math.min(file.size, writer.file.storedBytes + inFlight));
-            },
-            onResponse: (response) => checkEtag(writer, file, response),
-          });
-      for (const index of [...writer.missing]) {
-        const bytes = new Uint8Array(chunkLength(writer.file, index));
-        await reader.readInto(index * writer.file.chunkSize, bytes, { filled: 0 });
-        await writer.repairChunk(index, bytes);
-        inFlight = 0;
-        repaired++;
-      }
-      while (writer.offset < file.size) {
-        const offset = writer.offset;
-        const chunkEnd = Math.min(file.size, (Math.floor(offset / writer.file.chunkSize) + 1) * writer.file.chunkSize);
-        const target = new Uint8Array(chunkEnd - offset);
-        const progress = { filled: 0 };
-        try {
-          await reader.readInto(offset, target, progress);
-        } catch (error) {
-          // Keep what arrived of this chunk: a resume asks only for the bytes after it.
-          if (progress.filled > 0) {
-            await writer.write(target.subarray(0, progress.filled));
-            await writer.savePartial();
-          }
-          throw error;
-        }
-        await writer.write(target);
-        inFlight = 0;
-        onLoaded(writer.offset);
-      }
-      await writer.finish();
-      return { bytes: fetched, repaired };
-    } catch (error) {
-      const changed = (error instanceof StoreError && (error.code === 'source-changed' || error.code === 'verification-failed')) || (error instanceof HttpSourceError && error.code === 'size-changed');
-      if (!changed || attempt > 0) throw error;
-      await store.resetFile(modelKey, file.path);
-    }
-  }
-}
-
-/** A response for a file being resumed must be the same file (its ETag), or the file starts over. */
-function checkEtag(writer: ChunkedFileWriter, file: PlannedFile, response: Response): void {
-  if (!file.checkEtag) return;
-  const etag = response.headers.get('ETag') ?? undefined;
-  if (!etag) return;
-  if (writer.file.etag === undefined) writer.noteEtag(etag);
-  else if (writer.file.etag !== etag) throw new StoreError('source-changed', `${file.path} changed at its source (ETag ${writer.file.etag} → ${etag}).`, file.path);
 }

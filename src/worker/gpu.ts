@@ -4,11 +4,26 @@
  * default 256 MiB maxStorageBufferBindingSize is too small for a 2B model's embedding or a long
  * KV cache — and (2) watch `device.lost` to tell the user instead of failing silently.
  */
+import { decideDevice, isSoftwareAdapter, type AdapterIdentity, type DevicePreference } from '../model/device-choice.ts';
 import type { AdapterSummary, DeviceProbe } from './protocol.ts';
 
 export type GpuAcquisition =
   | { ok: true; adapter: GPUAdapter; device: GPUDevice; summary: AdapterSummary }
-  | { ok: false; reason: 'no-webgpu-api' | 'no-adapter' | 'device-request-failed'; detail?: string };
+  | { ok: false; reason: 'no-webgpu-api' | 'no-adapter' | 'software-adapter' | 'device-request-failed'; detail?: string };
+
+/** The adapter's self-description; `isFallbackAdapter` moved from GPUAdapter to its info, and either may be absent. */
+function identityOf(adapter: GPUAdapter): AdapterIdentity {
+  const info = adapter.info as (GPUAdapterInfo & { isFallbackAdapter?: boolean }) | undefined;
+  const legacyFlag = (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter;
+  return {
+    vendor: info?.vendor,
+    architecture: info?.architecture,
+    description: info?.description,
+    isFallbackAdapter: info?.isFallbackAdapter ?? legacyFlag,
+  };
+}
+
+const adapterName = (identity: AdapterIdentity) => [identity.vendor, identity.architecture, identity.description].filter(Boolean).join(' ');
 
 /** Features ONNX Runtime's WebGPU EP uses when present (the set its own device request asks for). */
 const OPTIONAL_FEATURES = ['shader-f16', 'subgroups', 'timestamp-query'] as const;
@@ -33,13 +48,21 @@ export async function probeWebGpu(): Promise<DeviceProbe> {
     const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
     if (!adapter) return { webgpu: false, shaderF16: false, reason: 'no-adapter' };
     const { maxBufferSize, maxStorageBufferBindingSize } = adapter.limits;
-    return { webgpu: true, shaderF16: adapter.features.has('shader-f16'), limits: { maxBufferSize, maxStorageBufferBindingSize } };
+    const identity = identityOf(adapter);
+    return {
+      webgpu: true,
+      software: isSoftwareAdapter(identity),
+      adapterName: adapterName(identity),
+      shaderF16: adapter.features.has('shader-f16'),
+      limits: { maxBufferSize, maxStorageBufferBindingSize },
+    };
   } catch (error) {
     return { webgpu: false, shaderF16: false, reason: `no-adapter: ${String(error)}` };
   }
 }
 
-export async function acquireWebGpu(): Promise<GpuAcquisition> {
+/** The GPU device for a preference that may use one; Automatic declines a software adapter before creating a device. */
+export async function acquireWebGpu(preference: Exclude<DevicePreference, 'wasm'>): Promise<GpuAcquisition> {
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
   if (!gpu) return { ok: false, reason: 'no-webgpu-api' };
   let adapter: GPUAdapter | null;
@@ -49,6 +72,10 @@ export async function acquireWebGpu(): Promise<GpuAcquisition> {
     return { ok: false, reason: 'no-adapter', detail: String(error) };
   }
   if (!adapter) return { ok: false, reason: 'no-adapter' };
+  const identity = identityOf(adapter);
+  if (decideDevice(preference, { available: true, software: isSoftwareAdapter(identity) }).device === 'wasm') {
+    return { ok: false, reason: 'software-adapter', detail: adapterName(identity) };
+  }
   const limits = adapter.limits;
   const requiredFeatures = featuresToRequest(adapter.features, adapter.info);
   let device: GPUDevice;

@@ -13,16 +13,16 @@ import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { checkpointTensors, weightReads } from '../../e2e/harness/checkpoint-reads.ts';
-import { startMockHub, type HubRequest, type MockHub } from '../../e2e/harness/mock-hub.ts';
-import { FIXTURES } from '../../tools/lib/fixture-specs.ts';
-import { directoryReader } from '../../tools/lib/node-io.ts';
+import { checkpointTensors, weightReads } from '../testing/checkpoint-reads.ts';
+import { startMockHub, type HubRequest, type MockHub } from '../testing/mock-hub.ts';
+import { FIXTURES } from '../testing/fixture-specs.ts';
+import { directoryReader } from '../converter/node-io.ts';
 import { convertCheckpoint, type ConvertDtype } from '../converter/convert.ts';
 import { MemoryModelWriter } from '../converter/memory-io.ts';
 import { AppDB } from '../db/app-db.ts';
 import { ModelStore } from '../db/model-store.ts';
 import { memoryLocks } from './downloader.ts';
-import { EngineError } from './engine-error.ts';
+import { AppError } from '../lib/errors.ts';
 import { ensureConverted, type ConversionDeps } from './hf-conversion.ts';
 import type { DownloadProgress, StoredModelSpec } from './protocol.ts';
 
@@ -72,8 +72,20 @@ afterEach(async () => {
   await db.delete();
 });
 
-const deps = (extra: Partial<ConversionDeps> = {}): ConversionDeps => ({ store, hubHost: hub.url, locks: memoryLocks(), chunkSize: CHUNK, retry: RETRY, ...extra });
-const spec = (repo: string, dtype: ConvertDtype = 'q4'): StoredModelSpec => ({ modelKey: `user:${repo}@main`, label: repo, source: { kind: 'hf-safetensors', repo, revision: 'main' }, dtype });
+const deps = (extra: Partial<ConversionDeps> = {}): ConversionDeps => ({
+  store,
+  hubHost: hub.url,
+  locks: memoryLocks(),
+  chunkSize: CHUNK,
+  retry: RETRY,
+  ...extra,
+});
+const spec = (repo: string, dtype: ConvertDtype = 'q4'): StoredModelSpec => ({
+  modelKey: `user:${repo}@main`,
+  label: repo,
+  source: { kind: 'hf-safetensors', repo, revision: 'main' },
+  dtype,
+});
 
 const cli = new Map<string, Promise<Map<string, Uint8Array>>>();
 /** The Node CLI's conversion of a checkpoint folder to one precision. */
@@ -81,7 +93,10 @@ function cliOutput(dir: string, dtype: ConvertDtype): Promise<Map<string, Uint8A
   const key = `${dir}:${dtype}`;
   if (!cli.has(key)) {
     const writer = new MemoryModelWriter();
-    cli.set(key, convertCheckpoint(directoryReader(dir), writer, { dtypes: [dtype] }).then(() => new Map(writer.paths().map((p) => [p, writer.get(p)!]))));
+    cli.set(
+      key,
+      convertCheckpoint(directoryReader(dir), writer, { dtypes: [dtype] }).then(() => new Map(writer.paths().map((p) => [p, writer.get(p)!]))),
+    );
   }
   return cli.get(key)!;
 }
@@ -100,7 +115,8 @@ async function expectSameAsCli(modelKey: string, dir: string, dtype: ConvertDtyp
   for (const [path, bytes] of stored) expect(Buffer.from(bytes).equals(Buffer.from(expected.get(path)!)), path).toBe(true);
 }
 
-const overlapping = (requests: HubRequest[], t: { file: string; begin: number; end: number }) => requests.filter((r) => r.file === t.file && r.range!.start < t.end && r.range!.end >= t.begin);
+const overlapping = (requests: HubRequest[], t: { file: string; begin: number; end: number }) =>
+  requests.filter((r) => r.file === t.file && r.range!.start < t.end && r.range!.end >= t.begin);
 
 describe('converting a Hub safetensors repo into the store', () => {
   it('stores what the Node CLI writes, byte for byte, each tensor fetched once; later answered from the store alone', async () => {
@@ -112,12 +128,23 @@ describe('converting a Hub safetensors repo into the store', () => {
     const model = (await store.getModel('user:hanmadi/tiny-llama@main', 'q4'))!;
     expect(model).toMatchObject({ status: 'complete', revision: hub.shaOf('hanmadi/tiny-llama') });
     expect(model.conversion).toBeUndefined();
-    expect(model.files).toEqual(['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model_q4.onnx', 'onnx/model_q4.onnx_data']);
+    expect(model.files).toEqual([
+      'config.json',
+      'generation_config.json',
+      'tokenizer.json',
+      'tokenizer_config.json',
+      'onnx/model_q4.onnx',
+      'onnx/model_q4.onnx_data',
+    ]);
     expect((await db.modelFiles.toArray()).map((f) => f.verified)).toEqual(model.files.map(() => 'sha256'));
     // Pinned: every file read at the commit the revision resolved to.
     expect(hub.log.filter((r) => r.path.includes('/resolve/')).every((r) => r.path.includes(`/resolve/${model.revision}/`))).toBe(true);
     const { ranges } = await checkpointTensors(DIRS.tiny, 'q4');
-    for (const [name, t] of ranges) expect(overlapping(weightReads(hub.log), t).reduce((n, r) => n + r.bytesSent, 0), name).toBe(t.end - t.begin);
+    for (const [name, t] of ranges)
+      expect(
+        overlapping(weightReads(hub.log), t).reduce((n, r) => n + r.bytesSent, 0),
+        name,
+      ).toBe(t.end - t.begin);
 
     // Progress: the estimate up front, tensors counted, fetched bytes up to the download size.
     const converting = events.filter((e) => e.conversion);
@@ -134,6 +161,28 @@ describe('converting a Hub safetensors repo into the store', () => {
     expect(hub.log.length).toBe(mark);
   });
 
+  it('a source that keeps arriving with a flipped byte is refetched once, then fails with verification-failed and keeps nothing', async () => {
+    const { ranges } = await checkpointTensors(DIRS.tiny, 'q4');
+    const target = ranges.get('model.layers.1.mlp.up_proj.weight')!;
+    const flipAt = target.begin + Math.floor((target.end - target.begin) / 2);
+    // Every Range answer carrying that byte carries it inverted (a path that damages it each time).
+    const flipping: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      const range = /^bytes=(\d+)-(\d+)$/.exec(new Headers(init?.headers).get('Range') ?? '');
+      if (!range || response.status !== 206 || Number(range[1]) > flipAt || Number(range[2]) < flipAt) return response;
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      bytes[flipAt - Number(range[1])] ^= 0xff;
+      return new Response(bytes, { status: 206, headers: response.headers });
+    };
+    const mark = hub.log.length;
+    const failed = await ensureConverted(spec('hanmadi/tiny-llama'), deps({ fetch: flipping })).catch((e: unknown) => e);
+    expect(failed).toBeInstanceOf(AppError);
+    expect((failed as AppError).code).toBe('verification-failed');
+    expect(await store.getModel('user:hanmadi/tiny-llama@main', 'q4')).toBeUndefined();
+    // Converted twice from the first byte: the first attempt, then the refetch.
+    expect(hub.log.slice(mark).filter((r) => r.status === 206 && r.range?.start === 0 && r.file === 'model.safetensors').length).toBe(2);
+  });
+
   it('a network cut keeps every finished tensor: after it, only unfinished tensors are fetched', async () => {
     const { ranges, order } = await checkpointTensors(DIRS.tiny, 'q4');
     // In the second row block of an MLP weight after the first layer's attention: its first block
@@ -142,8 +191,8 @@ describe('converting a Hub safetensors repo into the store', () => {
     const cutTensor = ranges.get(order[index])!;
     hub.cutFileAt('model.safetensors', cutTensor.begin + Math.floor(0.75 * (cutTensor.end - cutTensor.begin)));
     const failed = await ensureConverted(spec('hanmadi/tiny-llama'), deps({ blockBytes: BLOCK })).catch((e: unknown) => e);
-    expect(failed).toBeInstanceOf(EngineError);
-    expect((failed as EngineError).code).toBe('download-failed');
+    expect(failed).toBeInstanceOf(AppError);
+    expect((failed as AppError).code).toBe('download-failed');
     const saved = (await store.getModel('user:hanmadi/tiny-llama@main', 'q4'))!.conversion!;
     // The default interval saved only the first checkpoint while all went well; the failure saved the rest.
     expect(saved.state.done).toBe(index);
@@ -201,7 +250,9 @@ describe('converting a Hub safetensors repo into the store', () => {
     expect((await db.modelFiles.get([key, open.path]))!.hashedChunks * 64 * 1024).toBeGreaterThan(open.size);
 
     const mark = hub.log.length;
-    expect(await ensureConverted(spec('hanmadi/tiny-llama-yarn'), deps({ blockBytes: 64 * 1024, chunkSize: 64 * 1024 }))).toMatchObject({ outcome: 'complete' });
+    expect(await ensureConverted(spec('hanmadi/tiny-llama-yarn'), deps({ blockBytes: 64 * 1024, chunkSize: 64 * 1024 }))).toMatchObject({
+      outcome: 'complete',
+    });
     const resumed = weightReads(hub.log.slice(mark));
     for (const name of order.slice(0, -1)) expect(overlapping(resumed, ranges.get(name)!), name).toEqual([]);
     await expectSameAsCli(key, DIRS.yarn, 'q4');
@@ -230,14 +281,21 @@ describe('converting a Hub safetensors repo into the store', () => {
     });
     expect(cancelled.outcome).toBe('cancelled');
     expect(await store.getModel('user:hanmadi/tiny-llama@main', 'q4f16')).toBeUndefined();
-    expect(await db.modelFiles.where('[modelKey+path]').between(['user:hanmadi/tiny-llama@main', 'onnx/model_q4f16'], ['user:hanmadi/tiny-llama@main', 'onnx/model_q4f16\uffff']).count()).toBe(0);
+    expect(
+      await db.modelFiles
+        .where('[modelKey+path]')
+        .between(['user:hanmadi/tiny-llama@main', 'onnx/model_q4f16'], ['user:hanmadi/tiny-llama@main', 'onnx/model_q4f16\uffff'])
+        .count(),
+    ).toBe(0);
     expect(await store.markCompleteIfStored('user:hanmadi/tiny-llama@main', 'q4')).toBe(true);
   });
 
   it('a second precision shares config.json, which lists both graphs', async () => {
     await ensureConverted(spec('hanmadi/tiny-llama', 'q4'), deps());
     await ensureConverted(spec('hanmadi/tiny-llama', 'q4f16'), deps());
-    const config = JSON.parse(new TextDecoder().decode(await store.readFileBytes('user:hanmadi/tiny-llama@main', 'config.json'))) as { 'transformers.js_config': { use_external_data_format: unknown } };
+    const config = JSON.parse(new TextDecoder().decode(await store.readFileBytes('user:hanmadi/tiny-llama@main', 'config.json'))) as {
+      'transformers.js_config': { use_external_data_format: unknown };
+    };
     expect(config['transformers.js_config'].use_external_data_format).toEqual({ 'model_q4.onnx': 1, 'model_q4f16.onnx': 1 });
     for (const dtype of ['q4', 'q4f16'] as const) expect(await store.markCompleteIfStored('user:hanmadi/tiny-llama@main', dtype)).toBe(true);
     const q4f16 = await cliOutput(DIRS.tiny, 'q4f16');
@@ -253,16 +311,18 @@ describe('converting a Hub safetensors repo into the store', () => {
     ['other/pytorch-only', 'no-safetensors'],
   ])('%s fails with %s before anything is stored', async (repo, code) => {
     const error = await ensureConverted(spec(repo), deps()).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(EngineError);
-    expect((error as EngineError).code).toBe(code);
+    expect(error).toBeInstanceOf(AppError);
+    expect((error as AppError).code).toBe(code);
     expect(weightReads(hub.log)).toEqual([]);
     expect([await db.storedModels.count(), await db.modelFiles.count()]).toEqual([0, 0]);
   });
 
   it('a quota too small for the estimate is refused before anything is fetched or stored, with the numbers', async () => {
-    const error = await ensureConverted(spec('hanmadi/tiny-llama'), deps({ estimate: async () => ({ usage: 1000, quota: 10_000_000 }) })).catch((e: unknown) => e);
-    expect((error as EngineError).code).toBe('quota-insufficient');
-    const { needed, available } = (error as EngineError).params as { needed: number; available: number };
+    const error = await ensureConverted(spec('hanmadi/tiny-llama'), deps({ estimate: async () => ({ usage: 1000, quota: 10_000_000 }) })).catch(
+      (e: unknown) => e,
+    );
+    expect((error as AppError).code).toBe('quota-insufficient');
+    const { needed, available } = (error as AppError).params as { needed: number; available: number };
     expect(available).toBe(9_999_000);
     expect(needed).toBeGreaterThan(38_000_000); // the q4 graph's external data alone
     expect(weightReads(hub.log)).toEqual([]);

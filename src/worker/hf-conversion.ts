@@ -14,16 +14,33 @@
  * resume after a cut refetches no finished tensor. A state for another commit or converter version
  * starts over.
  *
+ * Every safetensors file is checked against the Hub's LFS sha256 as it is read (VerifiedSource),
+ * with the check's state saved beside the converter's; the model is marked complete only once
+ * every file has matched. A mismatch (a byte changed in transit) discards the conversion and it
+ * starts over once, refetching; a second mismatch fails with 'verification-failed'.
+ *
  * The output is what the Node CLI writes for this precision, byte for byte, stored as a downloaded
  * model is: the existing load path (LLM worker + customCache) runs it, long-context patch included.
  */
-import { checkConvertible, convertCheckpoint, ConversionError, DEFAULT_EXTERNAL_CHUNK_BYTES, graphFileName, planConversion, type ConversionState, type ConvertDtype } from '../converter/convert.ts';
+import {
+  checkConvertible,
+  convertCheckpoint,
+  ConversionError,
+  DEFAULT_EXTERNAL_CHUNK_BYTES,
+  graphFileName,
+  planConversion,
+  type ConversionState,
+  type ConvertDtype,
+} from '../converter/convert.ts';
+import type { CheckpointReader } from '../converter/model-io.ts';
+import { SourceMismatchError, VerifiedSource } from '../converter/verified-source.ts';
 import { estimateConversionSize, hfCheckpointReader, resolveHfCheckpoint, type HfCheckpoint, type HfHubOptions } from '../converter/hf-hub.ts';
 import type { StoredModelRecord } from '../db/app-db.ts';
-import { StoreError } from '../db/model-store.ts';
+import { StoreError } from '../db/stored-file.ts';
 import type { ModelSource } from '../model/catalog.ts';
 import { SHARED_MODEL_FILES } from '../model/model-files.ts';
-import { checkQuota, type DownloaderDeps, type EnsureOptions, memoryLocks, progressThrottle, sameModelSource, toDownloadError } from './downloader.ts';
+import { checkQuota, type DownloaderDeps, type EnsureOptions, memoryLocks, progressThrottle, sameModelSource } from './downloader.ts';
+import { storageErrorOf } from '../lib/errors.ts';
 import type { DownloadProgress, EnsureResult, StoredModelSpec } from './protocol.ts';
 import { StoreModelWriter } from './store-model-writer.ts';
 
@@ -75,7 +92,10 @@ async function mergeConfig(deps: ConversionDeps, spec: StoredModelSpec, others: 
   const ours = config['transformers.js_config']?.use_external_data_format;
   if (typeof previous !== 'object' || previous === null || typeof ours !== 'object' || ours === null) return bytes;
   const kept = Object.fromEntries(
-    others.map((m) => graphFileName(m.dtype)).filter((name) => name in previous).map((name) => [name, (previous as Record<string, unknown>)[name]]),
+    others
+      .map((m) => graphFileName(m.dtype))
+      .filter((name) => name in previous)
+      .map((name) => [name, (previous as Record<string, unknown>)[name]]),
   );
   config['transformers.js_config'] = { ...config['transformers.js_config'], use_external_data_format: { ...kept, ...ours } };
   return encoder.encode(JSON.stringify(config, null, 2) + '\n');
@@ -116,7 +136,7 @@ export async function ensureConverted(spec: StoredModelSpec, deps: ConversionDep
       if (stop.outcome === 'cancelled') await store.deleteModel(spec.modelKey, dtype);
       return stop;
     }
-    throw toDownloadError(error);
+    throw storageErrorOf(error);
   }
 }
 
@@ -145,7 +165,8 @@ async function convert(
 
   // Go on from a saved state of this very checkpoint; anything else stored for this precision
   // (another commit, or a finished conversion that lost a chunk: its state is gone) starts over.
-  const resumeFrom: ConversionState | undefined = sameSource && existing.conversion?.sourceId === sourceId ? existing.conversion.state : undefined;
+  const resumed = sameSource && existing.conversion?.sourceId === sourceId ? existing.conversion : undefined;
+  const resumeFrom: ConversionState | undefined = resumed?.state;
   if (existing && !resumeFrom) await store.deleteModel(spec.modelKey, dtype);
 
   let stored = 0;
@@ -190,12 +211,13 @@ async function convert(
     const open = Object.values(state.external).flatMap((e) => (e?.open ? [e.open] : []));
     const writers = [];
     for (const chunk of open) writers.push(await writer.outputAt(chunk.path, chunk.size));
-    await store.saveConversion(spec.modelKey, dtype, { sourceId, state, updatedAt: Date.now() }, writers);
+    const sources = Object.fromEntries([...verified].flatMap(([path, source]) => (source.exportState() ? [[path, source.exportState()!]] : [])));
+    await store.saveConversion(spec.modelKey, dtype, { sourceId, state, sources, updatedAt: Date.now() }, writers);
     lastSave = performance.now();
     latestSaved = true;
   };
 
-  const reader = hfCheckpointReader(checkpoint, {
+  const hubReader = hfCheckpointReader(checkpoint, {
     ...hub,
     onBytes: (n) => {
       fetchedNow += n;
@@ -203,10 +225,29 @@ async function convert(
       emit();
     },
   });
+  // Each safetensors file with a published sha256 is read through its check, resumed from the saved one.
+  const verified = new Map<string, VerifiedSource>();
+  const reader: CheckpointReader = {
+    readFile: (name) => hubReader.readFile(name),
+    openFile: async (name) => {
+      const source = await hubReader.openFile(name);
+      const sha256 = checkpoint.files.find((f) => f.path === name)?.lfsSha256;
+      if (!source || !sha256) return source;
+      const checked = await VerifiedSource.open(source, name, sha256, resumed?.sources?.[name]);
+      verified.set(name, checked);
+      return checked;
+    },
+  };
   // Once per load: drop the saved state and what was written, and convert from the first tensor.
   const startOver = async () => {
     await store.deleteModel(spec.modelKey, dtype); // the saved state lives in the model's record, so it goes too
     return convert(spec, source, dtype, deps, options, attempt + 1);
+  };
+  // A source that read back differently: nothing converted from it (nor the check's state) can be trusted. Refetched once.
+  const discardMismatch = async (error: SourceMismatchError) => {
+    if (attempt === 0) return startOver();
+    await store.deleteModel(spec.modelKey, dtype);
+    throw error;
   };
   let manifest;
   try {
@@ -232,9 +273,17 @@ async function convert(
       },
     });
   } catch (error) {
+    if (error instanceof SourceMismatchError) return discardMismatch(error);
     // Keep the work up to the last finished tensor (bytes written past it are dropped first).
     if (latest && !latestSaved && signal?.reason !== 'cancel') await save(latest).catch(() => undefined);
     if (error instanceof ConversionError && (error.code === 'stale-state' || error.code === 'cannot-resume') && attempt === 0) return startOver();
+    throw error;
+  }
+  // The bytes no tensor needed still count for the files' digests: every file must match before the model is complete.
+  try {
+    for (const source of verified.values()) await source.finish();
+  } catch (error) {
+    if (error instanceof SourceMismatchError) return discardMismatch(error);
     throw error;
   }
 
@@ -251,7 +300,14 @@ async function convert(
   }
   const sizes = new Map(manifest.map((f) => [f.path, f.size]));
   const configSize = (await store.fileStatus(spec.modelKey, 'config.json'))?.record.size ?? 0;
-  await store.putModel({ ...base, label: spec.label, source: spec.source, revision: checkpoint.sha, files: layout.files, totalBytes: layout.files.reduce((sum, p) => sum + (p === 'config.json' ? configSize : (sizes.get(p) ?? 0)), 0) });
+  await store.putModel({
+    ...base,
+    label: spec.label,
+    source: spec.source,
+    revision: checkpoint.sha,
+    files: layout.files,
+    totalBytes: layout.files.reduce((sum, p) => sum + (p === 'config.json' ? configSize : (sizes.get(p) ?? 0)), 0),
+  });
   await store.saveConversion(spec.modelKey, dtype, null);
   if (!(await store.markCompleteIfStored(spec.modelKey, dtype))) {
     throw new StoreError('file-missing', 'The converted model is not complete (another tab may have deleted it).');

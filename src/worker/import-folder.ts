@@ -8,11 +8,12 @@
  */
 import { MANIFEST_FILE } from '../converter/convert.ts';
 import type { ManifestFile } from '../converter/model-io.ts';
+import type { ChunkedFileWriter } from '../db/chunked-file-writer.ts';
 import type { ModelStore } from '../db/model-store.ts';
 import { MODEL_DTYPES, type ModelDtype } from '../model/catalog.ts';
 import { graphFiles, OPTIONAL_SHARED_FILES, REQUIRED_SHARED_FILES } from '../model/model-files.ts';
 import { checkQuota } from './downloader.ts';
-import { EngineError } from './engine-error.ts';
+import { AppError } from '../lib/errors.ts';
 import type { DownloadFileProgress, DownloadProgress, ImportResult } from './protocol.ts';
 
 export interface FolderFile {
@@ -34,7 +35,7 @@ async function readJson(file: Blob | undefined, name: string): Promise<unknown> 
   try {
     return JSON.parse(await file.text());
   } catch {
-    throw new EngineError('import-invalid', `${name} in the folder is not valid JSON.`, { file: name });
+    throw new AppError('import-invalid', `${name} in the folder is not valid JSON.`, { file: name });
   }
 }
 
@@ -51,14 +52,18 @@ export interface ImportOptions {
 export async function importFolder(store: ModelStore, folderFiles: readonly FolderFile[], options: ImportOptions): Promise<ImportResult> {
   const files = relativePaths(folderFiles);
   const config = await readJson(files.get('config.json'), 'config.json');
-  if (typeof config !== 'object' || config === null) throw new EngineError('import-invalid', 'The folder has no config.json: choose the folder that holds config.json and onnx/.', { file: 'config.json' });
+  if (typeof config !== 'object' || config === null)
+    throw new AppError('import-invalid', 'The folder has no config.json: choose the folder that holds config.json and onnx/.', { file: 'config.json' });
   const manifestJson = (await readJson(files.get(MANIFEST_FILE), MANIFEST_FILE)) as { files?: ManifestFile[] } | undefined;
   const manifest = new Map((manifestJson?.files ?? []).filter((f) => typeof f?.path === 'string').map((f) => [f.path, f]));
 
   const shared = [...REQUIRED_SHARED_FILES, ...OPTIONAL_SHARED_FILES.filter((p) => files.has(p))];
   const dtypes = MODEL_DTYPES.filter((dtype) => [...REQUIRED_SHARED_FILES, ...graphFiles(config, dtype)].every((p) => files.has(p)));
   if (dtypes.length === 0) {
-    throw new EngineError('import-invalid', 'No complete ONNX precision in the folder (config.json, tokenizer.json, tokenizer_config.json and onnx/model*.onnx with its external data).');
+    throw new AppError(
+      'import-invalid',
+      'No complete ONNX precision in the folder (config.json, tokenizer.json, tokenizer_config.json and onnx/model*.onnx with its external data).',
+    );
   }
   const perDtype = new Map(dtypes.map((d) => [d, [...shared, ...graphFiles(config, d)]]));
   const paths = [...new Set([...perDtype.values()].flat())];
@@ -69,7 +74,7 @@ export async function importFolder(store: ModelStore, folderFiles: readonly Fold
   for (const path of paths) {
     const expected = manifest.get(path);
     if (expected && expected.size !== files.get(path)!.size) {
-      throw new EngineError('import-invalid', `${path} has ${files.get(path)!.size} bytes; the folder's manifest says ${expected.size}.`, { file: path });
+      throw new AppError('import-invalid', `${path} has ${files.get(path)!.size} bytes; the folder's manifest says ${expected.size}.`, { file: path });
     }
   }
 
@@ -89,32 +94,45 @@ export async function importFolder(store: ModelStore, folderFiles: readonly Fold
   const sizes: Partial<Record<ModelDtype, number>> = {};
   for (const [dtype, list] of perDtype) {
     sizes[dtype] = list.reduce((sum, p) => sum + files.get(p)!.size, 0);
-    await store.putModel({ modelKey: options.modelKey, dtype, label: options.label, source: { kind: 'imported', folder: options.folder }, files: list, totalBytes: sizes[dtype]! });
+    await store.putModel({
+      modelKey: options.modelKey,
+      dtype,
+      label: options.label,
+      source: { kind: 'imported', folder: options.folder },
+      files: list,
+      totalBytes: sizes[dtype]!,
+    });
   }
+  let writer: ChunkedFileWriter | null = null;
   try {
     for (const [i, path] of paths.entries()) {
       options.signal?.throwIfAborted();
       const file = files.get(path)!;
-      const writer = await store.openWriter(options.modelKey, path, { size: file.size, ...(manifest.get(path) ? { sha256: manifest.get(path)!.sha256.toLowerCase() } : {}) });
+      writer = await store.openWriter(options.modelKey, path, {
+        size: file.size,
+        ...(manifest.get(path) ? { sha256: manifest.get(path)!.sha256.toLowerCase() } : {}),
+      });
       progress[i].state = 'downloading';
       emit('downloading');
       while (writer.offset < file.size) {
         options.signal?.throwIfAborted();
         const end = Math.min(file.size, writer.offset + writer.file.chunkSize);
-        await writer.write(new Uint8Array(await file.slice(writer.offset, end).arrayBuffer()));
+        // The next slice is read while this one's chunk is digested and committed.
+        await writer.append(new Uint8Array(await file.slice(writer.offset, end).arrayBuffer()));
         progress[i].loaded = writer.offset;
         emit('downloading');
       }
       try {
         await writer.finish();
       } catch (error) {
-        throw new EngineError('import-invalid', error instanceof Error ? error.message : String(error), { file: path });
+        throw new AppError('import-invalid', error instanceof Error ? error.message : String(error), { file: path });
       }
       progress[i].state = 'done';
     }
     for (const dtype of dtypes) await store.markCompleteIfStored(options.modelKey, dtype);
   } catch (error) {
-    // A failed import leaves nothing half-made behind.
+    // A failed import leaves nothing half-made behind (no queued chunk lands after the deletion).
+    await writer?.drain().catch(() => undefined);
     for (const dtype of dtypes) await store.deleteModel(options.modelKey, dtype).catch(() => undefined);
     throw error;
   }

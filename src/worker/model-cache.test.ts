@@ -9,11 +9,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AutoModelForCausalLM, AutoTokenizer, env, Tensor } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURE_MODELS_DIR } from '../../tools/lib/local-models.ts';
+import { FIXTURE_MODELS_DIR } from '../testing/fixture-specs.ts';
 import { AppDB } from '../db/app-db.ts';
 import { ModelStore } from '../db/model-store.ts';
 import { graphFiles, OPTIONAL_SHARED_FILES, REQUIRED_SHARED_FILES } from '../model/model-files.ts';
-import { EngineError } from './engine-error.ts';
+import { AppError } from '../lib/errors.ts';
 import { createModelCache, guardFetch, MODEL_HOST, openStoredModel, readModelsFromStore } from './model-cache.ts';
 
 const FIXTURE = join(FIXTURE_MODELS_DIR, 'tiny-llama');
@@ -123,8 +123,8 @@ describe('transformers.js through the store', () => {
       const refused = await env.fetch(key('onnx/model_fp16.onnx'));
       expect(refused.status).toBe(404);
       const explained = opened.explain(new Error('Could not locate file'));
-      expect(explained).toBeInstanceOf(EngineError);
-      expect((explained as EngineError).toValue()).toMatchObject({ code: 'model-files-missing', params: { file: 'onnx/model_fp16.onnx' } });
+      expect(explained).toBeInstanceOf(AppError);
+      expect((explained as AppError).toValue()).toMatchObject({ code: 'model-files-missing', params: { file: 'onnx/model_fp16.onnx' } });
     } finally {
       opened.close();
     }
@@ -164,8 +164,8 @@ describe('transformers.js through the store', () => {
     } finally {
       opened.close();
     }
-    expect(error).toBeInstanceOf(EngineError);
-    expect((error as EngineError).toValue()).toMatchObject({ code: 'model-corrupt', params: { file: data } });
+    expect(error).toBeInstanceOf(AppError);
+    expect((error as AppError).toValue()).toMatchObject({ code: 'model-corrupt', params: { file: data } });
     expect(await db.modelChunks.get([MODEL_KEY, data, 3])).toBeUndefined();
     expect(await db.modelChunks.get([MODEL_KEY, data, 2])).toBeDefined();
   });

@@ -28,9 +28,11 @@
  * the load against `failure` and no wrong byte is ever delivered.
  */
 import { env } from '@huggingface/transformers';
-import { modelStore, sha256Hex, StoreError, type ModelStore } from '../db/model-store.ts';
+import { modelStore, type ModelStore } from '../db/model-store.ts';
+import { StoreError } from '../db/stored-file.ts';
+import { sha256Hex } from '../lib/digests.ts';
 import type { ModelSource } from '../model/catalog.ts';
-import { EngineError } from './engine-error.ts';
+import { AppError } from '../lib/errors.ts';
 
 export const MODEL_HOST = 'https://models.hanmadi.invalid/';
 const PATH_TEMPLATE = '{model}/resolve/{revision}/';
@@ -48,8 +50,8 @@ interface OpenModel {
   overrides: ReadonlyMap<string, Uint8Array>;
   /** Files transformers.js asked for that the store does not have. */
   misses: Set<string>;
-  corrupt: EngineError | null;
-  fail(error: EngineError): void;
+  corrupt: AppError | null;
+  fail(error: AppError): void;
 }
 
 const openModels = new Map<string, OpenModel>();
@@ -73,7 +75,7 @@ export interface OpenOptions {
 /** Makes a stored model readable by transformers.js for one load. */
 export function openStoredModel(modelKey: string, options: OpenOptions = {}): OpenedModel {
   const modelPath = `hanmadi/m-${(++loadCounter).toString(36)}${Date.now().toString(36)}`;
-  let fail!: (error: EngineError) => void;
+  let fail!: (error: AppError) => void;
   const failure = new Promise<never>((_, reject) => (fail = reject));
   failure.catch(() => undefined); // observed through explain() when nobody races it
   const model: OpenModel = { modelKey, overrides: options.overrides ?? new Map(), misses: new Set(), corrupt: null, fail };
@@ -83,8 +85,9 @@ export function openStoredModel(modelKey: string, options: OpenOptions = {}): Op
     failure,
     explain(error) {
       if (model.corrupt) return model.corrupt;
-      if (error instanceof EngineError) return error;
-      if (model.misses.size) return new EngineError('model-files-missing', `Not in the model store: ${[...model.misses].join(', ')}.`, { file: [...model.misses][0] });
+      if (error instanceof AppError) return error;
+      if (model.misses.size)
+        return new AppError('model-files-missing', `Not in the model store: ${[...model.misses].join(', ')}.`, { file: [...model.misses][0] });
       return error;
     },
     close() {
@@ -119,7 +122,7 @@ async function storedResponse(store: ModelStore, model: OpenModel, path: string)
   const digests: Promise<void>[] = [];
   const corrupt = async (index: number, why: string): Promise<void> => {
     await store.dropChunk(model.modelKey, path, index);
-    model.corrupt ??= new EngineError('model-corrupt', `Stored chunk ${index} of ${path} ${why}; it was dropped and will be downloaded again.`, { file: path });
+    model.corrupt ??= new AppError('model-corrupt', `Stored chunk ${index} of ${path} ${why}; it was dropped and will be downloaded again.`, { file: path });
     model.fail(model.corrupt);
   };
   const stall = () => new Promise<void>(() => {});
@@ -229,13 +232,21 @@ export function readModelsThroughCacheApi(modelId: string, source: ModelSource):
       if (!url.pathname.endsWith('/')) url.pathname += '/';
       env.remoteHost = `${url.origin}/`;
       env.remotePathTemplate = url.pathname.slice(1);
-      return { modelPath: `hanmadi/${modelId.replace(/[^A-Za-z0-9_.]+/g, '-').replace(/^[-.]+|[-.]+$/g, '').slice(0, 90) || 'model'}`, options: {} };
+      return {
+        modelPath: `hanmadi/${
+          modelId
+            .replace(/[^A-Za-z0-9_.]+/g, '-')
+            .replace(/^[-.]+|[-.]+$/g, '')
+            .slice(0, 90) || 'model'
+        }`,
+        options: {},
+      };
     }
     case 'hf':
       env.remoteHost = 'https://huggingface.co/';
       env.remotePathTemplate = PATH_TEMPLATE;
       return { modelPath: source.repo, options: { revision: source.revision } };
     default:
-      throw new EngineError('model-files-missing', `A ${source.kind} model has no source the Cache API path can fetch.`);
+      throw new AppError('model-files-missing', `A ${source.kind} model has no source the Cache API path can fetch.`);
   }
 }

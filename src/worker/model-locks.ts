@@ -3,7 +3,7 @@
  * it: downloads and loads hold it shared, a deletion needs it exclusive and is refused at once
  * (not queued) when another holder exists. Without the Web Locks API (Node tests) nothing is held.
  */
-import { EngineError } from './engine-error.ts';
+import { AppError } from '../lib/errors.ts';
 
 const lockName = (modelKey: string) => `hanmadi:model:${modelKey}`;
 
@@ -32,6 +32,6 @@ export async function withModelExclusive<T>(modelKey: string, task: () => Promis
   if (!manager) return task();
   const BUSY = Symbol('busy');
   const result = await manager.request(lockName(modelKey), { mode: 'exclusive', ifAvailable: true }, async (lock) => (lock ? task() : BUSY));
-  if (result === BUSY) throw new EngineError('storage-busy', `${modelKey} is being downloaded or loaded in another tab.`);
+  if (result === BUSY) throw new AppError('storage-busy', `${modelKey} is being downloaded or loaded in another tab.`);
   return result as T;
 }

@@ -5,8 +5,12 @@
  * events for that id (progress, tokens), then exactly one `result` or `error`. Errors cross the
  * boundary as typed values. Messages are discriminated unions on `type` (and `request` for
  * results), so a `switch` narrows them without casts.
+ * Over 400 lines on purpose: every message of both workers stays in this one file, as the architecture asks.
  */
 import type { ModelDtype, ModelSource } from '../model/catalog.ts';
+import type { DevicePreference } from '../model/device-choice.ts';
+import type { GenerationStats, SamplingParams } from '../model/generation.ts';
+import type { ErrorValue } from '../lib/errors.ts';
 
 export type DeviceKind = 'webgpu' | 'wasm';
 
@@ -18,16 +22,6 @@ export interface ChatMessage {
    * to the next (the context budget's sticky start) and names the messages it left out.
    */
   id?: string;
-}
-
-export interface SamplingParams {
-  /** 0 means greedy decoding. */
-  temperature: number;
-  topP: number;
-  /** 0 disables top-k. */
-  topK: number;
-  repetitionPenalty: number;
-  maxNewTokens: number;
 }
 
 export interface LoadSpec {
@@ -43,8 +37,15 @@ export interface LoadSpec {
   /** A precision, or 'auto' to pick the best the device supports among `availableDtypes`. */
   dtype: ModelDtype | 'auto';
   availableDtypes: ModelDtype[];
-  /** 'wasm' runs on the CPU even when WebGPU exists (the user's choice for a broken GPU driver). */
-  device: 'auto' | 'wasm';
+  /**
+   * 'auto': WebGPU on a hardware adapter, else the CPU (src/model/device-choice.ts); 'webgpu' forces
+   * even a software adapter; 'wasm' runs on the CPU even when WebGPU exists (a broken GPU driver).
+   */
+  device: DevicePreference;
+  /** ONNX Runtime's CPU threads (default: the cores this page may use; the benchmark matches its peer's). */
+  threads?: number;
+  /** Count WebGPU calls (the benchmark's structural counters, GenerateResult.decodeCalls); never the app. */
+  countGpuCalls?: boolean;
   /**
    * The context window in tokens (default: the model's max_position_embeddings). Past the native
    * window the worker serves a YaRN-patched config.json and graph (docs/architecture.md).
@@ -65,8 +66,10 @@ export interface LoadResult {
   modelId: string;
   device: DeviceKind;
   dtype: ModelDtype;
-  /** Why WebGPU was not used, when the device is 'wasm'. */
+  /** Why WebGPU was not used, when the device is 'wasm' ('chosen', 'software-adapter', 'no-adapter', …). */
   fallbackReason?: string;
+  /** The software adapter Automatic declined (vendor, architecture, description), when that is the reason. */
+  softwareAdapter?: string;
   adapter?: AdapterSummary;
   /** The context window the engine budgets with: the chosen length (the native window by default). */
   contextWindow: number;
@@ -85,20 +88,6 @@ export interface FileProgress {
   status: 'initiate' | 'download' | 'progress' | 'done';
   loaded: number;
   total: number;
-}
-
-export interface GenerationStats {
-  /** Prompt tokens the model computed this turn (the rest came from the KV cache). */
-  prefillTokens: number;
-  /** Prompt tokens served from the previous turn's KV cache. */
-  reusedTokens: number;
-  promptTokens: number;
-  /** Milliseconds from the request to the first new token. */
-  timeToFirstTokenMs: number;
-  prefillTokensPerSecond: number;
-  decodeTokens: number;
-  decodeTokensPerSecond: number;
-  totalMs: number;
 }
 
 /** What a prompt takes of the context window, and what the overflow policy left out. */
@@ -134,65 +123,18 @@ export interface GenerateResult {
    * benchmark checks that the cache never leaves the GPU. Absent when no cache was kept.
    */
   kvLocation?: string;
+  /** With LoadSpec.countGpuCalls: the WebGPU calls of the decode steps after the first token. */
+  decodeCalls?: { steps: number; calls: GpuCallCounts };
 }
 
-export type EngineErrorCode =
-  | 'no-webgpu'
-  | 'device-lost'
-  | 'out-of-memory'
-  | 'model-files-missing'
-  | 'load-failed'
-  | 'not-loaded'
-  | 'busy'
-  | 'generation-failed'
-  | 'context-overflow'
-  /** The latest message alone does not fit the window: params tokens, available, window. */
-  | 'message-too-long'
-  /** The system prompt and the reply reservation leave no room: params tokens, window. */
-  | 'system-prompt-too-long'
-  /** The model's RoPE cannot be extended past its native window: params native, requested, reason. */
-  | 'context-unsupported'
-  /** A buffer of the chosen context exceeds this GPU's limits: params tokens, bytes, limit, limitBytes, buffer. */
-  | 'context-too-large'
-  | 'aborted'
-  /** Not enough storage quota for a download (checked before writing): params needed, available. */
-  | 'quota-insufficient'
-  /** The browser refused a write (QuotaExceededError); what was stored before is intact. */
-  | 'quota-exceeded'
-  /** The network failed past the retries; what arrived is kept and a retry resumes: params file. */
-  | 'download-failed'
-  /** The host ignores HTTP Range requests, so a download could not be resumed. */
-  | 'range-unsupported'
-  /** A downloaded file does not match its published size or hash (it was discarded): params file. */
-  | 'verification-failed'
-  /** A file changed at its source while stored parts of the old one were being resumed. */
-  | 'source-changed'
-  /** A stored chunk was corrupt or unreadable; it was dropped and is fetched again: params file. */
-  | 'model-corrupt'
-  /** Another tab is downloading or loading this model. */
-  | 'storage-busy'
-  /** IndexedDB cannot be opened (e.g. blocked by the browser's privacy settings). */
-  | 'storage-unavailable'
-  /** The chosen folder does not hold a model this app can load. */
-  | 'import-invalid'
-  /** The Hugging Face repo is gated: files only for signed-in accounts that accepted its terms. */
-  | 'repo-gated'
-  /** The Hugging Face repo, revision or a file in it does not exist (or is private). */
-  | 'repo-not-found'
-  /** The checkpoint is not one the in-browser converter supports (Llama architecture, bf16/fp16/fp32). */
-  | 'unsupported-architecture'
-  /** The repo has no safetensors weights to convert (PyTorch .bin or GGUF only). */
-  | 'no-safetensors'
-  /** The checkpoint's files do not match its configuration (a tensor missing, a malformed file). */
-  | 'conversion-failed'
-  | 'unknown';
-
-/** An error as a plain, cloneable value: `code` picks the translated message, `detail` is for the curious. */
-export interface EngineErrorValue {
-  code: EngineErrorCode;
-  detail?: string;
-  /** Extra numbers some messages show (e.g. prompt tokens vs window). */
-  params?: Record<string, number | string>;
+/** WebGPU calls counted over some steps (gpu-counters.ts). */
+export interface GpuCallCounts {
+  dispatches: number;
+  submits: number;
+  bufferCreations: number;
+  pipelineCompiles: number;
+  /** Buffer maps for reading (GPUBuffer.mapAsync). */
+  readbacks: number;
 }
 
 // ---- requests (UI → worker) ----
@@ -249,6 +191,10 @@ export interface ProbeDeviceRequest {
 
 export interface DeviceProbe {
   webgpu: boolean;
+  /** The adapter is a CPU implementation (SwiftShader, llvmpipe, …): Automatic runs on WASM instead. */
+  software?: boolean;
+  /** Vendor, architecture and description, for the notice that says why the CPU was chosen. */
+  adapterName?: string;
   shaderF16: boolean;
   /** The adapter's per-buffer limits (the engine requests its device with these). */
   limits?: { maxBufferSize: number; maxStorageBufferBindingSize: number };
@@ -291,6 +237,16 @@ export interface TokenEvent {
   generatedTokens: number;
 }
 
+/**
+ * The prompt of a `generate` is rendered (chat template) and tokenized: what runs a model's own
+ * template and tokenizer is over, so the UI's watchdog (engine-client.ts) stands down.
+ */
+export interface PromptReadyEvent {
+  type: 'prompt-ready';
+  id: string;
+  promptTokens: number;
+}
+
 /** A `result` message for each request of a result map. */
 export type ResultMessageOf<M> = { [K in keyof M]: { type: 'result'; id: string; request: K; result: M[K] } }[keyof M];
 
@@ -299,7 +255,7 @@ export type ResultMessage = ResultMessageOf<ResultMap>;
 export interface ErrorMessage {
   type: 'error';
   id: string;
-  error: EngineErrorValue;
+  error: ErrorValue;
 }
 
 /** Unsolicited: the GPU device is gone; the model must be reloaded (usually the page). */
@@ -308,7 +264,7 @@ export interface DeviceLostMessage {
   reason: string;
 }
 
-export type WorkerMessage = LoadProgressEvent | LoadPhaseEvent | TokenEvent | ResultMessage | ErrorMessage | DeviceLostMessage;
+export type WorkerMessage = LoadProgressEvent | LoadPhaseEvent | TokenEvent | PromptReadyEvent | ResultMessage | ErrorMessage | DeviceLostMessage;
 
 // ---- model storage (UI ↔ store worker) ----
 
@@ -422,7 +378,23 @@ export interface ImportResult {
   verified: 'sha256' | 'size';
 }
 
-export type StoreRequest = EnsureRequest | StopDownloadRequest | DeleteModelRequest | DeleteAllRequest | ImportFolderRequest;
+/** Lists a Hugging Face repo for Add model: what it offers (ONNX files, or a checkpoint to convert), without fetching a weight. */
+export interface ProbeRepoRequest {
+  type: 'probe-repo';
+  id: string;
+  repo: string;
+  revision?: string;
+  hubUrl: string;
+}
+
+export interface RepoProbe {
+  kind: 'hf' | 'hf-safetensors';
+  /** Bytes per precision (null where the repo does not say). */
+  dtypes: Partial<Record<ModelDtype, number | null>>;
+  nativeContext: number;
+}
+
+export type StoreRequest = EnsureRequest | StopDownloadRequest | DeleteModelRequest | DeleteAllRequest | ImportFolderRequest | ProbeRepoRequest;
 
 export interface StoreResultMap {
   ensure: EnsureResult;
@@ -430,6 +402,7 @@ export interface StoreResultMap {
   'delete-model': { freedBytes: number };
   'delete-all': { freedBytes: number };
   'import-folder': ImportResult;
+  'probe-repo': RepoProbe;
 }
 
 export interface DownloadProgressEvent {

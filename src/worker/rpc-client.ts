@@ -1,12 +1,13 @@
 /**
  * The main-thread side of a worker that speaks the protocol's request/answer pattern: requests
  * carry an `id`; events for that id go to the request's handler; one `result` or `error` settles
- * it. Worker errors reject with `EngineRequestError`, which carries the typed `EngineErrorValue`.
+ * it. Worker errors reject with `EngineRequestError`, which carries the typed `ErrorValue`.
  */
-import type { EngineErrorValue, ErrorMessage } from './protocol.ts';
+import type { ErrorMessage } from './protocol.ts';
+import type { ErrorValue } from '../lib/errors.ts';
 
 export class EngineRequestError extends Error {
-  constructor(readonly value: EngineErrorValue) {
+  constructor(readonly value: ErrorValue) {
     super(value.detail ?? value.code);
     this.name = 'EngineRequestError';
   }

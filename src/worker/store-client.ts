@@ -44,7 +44,16 @@ export class StoreClient extends RpcClient<StoreRequest, StoreMessage> {
     });
   }
 
-  private request<K extends keyof StoreResultMap>(body: Extract<RequestBody, { type: K }>, id: string = crypto.randomUUID(), onEvent?: (message: StoreMessage) => void): Promise<StoreResultMap[K]> {
+  /** What a Hugging Face repo offers (probe-repo.ts); rejects with the Hub's typed error. */
+  probeRepo(repo: string, revision: string | undefined, hubUrl: string): Promise<StoreResultMap['probe-repo']> {
+    return this.request({ type: 'probe-repo', repo, hubUrl, ...(revision ? { revision } : {}) });
+  }
+
+  private request<K extends keyof StoreResultMap>(
+    body: Extract<RequestBody, { type: K }>,
+    id: string = crypto.randomUUID(),
+    onEvent?: (message: StoreMessage) => void,
+  ): Promise<StoreResultMap[K]> {
     return this.send<StoreResultMap[K]>({ ...body, id } as StoreRequest, onEvent);
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Serves the storage half of the protocol inside the store worker: downloads (one per model
  * precision at a time, pausable and cancellable), folder imports and deletions. Each request is
- * answered with exactly one `result` or `error`; progress events are posted as they happen.
+ * answered with exactly one `result` or `error`; progress events are posted as they happen. Add
+ * model's Hub probe runs here too (probe-repo.ts).
  *
  * Why a worker of its own rather than the LLM worker: a download goes on while a model is loaded
  * and generating (and is never stalled by ONNX Runtime's synchronous session setup), and the
@@ -11,10 +12,11 @@
  * yields between row blocks, so pause and cancel still get through.
  */
 import type { ModelStore } from '../db/model-store.ts';
-import { ensureStored, toDownloadError } from './downloader.ts';
-import { EngineError } from './engine-error.ts';
+import { ensureStored } from './downloader.ts';
+import { AppError, storageErrorOf } from '../lib/errors.ts';
 import { ensureConverted, type ConversionDeps } from './hf-conversion.ts';
 import { importFolder } from './import-folder.ts';
+import { probeRepo } from './probe-repo.ts';
 import { holdModelShared, withModelExclusive } from './model-locks.ts';
 import type { StoreMessage, StoreRequest, StoreResultMap } from './protocol.ts';
 
@@ -26,7 +28,7 @@ export function createStoreHandler(deps: ConversionDeps & { store: ModelStore },
     try {
       post({ type: 'result', id, request, result: await task() } as StoreMessage);
     } catch (error) {
-      post({ type: 'error', id, error: toDownloadError(error).toValue() });
+      post({ type: 'error', id, error: storageErrorOf(error).toValue() });
     }
   };
 
@@ -44,14 +46,18 @@ export function createStoreHandler(deps: ConversionDeps & { store: ModelStore },
         const controller = new AbortController();
         const task = async () => {
           if ([...running.values()].some((r) => r.modelKey === model.modelKey && r.dtype === model.dtype)) {
-            throw new EngineError('storage-busy', `${model.label} (${model.dtype}) is already downloading.`);
+            throw new AppError('storage-busy', `${model.label} (${model.dtype}) is already downloading.`);
           }
           const done = (async () => {
             const release = await holdModelShared(model.modelKey);
             try {
               // A safetensors checkpoint is converted into the store here too, on first download.
               const ensure = model.source.kind === 'hf-safetensors' ? ensureConverted : ensureStored;
-              return await ensure(model, { ...deps, hubHost: request.hubUrl ?? deps.hubHost }, { signal: controller.signal, onProgress: (progress) => post({ type: 'download-progress', id: request.id, progress }) });
+              return await ensure(
+                model,
+                { ...deps, hubHost: request.hubUrl ?? deps.hubHost },
+                { signal: controller.signal, onProgress: (progress) => post({ type: 'download-progress', id: request.id, progress }) },
+              );
             } finally {
               release();
             }
@@ -98,6 +104,10 @@ export function createStoreHandler(deps: ConversionDeps & { store: ModelStore },
               onProgress: (progress) => post({ type: 'download-progress', id: request.id, progress }),
             }),
           ),
+        );
+      case 'probe-repo':
+        return void answer('probe-repo', request.id, () =>
+          probeRepo(request.repo, request.revision, { host: request.hubUrl, fetch: deps.fetch, maxAttempts: 2 }),
         );
     }
   };

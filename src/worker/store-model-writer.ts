@@ -16,7 +16,9 @@
  *   store keeps each file's SHA-256 in its record instead) and special_tokens_map.json.
  */
 import { ConversionError, type ModelWriter, type OutputStream } from '../converter/model-io.ts';
-import { sha256Hex, type ChunkedFileWriter, type ModelStore } from '../db/model-store.ts';
+import { type ModelStore } from '../db/model-store.ts';
+import { type ChunkedFileWriter } from '../db/chunked-file-writer.ts';
+import { sha256Hex } from '../lib/digests.ts';
 
 export interface StoreModelWriterOptions {
   /** Paths to store (what transformers.js reads for this precision); anything else is skipped. */

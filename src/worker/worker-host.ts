@@ -4,7 +4,7 @@
  * (progress, tokens) are posted as they happen.
  */
 import type { LlmEngine } from './engine.ts';
-import { toEngineError } from './engine-error.ts';
+import { engineErrorOf } from '../lib/errors.ts';
 import { probeWebGpu } from './gpu.ts';
 import type { ResultMap, WorkerMessage, WorkerRequest } from './protocol.ts';
 
@@ -14,7 +14,7 @@ export function createRequestHandler(engine: LlmEngine, post: (message: WorkerMe
       const result = await task();
       post({ type: 'result', id, request, result } as WorkerMessage);
     } catch (error) {
-      post({ type: 'error', id, error: toEngineError(error, phase) });
+      post({ type: 'error', id, error: engineErrorOf(error, phase) });
     }
   };
 
@@ -30,8 +30,13 @@ export function createRequestHandler(engine: LlmEngine, post: (message: WorkerMe
         );
       case 'generate':
         return void answer('generate', request.id, 'generate', () =>
-          engine.generate(request.id, request.messages, request.sampling, request.continueFinal ?? false, (delta, generatedTokens) =>
-            post({ type: 'token', id: request.id, delta, generatedTokens }),
+          engine.generate(
+            request.id,
+            request.messages,
+            request.sampling,
+            request.continueFinal ?? false,
+            (delta, generatedTokens) => post({ type: 'token', id: request.id, delta, generatedTokens }),
+            (promptTokens) => post({ type: 'prompt-ready', id: request.id, promptTokens }),
           ),
         );
       case 'count-context':

@@ -39,7 +39,10 @@ export class PromptBuilder {
 
   /** The engine's prompt: the chat template's text (generation prompt added), then its ids. */
   render(messages: ChatMessage[]): { text: string; ids: number[] } {
-    const text = this.tokenizer.apply_chat_template(messages as Parameters<PreTrainedTokenizer['apply_chat_template']>[0], { add_generation_prompt: true, tokenize: false }) as string;
+    const text = this.tokenizer.apply_chat_template(messages as Parameters<PreTrainedTokenizer['apply_chat_template']>[0], {
+      add_generation_prompt: true,
+      tokenize: false,
+    }) as string;
     return { text, ids: this.encode(text) };
   }
 

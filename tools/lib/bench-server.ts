@@ -22,7 +22,11 @@ export type BenchPaths = ReturnType<typeof benchPaths>;
 export async function startBenchServer(dirs: BenchPaths): Promise<BenchServer> {
   const server: Server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    const route = path.startsWith('/models/') ? { root: dirs.models, rest: path.slice('/models/'.length) } : path.startsWith('/gguf/') ? { root: dirs.gguf, rest: path.slice('/gguf/'.length) } : { root: dirs.page, rest: path === '/' ? 'bench.html' : path };
+    const route = path.startsWith('/models/')
+      ? { root: dirs.models, rest: path.slice('/models/'.length) }
+      : path.startsWith('/gguf/')
+        ? { root: dirs.gguf, rest: path.slice('/gguf/'.length) }
+        : { root: dirs.page, rest: path === '/' ? 'bench.html' : path };
     const file = resolveBelow(route.root, route.rest);
     if (file && serveFile(req, res, file, { headers: ISOLATION })) return;
     res.writeHead(404, ISOLATION).end();

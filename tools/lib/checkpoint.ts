@@ -1,11 +1,11 @@
 /** Writes a synthetic Hugging Face checkpoint folder (config, tokenizer, safetensors). */
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { HfLlamaConfig } from '../../src/model/config.ts';
 import { llamaTensorShapes, syntheticTensorValues } from '../../src/model/synthetic.ts';
 import type { SafetensorsDtype } from '../../src/converter/safetensors.ts';
-import { toFloat16 } from '../../src/converter/quantize.ts';
+import { toFloat16 } from '../../src/lib/float16.ts';
 import { writeSafetensorsStreaming } from '../fixtures/safetensors-stream.ts';
+import type { CheckpointSpec } from '../../src/testing/fixture-specs.ts';
 
 /** The real Llama-3 tokenizer (Kanana's), shipped in an npm package. */
 export const LLAMA3_TOKENIZER_DIR = join(import.meta.dirname, '..', '..', 'node_modules', '@lenml', 'tokenizer-llama3', 'models');
@@ -21,14 +21,6 @@ function encodeValues(values: Float32Array, dtype: SafetensorsDtype): Uint8Array
   const out = new Uint16Array(values.length);
   for (let i = 0; i < bits.length; i++) out[i] = (bits[i] + 0x7fff + ((bits[i] >>> 16) & 1)) >>> 16;
   return new Uint8Array(out.buffer);
-}
-
-export interface CheckpointSpec {
-  config: HfLlamaConfig;
-  seed: number;
-  dtype: SafetensorsDtype;
-  shards: number;
-  generationConfig: Record<string, unknown>;
 }
 
 export function writeSyntheticCheckpoint(dir: string, spec: CheckpointSpec): void {

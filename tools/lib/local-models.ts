@@ -1,14 +1,16 @@
 /**
  * The locally generated test models (fixtures/models/<name>/) as catalog entries, so `npm start`
- * and the e2e tests offer them beside the real catalog. Sizes come from each model's manifest.
+ * and the e2e tests offer them beside the real catalog. Sizes come from each model's manifest,
+ * dimensions (for the fit verdict) from its config.json.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CatalogEntry } from '../../src/model/catalog.ts';
 import { MANIFEST_FILE, type ManifestFile } from '../../src/converter/convert.ts';
 import { dtypesFromFiles } from '../../src/model/model-files.ts';
-
-export const FIXTURE_MODELS_DIR = join(import.meta.dirname, '..', '..', 'fixtures', 'models');
+import { resolveLlamaShape } from '../../src/model/config.ts';
+import { sizingOfShape } from '../../src/model/device-fit.ts';
+import { FIXTURE_MODELS_DIR } from '../../src/testing/fixture-specs.ts';
 
 function formatParams(config: Record<string, number>): string {
   const { hidden_size: d, intermediate_size: ff, num_hidden_layers: layers, vocab_size: vocab } = config;
@@ -22,7 +24,10 @@ function formatParams(config: Record<string, number>): string {
 
 /** `name` → label: tiny-llama-yarn → "Tiny Llama Yarn". */
 function labelOf(name: string): string {
-  return `${name.split('-').map((w) => w[0].toUpperCase() + w.slice(1)).join(' ')}`;
+  return `${name
+    .split('-')
+    .map((w) => w[0].toUpperCase() + w.slice(1))
+    .join(' ')}`;
 }
 
 export function listLocalModels(dir = FIXTURE_MODELS_DIR, baseUrl = 'models/local/'): CatalogEntry[] {
@@ -42,6 +47,7 @@ export function listLocalModels(dir = FIXTURE_MODELS_DIR, baseUrl = 'models/loca
         license: 'test fixture',
         nativeContext: config.max_position_embeddings,
         dtypes,
+        sizing: sizingOfShape(resolveLlamaShape(config)),
         source: { kind: 'url', baseUrl: `${baseUrl}${d.name}/` },
         test: true,
       } satisfies CatalogEntry;

@@ -1,16 +1,18 @@
 /**
  * One message with its actions: copy, edit (user), regenerate / continue (assistant), version
- * switcher. Replies render as sanitized Markdown; the user's own text shows as written.
+ * switcher. Replies render as sanitized Markdown; the user's own text shows as written, under the
+ * chips of the documents sent with it (an edit keeps them).
  */
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { useAppStore } from '../../app/store.ts';
+import { useAppStore } from '../../state/store.ts';
 import type { MessageRecord } from '../../db/app-db.ts';
 import { newestLeafBelow, siblingsOf, updateConversation } from '../../db/conversations.ts';
 import { formatDateTime, formatNumber, formatShortDate } from '../../i18n/format.ts';
 import { continueReply, editUserMessage, regenerateReply } from './chat-actions.ts';
 import { copyText } from './copy-text.ts';
 import { Markdown } from './Markdown.tsx';
+import { AttachmentChips } from './AttachmentChips.tsx';
 
 function VersionSwitcher({ message, allMessages }: { message: MessageRecord; allMessages: MessageRecord[] }) {
   const { t } = useTranslation();
@@ -27,7 +29,13 @@ function VersionSwitcher({ message, allMessages }: { message: MessageRecord; all
       <span>
         {index + 1}/{versions.length}
       </span>
-      <button type="button" className="icon" disabled={busy || index === versions.length - 1} onClick={() => show(versions[index + 1])} aria-label={t('chat.nextVersion')}>
+      <button
+        type="button"
+        className="icon"
+        disabled={busy || index === versions.length - 1}
+        onClick={() => show(versions[index + 1])}
+        aria-label={t('chat.nextVersion')}
+      >
         ›
       </button>
     </span>
@@ -53,12 +61,15 @@ export function MessageItem({
   message,
   allMessages,
   streamingText,
+  unsavedText,
   found = false,
   leftOut = false,
 }: {
   message: MessageRecord;
   allMessages: MessageRecord[];
   streamingText?: string;
+  /** The reply's text that storage refused to save (shown instead of the stale stored copy). */
+  unsavedText?: string;
   found?: boolean;
   /** Not in the latest reply's context (left out to fit the window). */
   leftOut?: boolean;
@@ -68,7 +79,7 @@ export function MessageItem({
   const busy = useAppStore((s) => s.generation !== null);
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState(message.content);
-  const text = streamingText ?? message.content;
+  const text = streamingText ?? unsavedText ?? message.content;
   const streaming = streamingText !== undefined;
   const isUser = message.role === 'user';
   const canContinue = !isUser && (message.status === 'stopped' || message.status === 'interrupted');
@@ -86,16 +97,24 @@ export function MessageItem({
           {formatShortDate(message.createdAt, i18n.language)}
         </time>
         <VersionSwitcher message={message} allMessages={allMessages} />
-        {message.status !== 'complete' && message.status !== 'streaming' && <span className={`badge badge-${message.status}`}>{t(`chat.status.${message.status}`)}</span>}
+        {unsavedText !== undefined && !streaming ? (
+          <span className="badge badge-error">{t('chat.status.unsaved')}</span>
+        ) : (
+          message.status !== 'complete' && !streaming && <span className={`badge badge-${message.status}`}>{t(`chat.status.${message.status}`)}</span>
+        )}
         {leftOut && <span className="badge badge-left-out">{t('chat.leftOut')}</span>}
       </header>
+      <AttachmentChips attachments={message.attachments ?? []} />
       {editing ? (
         <form
           className="message-edit"
           onSubmit={(event) => {
             event.preventDefault();
             setEditing(false);
-            void editUserMessage(message, draft);
+            // Nothing stored (another tab is replying, or storage is full): the editor comes back with the draft.
+            void editUserMessage(message, draft).then((stored) => {
+              if (!stored) setEditing(true);
+            });
           }}
         >
           <textarea
@@ -112,7 +131,7 @@ export function MessageItem({
             autoFocus
           />
           <div className="message-actions">
-            <button type="submit" disabled={!modelReady || busy || !draft.trim()}>
+            <button type="submit" disabled={!modelReady || busy || (!draft.trim() && !message.attachments?.length)}>
               {t('chat.saveAndSend')}
             </button>
             <button type="button" className="ghost" onClick={() => setEditing(false)}>
@@ -136,7 +155,7 @@ export function MessageItem({
       )}
       {!editing && !streaming && (
         <div className="message-actions">
-          <CopyButton text={message.content} />
+          <CopyButton text={text} />
           {isUser ? (
             <button type="button" className="ghost" disabled={busy} onClick={() => (setDraft(message.content), setEditing(true))}>
               {t('chat.edit')}

@@ -1,6 +1,7 @@
 /** The status line: live token count while streaming, then the last reply's speed statistics. */
+import './chat.css';
 import { useTranslation } from 'react-i18next';
-import { useAppStore } from '../../app/store.ts';
+import { useAppStore } from '../../state/store.ts';
 
 const round = (value: number) => (value >= 100 ? Math.round(value) : Math.round(value * 10) / 10);
 

@@ -3,10 +3,11 @@
  * (open, rename, export, delete with undo), and import / export of everything. On narrow screens
  * it is a drawer over the chat (Esc or the backdrop closes it).
  */
+import './conversations.css';
 import { useLiveQuery } from 'dexie-react-hooks';
 import { useDeferredValue, useEffect, useRef, useState, useSyncExternalStore, type KeyboardEvent } from 'react';
 import { useTranslation } from 'react-i18next';
-import { useAppStore } from '../../app/store.ts';
+import { useAppStore } from '../../state/store.ts';
 import type { ConversationRecord } from '../../db/app-db.ts';
 import { listConversations } from '../../db/conversations.ts';
 import { searchConversations } from '../../db/search.ts';
@@ -21,7 +22,7 @@ import {
   setSidebarOpen,
   type ExportFormat,
 } from './conversation-actions.ts';
-import { NARROW_QUERY } from './conversations-slice.ts';
+import { NARROW_QUERY } from '../../state/conversations-slice.ts';
 import { TransferNotice, UndoToast } from './Toasts.tsx';
 
 /** Labels for Markdown exports, in the UI language. */
@@ -30,6 +31,7 @@ function useExportLabels() {
   return () => ({
     untitled: t('conversations.untitled'),
     systemPrompt: t('settings.systemPrompt'),
+    attached: t('conversations.attached'),
     you: t('chat.you'),
     assistant: t('chat.assistant'),
     exported: t('conversations.exportedAt', { date: formatDateTime(Date.now(), i18n.language) }),
@@ -75,7 +77,17 @@ function RenameForm({ conversation, onDone }: { conversation: ConversationRecord
   );
 }
 
-function ConversationRow({ conversation, active, menuOpen, onMenu }: { conversation: ConversationRecord; active: boolean; menuOpen: boolean; onMenu(open: boolean): void }) {
+function ConversationRow({
+  conversation,
+  active,
+  menuOpen,
+  onMenu,
+}: {
+  conversation: ConversationRecord;
+  active: boolean;
+  menuOpen: boolean;
+  onMenu(open: boolean): void;
+}) {
   const { t, i18n } = useTranslation();
   const [renaming, setRenaming] = useState(false);
   const generatingHere = useAppStore((s) => s.generation?.conversationId === conversation.id);
@@ -106,9 +118,19 @@ function ConversationRow({ conversation, active, menuOpen, onMenu }: { conversat
             }}
           />
         ) : (
-          <button type="button" id={openId} className="conversation-open" aria-current={active ? 'page' : undefined} onClick={() => void openConversation(conversation.id)}>
+          <button
+            type="button"
+            id={openId}
+            className="conversation-open"
+            aria-current={active ? 'page' : undefined}
+            onClick={() => void openConversation(conversation.id)}
+          >
             <span className="conversation-title">{title}</span>
-            <time className="conversation-time" dateTime={new Date(conversation.updatedAt).toISOString()} title={formatDateTime(conversation.updatedAt, i18n.language)}>
+            <time
+              className="conversation-time"
+              dateTime={new Date(conversation.updatedAt).toISOString()}
+              title={formatDateTime(conversation.updatedAt, i18n.language)}
+            >
               {formatShortDate(conversation.updatedAt, i18n.language)}
             </time>
           </button>
@@ -204,12 +226,13 @@ function SearchResults({ query }: { query: string }) {
         {hits.length === 0 ? t('conversations.noResults') : t('conversations.results', { count: hits.length })}
       </p>
       <ul className="conversation-list search-results" aria-label={t('conversations.searchResults')}>
-        {hits.map(({ conversation, message, snippet }) => (
+        {hits.map(({ conversation, message, attachmentName, snippet }) => (
           <li key={conversation.id} className="conversation">
             <button type="button" className="conversation-open search-hit" onClick={() => void openConversation(conversation.id, message?.id)}>
               <span className="conversation-title">{conversation.title || t('conversations.untitled')}</span>
               <span className="conversation-time">{formatShortDate(conversation.updatedAt, i18n.language)}</span>
               <span className="snippet">
+                {attachmentName !== undefined && t('conversations.inDocument', { name: attachmentName })}
                 {snippet.before}
                 <mark>{snippet.match}</mark>
                 {snippet.after}

@@ -4,7 +4,7 @@
  */
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { useAppStore } from '../../app/store.ts';
+import { useAppStore } from '../../state/store.ts';
 import { formatNumber } from '../../i18n/format.ts';
 import { dismissTransferNotice, dismissUndo, undoDelete } from './conversation-actions.ts';
 
@@ -61,7 +61,11 @@ export function TransferNotice() {
           ? { version: problem.version }
           : problem.code === 'invalid'
             ? { path: problem.path }
-            : {};
+            : problem.code === 'too-many-messages'
+              ? { limit: formatNumber(problem.limit, i18n.language) }
+              : problem.code === 'text-too-long'
+                ? { path: problem.path, limit: formatNumber(problem.limit, i18n.language) }
+                : {};
     text = t(`conversations.importError.${problem.code}`, params);
   }
   const isError = notice.kind === 'import-error';

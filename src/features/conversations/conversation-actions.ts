@@ -4,7 +4,7 @@
  * localStorage so a reload reopens it (a pointer, not data: the conversation itself is in
  * IndexedDB).
  */
-import { useAppStore } from '../../app/store.ts';
+import { useAppStore } from '../../state/store.ts';
 import { db, ROOT } from '../../db/app-db.ts';
 import {
   addConversations,
@@ -22,7 +22,7 @@ import {
 } from '../../db/conversations.ts';
 import { buildExport, checkImportSize, parseExport, toNewRecords, type ImportProblem } from '../../db/export-format.ts';
 import { conversationsToMarkdown, conversationToMarkdown, fileStem, type MarkdownExportLabels } from './markdown-export.ts';
-import { NARROW_QUERY } from './conversations-slice.ts';
+import { NARROW_QUERY } from '../../state/conversations-slice.ts';
 
 const ACTIVE_KEY = 'hanmadi.activeConversation';
 

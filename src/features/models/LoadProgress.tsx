@@ -4,11 +4,13 @@
  * checkpoint converted in the browser, the bytes fetched (speed, time left), the tensors
  * converted and what it downloads vs stores — then the load.
  */
+import './models.css';
 import { useTranslation } from 'react-i18next';
-import { useAppStore } from '../../app/store.ts';
+import { useAppStore } from '../../state/store.ts';
 import { cancelDownload, pauseDownload, resumeDownload } from './model-actions.ts';
-import type { DownloadState } from './models-slice.ts';
-import { bytesPerSecond, etaSeconds, formatBytes, type FileProgress } from './progress.ts';
+import type { DownloadState } from '../../state/models-slice.ts';
+import { bytesPerSecond, etaSeconds, type FileProgress } from '../../lib/progress.ts';
+import { formatBytes } from '../../i18n/format.ts';
 
 type Phase = 'adapter' | 'files' | 'session' | 'warm-up' | 'download' | 'planning' | 'convert';
 
@@ -49,7 +51,11 @@ function DownloadSection({ download, paused }: { download: DownloadState; paused
             <ProgressRow label={t('models.conversionFetched')} file={download.total} />
             <li data-testid="tensors-converted">
               <span className="file-name">{t('models.tensorsConverted', { done: conversion.tensorsDone, total: conversion.tensorsTotal })}</span>
-              <progress max={conversion.tensorsTotal || 1} value={conversion.tensorsDone} aria-label={t('models.tensorsConverted', { done: conversion.tensorsDone, total: conversion.tensorsTotal })} />
+              <progress
+                max={conversion.tensorsTotal || 1}
+                value={conversion.tensorsDone}
+                aria-label={t('models.tensorsConverted', { done: conversion.tensorsDone, total: conversion.tensorsTotal })}
+              />
             </li>
           </ul>
         </>
@@ -66,7 +72,12 @@ function DownloadSection({ download, paused }: { download: DownloadState; paused
         <ul aria-label={t('models.downloadTitle')}>
           {progress.total > 0 && <ProgressRow label={t('models.downloadTotal')} file={download.total} />}
           {progress.files.map((f) => (
-            <ProgressRow key={f.path} label={f.path} file={download.files[f.path] ?? { ...f, file: f.path, status: f.state, samples: [] }} note={f.state === 'waiting' ? t('models.waitingOtherTab') : undefined} />
+            <ProgressRow
+              key={f.path}
+              label={f.path}
+              file={download.files[f.path] ?? { ...f, file: f.path, status: f.state, samples: [] }}
+              note={f.state === 'waiting' ? t('models.waitingOtherTab') : undefined}
+            />
           ))}
         </ul>
       )}

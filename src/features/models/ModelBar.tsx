@@ -1,20 +1,31 @@
 /**
  * Model picker (with what is stored on this device, read live from Dexie, so a download in
  * another tab shows up), precision, context length (with the KV memory each costs, and the
- * lengths this GPU refuses with the reason), and the Load button; "Add model" opens a dialog.
+ * lengths this GPU refuses with the reason), whether each model fits this device, and the Load
+ * button (which asks first when the model won't run here, or would be downloaded again in
+ * another precision); "Add model" opens a dialog.
  */
+import './models.css';
 import { useLiveQuery } from 'dexie-react-hooks';
-import { useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { useAppStore } from '../../app/store.ts';
+import { useAppStore } from '../../state/store.ts';
 import { modelStore, type StoredModelSummary } from '../../db/model-store.ts';
 import { convertsInBrowser, MODEL_DTYPES, type ModelDtype } from '../../model/catalog.ts';
 import { AddModelDialog } from './AddModelDialog.tsx';
 import { formatNumber } from '../../i18n/format.ts';
 import type { ContextRefusal } from '../../model/kv-memory.ts';
-import { effectiveLength, type ContextChoices } from './context-length.ts';
-import { chooseContextLength, chooseDevice, chooseDtype, loadSelectedModel, selectModel } from './model-actions.ts';
-import { formatBytes } from './progress.ts';
+import type { DevicePreference } from '../../model/device-choice.ts';
+import { effectiveLength } from './context-length.ts';
+import { type ContextChoices } from '../../model/kv-memory.ts';
+import { chooseContextLength, chooseDevice, chooseDtype, loadSelectedModel, plannedSecondDownload, selectModel } from './model-actions.ts';
+import type { SecondDownload } from './second-download.ts';
+import { SecondDownloadDialog } from './SecondDownloadDialog.tsx';
+import { refreshFits } from './fit-actions.ts';
+import { FitNote, fitMark, LoadConfirmDialog } from './ModelFit.tsx';
+import { formatBytes } from '../../i18n/format.ts';
+import { computeModelFacts } from './model-facts.ts';
+import { ModelFactsNote } from './ModelFactsNote.tsx';
 
 /** "stored" when a precision is complete, else the best partial percentage, else nothing. */
 function storedMark(models: StoredModelSummary[], t: ReturnType<typeof useTranslation>['t']): string {
@@ -27,7 +38,11 @@ type T = ReturnType<typeof useTranslation>['t'];
 
 function refusalText(refusal: ContextRefusal, t: T, language: string): string {
   if (refusal.code === 'buffer-too-large') {
-    return t('models.contextRefusal', { buffer: t(`models.contextBuffers.${refusal.buffer}`), bytes: formatBytes(refusal.bytes), limitBytes: formatBytes(refusal.limitBytes) });
+    return t('models.contextRefusal', {
+      buffer: t(`models.contextBuffers.${refusal.buffer}`),
+      bytes: formatBytes(refusal.bytes),
+      limitBytes: formatBytes(refusal.limitBytes),
+    });
   }
   if (refusal.code === 'beyond-maximum') return t('models.contextRefusalMaximum', { maximum: formatNumber(refusal.maximum, language) });
   return t('models.contextRefusalInvalid');
@@ -93,7 +108,9 @@ function ContextLengthHint({ choices }: { choices: ContextChoices | null }) {
           ? t('models.contextHint', { tokens: n(chosen.tokens), kv: formatBytes(chosen.kvBytes), perToken: formatBytes(choices.kvBytesPerToken ?? 0) })
           : t('models.contextHintNative', { native: n(choices.native) })}
       {choices && chosen?.extended && known && ` ${t('models.contextHintYarn', { native: n(choices.native) })}`}
-      {refused.length > 0 && refused[0].refusal && ` ${t('models.contextRefused', { lengths: refused.map((o) => n(o.tokens)).join(', '), reason: refusalText(refused[0].refusal, t, i18n.language) })}`}
+      {refused.length > 0 &&
+        refused[0].refusal &&
+        ` ${t('models.contextRefused', { lengths: refused.map((o) => n(o.tokens)).join(', '), reason: refusalText(refused[0].refusal, t, i18n.language) })}`}
     </p>
   );
 }
@@ -110,10 +127,29 @@ export function ModelBar() {
   const loaded = useAppStore((s) => s.loaded);
   const generating = useAppStore((s) => s.generation !== null);
   const [adding, setAdding] = useState(false);
+  const [confirming, setConfirming] = useState(false);
+  const fits = useAppStore((s) => s.fits);
   const contextChoices = useAppStore((s) => (s.contextChoices?.modelId === s.selectedModelId ? s.contextChoices : null));
   const selected = catalog.find((e) => e.id === selectedId);
   const dtypes = selected ? (MODEL_DTYPES.filter((d) => d in selected.dtypes) as ModelDtype[]) : [];
+  const config = useAppStore((s) => (s.modelConfig?.modelId === s.selectedModelId ? s.modelConfig.config : null));
+  const facts = useMemo(() => (selected ? computeModelFacts(selected, config) : null), [selected, config]);
+  const { chosen } = useContextChoice(contextChoices);
   const busy = loadStatus === 'loading' || generating;
+  const selectedFit = selected ? fits[selected.id] : undefined;
+  // A model stored or deleted (here or in another tab) changes the storage left and what is still to fetch.
+  const storedKey = stored.map((m) => `${m.modelKey}/${m.dtype}/${m.status}`).join();
+  useEffect(() => {
+    void refreshFits().catch(() => undefined);
+  }, [storedKey]);
+  const [secondDownload, setSecondDownload] = useState<SecondDownload | null>(null);
+  const loadAfterFitCheck = () => (selectedFit?.verdict === 'no-fit' ? setConfirming(true) : void loadSelectedModel());
+  // Another precision of a stored model (Run on switched between GPU and CPU): said before it downloads.
+  const load = async () => {
+    const plan = await plannedSecondDownload().catch(() => null);
+    if (plan) setSecondDownload(plan);
+    else loadAfterFitCheck();
+  };
 
   return (
     <div className="model-bar">
@@ -122,10 +158,15 @@ export function ModelBar() {
           <span className="field-label">{t('models.picker')}</span>
           <select aria-label={t('models.picker')} value={selectedId ?? ''} onChange={(e) => selectModel(e.target.value)} disabled={busy}>
             {catalog.map((entry) => {
-              const mark = storedMark(
-                stored.filter((m) => m.modelKey === entry.id),
-                t,
-              );
+              const mark = [
+                fitMark(fits[entry.id], t),
+                storedMark(
+                  stored.filter((m) => m.modelKey === entry.id),
+                  t,
+                ),
+              ]
+                .filter(Boolean)
+                .join(' · ');
               return (
                 <option key={entry.id} value={entry.id}>
                   {entry.test ? t('models.testLabel', { label: entry.label }) : entry.label}
@@ -141,7 +182,7 @@ export function ModelBar() {
           <select value={dtypeChoice} onChange={(e) => chooseDtype(e.target.value as ModelDtype | 'auto')} disabled={busy || !selected}>
             <option value="auto">{t('models.precisionAuto')}</option>
             {dtypes.map((dtype) => {
-              const size = selected?.dtypes[dtype];
+              const size = facts?.precisions[dtype]?.storedBytes;
               const mark = storedMark(
                 stored.filter((m) => m.modelKey === selected?.id && m.dtype === dtype),
                 t,
@@ -157,13 +198,14 @@ export function ModelBar() {
         </label>
         <label className="field">
           <span className="field-label">{t('models.device')}</span>
-          <select value={deviceChoice} onChange={(e) => chooseDevice(e.target.value as 'auto' | 'wasm')} disabled={busy}>
+          <select value={deviceChoice} onChange={(e) => chooseDevice(e.target.value as DevicePreference)} disabled={busy}>
             <option value="auto">{t('models.deviceAuto')}</option>
+            <option value="webgpu">{t('models.deviceWebgpu')}</option>
             <option value="wasm">{t('models.deviceWasm')}</option>
           </select>
         </label>
         {selected && <ContextLengthField choices={contextChoices} busy={busy} />}
-        <button type="button" onClick={() => void loadSelectedModel()} disabled={busy || !selected}>
+        <button type="button" onClick={() => void load()} disabled={busy || !selected}>
           {loadStatus === 'loading' ? t('models.loading') : t('models.load')}
         </button>
         <button type="button" className="ghost" onClick={() => setAdding(true)} disabled={busy}>
@@ -173,7 +215,11 @@ export function ModelBar() {
       <div className="model-notes">
         <p className="model-status" role="status" aria-live="polite">
           {loaded
-            ? t('models.loaded', { model: catalog.find((e) => e.id === loaded.modelId)?.label ?? loaded.modelId, device: loaded.device === 'webgpu' ? 'WebGPU' : 'WASM', dtype: loaded.dtype })
+            ? t('models.loaded', {
+                model: catalog.find((e) => e.id === loaded.modelId)?.label ?? loaded.modelId,
+                device: loaded.device === 'webgpu' ? 'WebGPU' : 'WASM',
+                dtype: loaded.dtype,
+              })
             : t('models.notLoaded')}
         </p>
         {loaded && (
@@ -188,13 +234,38 @@ export function ModelBar() {
           </p>
         )}
         {selected && <ContextLengthHint choices={contextChoices} />}
+        {selected && <FitNote fit={selectedFit} />}
         {selected && convertsInBrowser(selected) && !stored.some((m) => m.modelKey === selected.id && m.status === 'complete') && (
           <p className="model-note">{t('models.convertsNote')}</p>
         )}
-        {persistence && loadStatus !== 'loading' && <p className="model-note">{t(persistence === 'persistent' ? 'models.persistent' : 'models.notPersistent')}</p>}
-        {selected?.licenseNote && <p className="model-note">{t('models.licenseNote', { license: selected.licenseNote })}</p>}
+        {persistence && loadStatus !== 'loading' && (
+          <p className="model-note">{t(persistence === 'persistent' ? 'models.persistent' : 'models.notPersistent')}</p>
+        )}
+        {selected && (
+          <ModelFactsNote
+            entry={selected}
+            facts={facts}
+            dtype={contextChoices?.dtype ?? (dtypeChoice === 'auto' ? null : dtypeChoice)}
+            kv={chosen && contextChoices?.kvBytesPerToken !== null ? { tokens: chosen.tokens, bytes: chosen.kvBytes } : null}
+          />
+        )}
+        {selected && !selected.test && <p className="model-note">{t('models.licenseNote', { license: selected.licenseNote ?? selected.license })}</p>}
       </div>
       {adding && <AddModelDialog onClose={() => setAdding(false)} />}
+      {secondDownload && selected && (
+        <SecondDownloadDialog
+          model={selected.label}
+          plan={secondDownload}
+          downloadBytes={facts?.precisions[secondDownload.dtype]?.downloadBytes ?? null}
+          onDownload={loadAfterFitCheck}
+          onUseStored={(dtype) => {
+            chooseDtype(dtype);
+            loadAfterFitCheck();
+          }}
+          onClose={() => setSecondDownload(null)}
+        />
+      )}
+      {confirming && selectedFit && <LoadConfirmDialog fit={selectedFit} onLoad={() => void loadSelectedModel()} onClose={() => setConfirming(false)} />}
     </div>
   );
 }

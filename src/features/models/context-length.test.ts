@@ -5,7 +5,7 @@
  * per-model choice remembered in localStorage (malformed data ignored).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CTX64_SPEC } from '../../../tools/lib/fixture-specs.ts';
+import { CTX64_SPEC } from '../../testing/fixture-specs.ts';
 import type { HfLlamaConfig } from '../../model/config.ts';
 import { computeContextChoices, effectiveLength, readRememberedLengths, rememberLength } from './context-length.ts';
 
@@ -48,7 +48,12 @@ describe('computeContextChoices', () => {
 
   it('offers only the native window, memory unknown, for a model that is not Llama-shaped', () => {
     const odd = { max_position_embeddings: 2048 } as HfLlamaConfig;
-    expect(computeContextChoices('m', odd, 'q4', undefined)).toMatchObject({ native: 2048, kvBytesPerToken: null, defaultTokens: 2048, options: [{ tokens: 2048 }] });
+    expect(computeContextChoices('m', odd, 'q4', undefined)).toMatchObject({
+      native: 2048,
+      kvBytesPerToken: null,
+      defaultTokens: 2048,
+      options: [{ tokens: 2048 }],
+    });
   });
 });
 

@@ -7,40 +7,34 @@
 import type { HfLlamaConfig } from '../../model/config.ts';
 import { UnsupportedModelError } from '../../model/config.ts';
 import type { ModelDtype } from '../../model/catalog.ts';
-import { contextLengthChoices, kvBytesPerToken, KV_ELEMENT_BYTES, type AdapterLimits, type ContextLengthOption } from '../../model/kv-memory.ts';
+import { contextLengthChoices, kvBytesPerToken, KV_ELEMENT_BYTES, type AdapterLimits, type ContextChoices } from '../../model/kv-memory.ts';
 import { resolveLlamaShape } from '../../model/config.ts';
-
-export interface ContextChoices {
-  modelId: string;
-  dtype: ModelDtype;
-  native: number;
-  /** Null when the model is not Llama-shaped: only its native window is offered, memory unknown. */
-  kvBytesPerToken: number | null;
-  options: ContextLengthOption[];
-  defaultTokens: number | null;
-  /** Whether the GPU's limits were checked (false on WebAssembly, which has none of them). */
-  limitsChecked: boolean;
-}
 
 export function computeContextChoices(modelId: string, config: HfLlamaConfig, dtype: ModelDtype, limits: AdapterLimits | undefined): ContextChoices {
   const native = config.max_position_embeddings;
-  const type = String(config.rope_scaling?.rope_type ?? config.rope_scaling?.type ?? config.rope_parameters?.rope_type ?? 'default');
   try {
-    const choices = contextLengthChoices(config, { dtype, limits });
-    // Only default RoPE and YaRN can be stretched with YaRN (rope-patch refuses the rest at load).
-    const options = type === 'default' || type === 'yarn' ? choices.options : choices.options.filter((o) => !o.extended);
+    // Only default RoPE and YaRN can be stretched (maxContextLength stops llama3 at its window; rope-patch refuses the rest at load).
+    const { options, defaultTokens } = contextLengthChoices(config, { dtype, limits });
     return {
       modelId,
       dtype,
       native,
       kvBytesPerToken: kvBytesPerToken(resolveLlamaShape(config), KV_ELEMENT_BYTES[dtype]),
       options,
-      defaultTokens: choices.defaultTokens,
+      defaultTokens,
       limitsChecked: limits !== undefined,
     };
   } catch (error) {
     if (!(error instanceof UnsupportedModelError)) throw error;
-    return { modelId, dtype, native, kvBytesPerToken: null, options: [{ tokens: native, kvBytes: 0, extended: false, refusal: null }], defaultTokens: native, limitsChecked: false };
+    return {
+      modelId,
+      dtype,
+      native,
+      kvBytesPerToken: null,
+      options: [{ tokens: native, kvBytes: 0, extended: false, refusal: null }],
+      defaultTokens: native,
+      limitsChecked: false,
+    };
   }
 }
 

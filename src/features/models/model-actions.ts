@@ -5,18 +5,24 @@
  * UI components call these; state goes through the app store.
  */
 import { liveQuery, type Subscription } from 'dexie';
-import { useAppStore } from '../../app/store.ts';
+import { useAppStore } from '../../state/store.ts';
 import { requestPersistence } from '../../db/storage-manager.ts';
 import { deleteUserModel, listUserModels, putUserModel } from '../../db/user-models.ts';
-import { chooseDtype as bestDtype, parseCatalog, type CatalogEntry, type ModelDtype, type ModelSource } from '../../model/catalog.ts';
+import { parseCatalog, type CatalogEntry, type ModelDtype, type ModelSource } from '../../model/catalog.ts';
 import { engineClient, EngineRequestError } from '../../worker/engine-client.ts';
-import type { DeviceProbe, DownloadProgress, EngineErrorValue, StoredModelSpec } from '../../worker/protocol.ts';
+import type { DownloadProgress, StoredModelSpec } from '../../worker/protocol.ts';
+import type { ErrorValue } from '../../lib/errors.ts';
 import { storeClient } from '../../worker/store-client.ts';
 import { computeContextChoices, effectiveLength, readRememberedLengths, rememberLength } from './context-length.ts';
 import { hubUrl } from './hub-url.ts';
 import { readModelConfig } from './model-config.ts';
-import { recordProgress } from './progress.ts';
+import { recordProgress } from '../../lib/progress.ts';
 import { migrateLegacyUserModels } from './user-models.ts';
+import { bestFittingModel, gpuFor, loadingDtype, probeDevice, refreshFits } from './fit-actions.ts';
+import type { DevicePreference } from '../../model/device-choice.ts';
+import { entriesForStoredModels } from './stored-entries.ts';
+import { modelStore } from '../../db/model-store.ts';
+import { secondDownloadOf, type SecondDownload } from './second-download.ts';
 
 const SELECTED_MODEL_KEY = 'hanmadi.selectedModel';
 
@@ -47,23 +53,35 @@ let userModelsSubscription: Subscription | null = null;
 export async function loadCatalog(): Promise<void> {
   const storage = safeStorage();
   if (storage) await migrateLegacyUserModels(storage).catch(() => 0);
-  const [main, local] = await Promise.all([fetchCatalog('models.json'), fetchCatalog('models/local.json')]);
+  const [main, local, stored] = await Promise.all([fetchCatalog('models.json'), fetchCatalog('models/local.json'), modelStore.listModels().catch(() => [])]);
   const fixed = [...(local ?? []), ...(main ?? [])];
-  const apply = (user: CatalogEntry[]) => {
-    const catalog = [...fixed, ...user];
+  const apply = async (user: CatalogEntry[]) => {
+    const listed = [...fixed, ...user];
+    // A stored model whose entry could not be read (offline, say) is still offered: it loads from the store alone.
+    const catalog = [...listed, ...entriesForStoredModels(stored, new Set(listed.map((e) => e.id)))];
+    useAppStore.setState({ catalog, catalogError: main === null });
     const state = useAppStore.getState();
     const remembered = storage?.getItem(SELECTED_MODEL_KEY);
-    const selected =
-      catalog.find((e) => e.id === state.selectedModelId) ?? catalog.find((e) => e.id === remembered) ?? catalog[0] ?? null;
-    const changed = selected?.id !== state.selectedModelId;
-    useAppStore.setState({ catalog, catalogError: main === null, selectedModelId: selected?.id ?? null });
+    let selected = catalog.find((e) => e.id === state.selectedModelId) ?? catalog.find((e) => e.id === remembered) ?? null;
+    if (!selected) {
+      // A first visit (nothing picked yet) starts on the best model that fits this device, unless
+      // the user picked one (or added one, which picks it) while the device was being probed: that
+      // choice stands, even where it is missing from this call's catalog, which predates it.
+      const pickedBefore = state.selectedModelId;
+      const best = await bestFittingModel();
+      if (useAppStore.getState().selectedModelId !== pickedBefore) return;
+      selected = best ?? catalog[0] ?? null;
+    }
+    const changed = selected?.id !== useAppStore.getState().selectedModelId;
+    useAppStore.setState({ selectedModelId: selected?.id ?? null });
     // On page open the context setting reads only the store: no request before the user acts.
     if (changed) void refreshContextChoices({ network: false });
+    else void refreshFits();
   };
   useAppStore.setState({ contextLengths: readRememberedLengths() });
-  apply(await listUserModels().catch(() => []));
+  await apply(await listUserModels().catch(() => []));
   userModelsSubscription?.unsubscribe();
-  userModelsSubscription = liveQuery(() => listUserModels()).subscribe({ next: apply, error: () => undefined });
+  userModelsSubscription = liveQuery(() => listUserModels()).subscribe({ next: (user) => void apply(user), error: () => undefined });
 }
 
 export function selectModel(id: string): void {
@@ -77,7 +95,7 @@ export function chooseDtype(dtype: ModelDtype | 'auto'): void {
   void refreshContextChoices({ network: true });
 }
 
-export function chooseDevice(device: 'auto' | 'wasm'): void {
+export function chooseDevice(device: DevicePreference): void {
   useAppStore.setState({ deviceChoice: device });
   void refreshContextChoices({ network: true });
 }
@@ -87,6 +105,7 @@ export function chooseContextLength(tokens: number): void {
   const { selectedModelId, contextLengths } = useAppStore.getState();
   if (!selectedModelId) return;
   useAppStore.setState({ contextLengths: rememberLength(contextLengths, selectedModelId, tokens) });
+  void refreshFits();
 }
 
 let choicesRequest = 0;
@@ -111,13 +130,16 @@ export async function refreshContextChoices(options: { network: boolean }): Prom
       if (request === choicesRequest) useAppStore.setState({ contextChoices: null });
       return;
     }
+    if (request === choicesRequest) useAppStore.setState({ modelConfig: { modelId: entry.id, config } });
     const dtype = await resolveDtype(entry, state.dtypeChoice, state.deviceChoice);
-    const probe = state.deviceChoice === 'wasm' ? null : await probeDevice();
+    const probe = await gpuFor(state.deviceChoice);
     const limits = probe?.webgpu ? probe.limits : undefined;
     if (request === choicesRequest) useAppStore.setState({ contextChoices: computeContextChoices(entry.id, config, dtype, limits) });
   } catch {
     if (request === choicesRequest) useAppStore.setState({ contextChoices: null });
   }
+  // The verdicts follow the precision, device and length just chosen.
+  if (request === choicesRequest) await refreshFits().catch(() => undefined);
 }
 
 export async function addUserModel(entry: CatalogEntry): Promise<void> {
@@ -136,27 +158,27 @@ function absoluteSource(source: ModelSource): ModelSource {
 }
 
 let engineWatched = false;
-let deviceProbe: Promise<DeviceProbe> | null = null;
-
-/** What the GPU can do (WebGPU, shader-f16, buffer limits), asked of the worker once per page. */
-function probeDevice(): Promise<DeviceProbe> {
-  deviceProbe ??= engineClient().probeDevice();
-  return deviceProbe;
-}
 
 /** The precision to download and load: the user's choice, or the best the device runs. */
-async function resolveDtype(entry: CatalogEntry, choice: ModelDtype | 'auto', device: 'auto' | 'wasm'): Promise<ModelDtype> {
-  if (choice !== 'auto') return choice;
-  let kind: 'webgpu' | 'wasm' = 'wasm';
-  let shaderF16 = false;
-  if (device !== 'wasm') {
-    const probe = await probeDevice();
-    kind = probe.webgpu ? 'webgpu' : 'wasm';
-    shaderF16 = probe.shaderF16;
-  }
-  const dtype = bestDtype(entry, { kind, shaderF16 });
-  if (!dtype) throw new EngineRequestError({ code: 'load-failed', detail: `No precision of ${entry.label} runs on ${kind}.` });
+async function resolveDtype(entry: CatalogEntry, choice: ModelDtype | 'auto', device: DevicePreference): Promise<ModelDtype> {
+  const probe = choice === 'auto' ? await gpuFor(device) : null;
+  const dtype = loadingDtype(entry, choice, probe);
+  if (!dtype) throw new EngineRequestError({ code: 'load-failed', detail: `No precision of ${entry.label} runs on ${probe?.webgpu ? 'webgpu' : 'wasm'}.` });
   return dtype;
+}
+
+/** What Load would download in another precision of a model stored already (asked before it starts). */
+export async function plannedSecondDownload(): Promise<SecondDownload | null> {
+  const state = useAppStore.getState();
+  const entry = state.catalog.find((e) => e.id === state.selectedModelId);
+  if (!entry || entry.source.kind === 'imported') return null;
+  const probe = await gpuFor(state.deviceChoice);
+  const dtype = loadingDtype(entry, state.dtypeChoice, probe);
+  if (!dtype) return null;
+  const device = { kind: probe ? 'webgpu' : 'wasm', shaderF16: probe?.shaderF16 ?? false } as const;
+  const webgpu = await probeDevice();
+  const otherDevice = probe ? ({ kind: 'wasm', shaderF16: false } as const) : webgpu.webgpu ? ({ kind: 'webgpu', shaderF16: webgpu.shaderF16 } as const) : null;
+  return secondDownloadOf(entry.id, dtype, device, otherDevice, await modelStore.listModels());
 }
 
 function showDownload(requestId: string | null, progress: DownloadProgress): void {
@@ -183,7 +205,7 @@ async function download(spec: StoredModelSpec): Promise<'complete' | 'paused' | 
   return outcome.outcome;
 }
 
-const errorValue = (error: unknown): EngineErrorValue => (error instanceof EngineRequestError ? error.value : { code: 'load-failed', detail: String(error) });
+const errorValue = (error: unknown): ErrorValue => (error instanceof EngineRequestError ? error.value : { code: 'load-failed', detail: String(error) });
 
 export async function loadSelectedModel(): Promise<void> {
   const state = useAppStore.getState();
@@ -193,6 +215,8 @@ export async function loadSelectedModel(): Promise<void> {
   if (!engineWatched) {
     engineWatched = true;
     client.onDeviceLost((reason) => useAppStore.setState({ deviceLost: reason || 'lost', loadStatus: 'error', loaded: null }));
+    // The watchdog ended a worker stuck in the model's template or tokenizer: the model is gone, the conversation stays.
+    client.onHung((error) => useAppStore.setState({ loaded: null, loadStatus: 'idle', budget: null, chatError: error }));
   }
   useAppStore.setState({ loadStatus: 'loading', loadPhase: 'adapter', files: {}, loadError: null, loaded: null });
   try {
@@ -218,7 +242,11 @@ export async function loadSelectedModel(): Promise<void> {
       );
     const outcome = await download(spec);
     if (outcome !== 'complete') {
-      useAppStore.setState((s) => ({ loadStatus: outcome === 'paused' ? 'paused' : 'idle', loadPhase: null, download: outcome === 'paused' && s.download ? { ...s.download, requestId: null } : null }));
+      useAppStore.setState((s) => ({
+        loadStatus: outcome === 'paused' ? 'paused' : 'idle',
+        loadPhase: null,
+        download: outcome === 'paused' && s.download ? { ...s.download, requestId: null } : null,
+      }));
       return;
     }
     useAppStore.setState({ download: null });
@@ -257,6 +285,9 @@ export async function cancelDownload(): Promise<void> {
   const download = useAppStore.getState().download;
   if (!download) return;
   if (download.requestId) await storeClient().stopDownload(download.requestId, 'cancel');
-  else await storeClient().deleteModel(download.modelKey, download.dtype).catch(() => undefined);
+  else
+    await storeClient()
+      .deleteModel(download.modelKey, download.dtype)
+      .catch(() => undefined);
   useAppStore.setState({ download: null, loadStatus: 'idle', loadPhase: null });
 }

@@ -6,13 +6,22 @@
 import { modelStore } from '../../db/model-store.ts';
 import type { CatalogEntry } from '../../model/catalog.ts';
 import type { HfLlamaConfig } from '../../model/config.ts';
+import { checkConfigBounds, maxJsonBytes } from '../../model/input-bounds.ts';
+import { readCappedText } from '../../lib/read-capped.ts';
 import { hubUrl } from './hub-url.ts';
 
 const cache = new Map<string, HfLlamaConfig>();
 
+/** A config the context setting can plan from; one out of bounds is not (its load is refused with the reason). */
 function parse(value: unknown): HfLlamaConfig | null {
   const config = value as HfLlamaConfig | null;
-  return typeof config === 'object' && config !== null && typeof config.max_position_embeddings === 'number' ? config : null;
+  if (typeof config !== 'object' || config === null || typeof config.max_position_embeddings !== 'number') return null;
+  try {
+    checkConfigBounds(config);
+  } catch {
+    return null;
+  }
+  return config;
 }
 
 function sourceUrl(entry: CatalogEntry): string | null {
@@ -34,7 +43,7 @@ export async function readModelConfig(entry: CatalogEntry, options: { network: b
   if (!config && options.network && url) {
     try {
       const response = await fetch(url, { cache: 'no-cache' });
-      if (response.ok) config = parse(await response.json());
+      if (response.ok) config = parse(JSON.parse(await readCappedText(response, 'config.json', maxJsonBytes('config.json'))));
     } catch {
       config = null; // offline or unreachable: the setting waits for the download
     }

@@ -20,12 +20,18 @@ function memoryStorage(): Storage {
 
 describe('parseModelSource', () => {
   it('accepts http(s) folder URLs and normalizes the trailing slash', () => {
-    expect(parseModelSource(' https://example.com/models/kanana-nano ')).toEqual({ ok: true, source: { kind: 'url', baseUrl: 'https://example.com/models/kanana-nano/' } });
+    expect(parseModelSource(' https://example.com/models/kanana-nano ')).toEqual({
+      ok: true,
+      source: { kind: 'url', baseUrl: 'https://example.com/models/kanana-nano/' },
+    });
     expect(parseModelSource('http://localhost:8080/m/?x=1#y')).toEqual({ ok: true, source: { kind: 'url', baseUrl: 'http://localhost:8080/m/' } });
   });
 
   it('accepts Hugging Face repo ids with an optional revision', () => {
-    expect(parseModelSource('onnx-community/EXAONE-3.5-2.4B-Instruct')).toEqual({ ok: true, source: { kind: 'hf', repo: 'onnx-community/EXAONE-3.5-2.4B-Instruct', revision: 'main' } });
+    expect(parseModelSource('onnx-community/EXAONE-3.5-2.4B-Instruct')).toEqual({
+      ok: true,
+      source: { kind: 'hf', repo: 'onnx-community/EXAONE-3.5-2.4B-Instruct', revision: 'main' },
+    });
     expect(parseModelSource('me/model@v1.0')).toEqual({ ok: true, source: { kind: 'hf', repo: 'me/model', revision: 'v1.0' } });
   });
 
@@ -65,7 +71,11 @@ describe('moving user models from localStorage to Dexie', () => {
     const hf = parseModelSource('me/model@dev');
     const url = parseModelSource('https://cdn.example/kanana/');
     if (!hf.ok || !url.ok) throw new Error('fixtures must parse');
-    writeLegacy(storage, [userModelEntry(hf.source, ''), userModelEntry(url.source, 'My Kanana'), { source: { kind: 'url', baseUrl: 'javascript:x' }, label: 'bad' }]);
+    writeLegacy(storage, [
+      userModelEntry(hf.source, ''),
+      userModelEntry(url.source, 'My Kanana'),
+      { source: { kind: 'url', baseUrl: 'javascript:x' }, label: 'bad' },
+    ]);
     await db.userModels.put({ id: 'user:me/model@dev', label: 'Renamed', source: hf.source, dtypes: { q4: 1 }, nativeContext: 0, addedAt: 5 });
 
     expect(await migrateLegacyUserModels(storage)).toBe(1);

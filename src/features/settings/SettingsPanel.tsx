@@ -3,15 +3,16 @@
  * fields use the loaded model's generation_config defaults, shown beside each field; "Model
  * defaults" clears the overrides. Esc closes the panel.
  */
+import './settings.css';
 import { useLiveQuery } from 'dexie-react-hooks';
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { useAppStore } from '../../app/store.ts';
+import { useAppStore } from '../../state/store.ts';
 import { db, type ConversationRecord } from '../../db/app-db.ts';
 import { updateConversation } from '../../db/conversations.ts';
 import { formatNumber } from '../../i18n/format.ts';
-import type { SamplingParams } from '../../worker/protocol.ts';
-import { FALLBACK_SAMPLING, SAMPLING_LIMITS, samplingFromGenerationConfig } from './sampling-defaults.ts';
+import type { SamplingParams } from '../../model/generation.ts';
+import { FALLBACK_SAMPLING, SAMPLING_LIMITS, samplingFromGenerationConfig } from '../../model/sampling-defaults.ts';
 import { presetById, SYSTEM_PRESETS } from './system-presets.ts';
 
 const FIELDS: { key: keyof SamplingParams; step: number }[] = [
@@ -111,12 +112,7 @@ function SettingsForm({ conversation, onClose }: { conversation: ConversationRec
       </label>
       <label className="field">
         <span className="field-label">{t('settings.systemPrompt')}</span>
-        <textarea
-          rows={4}
-          value={systemPrompt}
-          placeholder={t('settings.systemPromptPlaceholder')}
-          onChange={(e) => saveSystemPrompt(e.target.value)}
-        />
+        <textarea rows={4} value={systemPrompt} placeholder={t('settings.systemPromptPlaceholder')} onChange={(e) => saveSystemPrompt(e.target.value)} />
       </label>
       <fieldset className="sampling">
         <legend>{t('settings.sampling')}</legend>

@@ -3,10 +3,11 @@
  * (read live from Dexie: a download finished in another tab appears here), what the browser
  * reports about space and persistence, deleting one model or all, and importing a model folder.
  */
+import './storage.css';
 import { useLiveQuery } from 'dexie-react-hooks';
 import { useEffect, useRef, useState, type ChangeEvent } from 'react';
 import { useTranslation } from 'react-i18next';
-import { useAppStore } from '../../app/store.ts';
+import { useAppStore } from '../../state/store.ts';
 import { modelStore, type StoredModelSummary } from '../../db/model-store.ts';
 import { availableBytes } from '../../db/storage-manager.ts';
 import { formatBytes, formatErrorParams } from '../../i18n/format.ts';
@@ -27,7 +28,12 @@ function StoredRow({ model }: { model: StoredModelSummary }) {
       <td>{model.status === 'complete' ? t('storage.complete') : t('storage.partial', { percent, loaded: formatBytes(model.storedBytes) })}</td>
       <td>{new Date(model.lastUsedAt).toLocaleString(i18n.language)}</td>
       <td>
-        <button type="button" className="ghost" aria-label={t('storage.deleteLabel', { model: model.label, dtype: model.dtype })} onClick={() => void deleteStoredModel(model.modelKey, model.dtype)}>
+        <button
+          type="button"
+          className="ghost"
+          aria-label={t('storage.deleteLabel', { model: model.label, dtype: model.dtype })}
+          onClick={() => void deleteStoredModel(model.modelKey, model.dtype)}
+        >
           {t('storage.delete')}
         </button>
       </td>
@@ -92,25 +98,27 @@ export function StoragePanel({ onClose }: { onClose(): void }) {
       )}
       {models && models.length === 0 && <p className="hint">{t('storage.empty')}</p>}
       {models && models.length > 0 && (
-        <table className="stored-models">
-          <thead>
-            <tr>
-              <th scope="col">{t('storage.model')}</th>
-              <th scope="col">{t('storage.precision')}</th>
-              <th scope="col">{t('storage.size')}</th>
-              <th scope="col">{t('storage.stored')}</th>
-              <th scope="col">{t('storage.lastUsed')}</th>
-              <th scope="col">
-                <span className="visually-hidden">{t('storage.delete')}</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {models.map((model) => (
-              <StoredRow key={`${model.modelKey}\n${model.dtype}`} model={model} />
-            ))}
-          </tbody>
-        </table>
+        <div className="stored-models-frame">
+          <table className="stored-models">
+            <thead>
+              <tr>
+                <th scope="col">{t('storage.model')}</th>
+                <th scope="col">{t('storage.precision')}</th>
+                <th scope="col">{t('storage.size')}</th>
+                <th scope="col">{t('storage.stored')}</th>
+                <th scope="col">{t('storage.lastUsed')}</th>
+                <th scope="col">
+                  <span className="visually-hidden">{t('storage.delete')}</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {models.map((model) => (
+                <StoredRow key={`${model.modelKey}\n${model.dtype}`} model={model} />
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
       {models && models.length > 0 && (
         <div className="dialog-actions">
@@ -142,7 +150,15 @@ export function StoragePanel({ onClose }: { onClose(): void }) {
         <button type="button" onClick={() => void chooseFolder()} disabled={importProgress !== null}>
           {t('storage.import')}
         </button>
-        <input ref={folderInput} className="visually-hidden" type="file" multiple aria-label={t('storage.importFolder')} onChange={onFolderInput} {...FOLDER_INPUT} />
+        <input
+          ref={folderInput}
+          className="visually-hidden"
+          type="file"
+          multiple
+          aria-label={t('storage.importFolder')}
+          onChange={onFolderInput}
+          {...FOLDER_INPUT}
+        />
         {importProgress && (
           <p className="hint" role="status">
             <progress max={importProgress.total || 1} value={importProgress.loaded} aria-label={t('storage.importFolder')} />{' '}

@@ -3,17 +3,17 @@
  * models (the store worker frees their chunks; the estimate is read again to show it), and
  * import a model folder, which then appears in the model picker as an imported model.
  */
-import { useAppStore } from '../../app/store.ts';
+import { useAppStore } from '../../state/store.ts';
 import { modelStore } from '../../db/model-store.ts';
 import { isPersisted, storageEstimate } from '../../db/storage-manager.ts';
 import { deleteUserModel, listUserModels, putUserModel } from '../../db/user-models.ts';
 import type { ModelDtype } from '../../model/catalog.ts';
 import { EngineRequestError } from '../../worker/engine-client.ts';
-import type { EngineErrorValue } from '../../worker/protocol.ts';
+import type { ErrorValue } from '../../lib/errors.ts';
 import { storeClient } from '../../worker/store-client.ts';
 import type { PickedFile } from './folder-files.ts';
 
-const errorValue = (error: unknown): EngineErrorValue => (error instanceof EngineRequestError ? error.value : { code: 'unknown', detail: String(error) });
+const errorValue = (error: unknown): ErrorValue => (error instanceof EngineRequestError ? error.value : { code: 'unknown', detail: String(error) });
 
 export async function refreshStorageInfo(): Promise<void> {
   const [estimate, persisted] = await Promise.all([storageEstimate(), isPersisted()]);

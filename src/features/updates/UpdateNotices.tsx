@@ -7,7 +7,7 @@
 import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useRegisterSW } from 'virtual:pwa-register/react';
-import { useAppStore } from '../../app/store.ts';
+import { useAppStore } from '../../state/store.ts';
 import { appBusy, UPDATE_CHECK_MS } from './update-gate.ts';
 
 export function UpdateNotices() {

@@ -4,7 +4,7 @@
  * started in another tab) waits until none is running. A paused download is not running: it
  * resumes from its stored chunks after the reload.
  */
-import type { AppState } from '../../app/store.ts';
+import type { AppState } from '../../state/store.ts';
 
 export type BusyState = Pick<AppState, 'generation' | 'loadStatus' | 'importProgress'>;
 

@@ -1,0 +1,31 @@
+/**
+ * A file the user attached, read into an Attachment: `.txt` and `.md` as UTF-8 text, `.pdf`
+ * through pdf.js (pdf-text.ts). A file the app does not take, one too large, one that cannot be
+ * read and one without any text each get their own translated error, naming the file; nothing is
+ * half-read or cut.
+ */
+import { AppError } from '../../lib/errors.ts';
+import { attachmentKindOf, MAX_ATTACHMENT_BYTES, MAX_ATTACHMENT_CHARS, normalizeDocumentText, type Attachment } from '../../model/attachments.ts';
+import { pdfText } from './pdf-text.ts';
+
+export async function readAttachment(file: File): Promise<Attachment> {
+  const name = file.name;
+  const kind = attachmentKindOf(name);
+  if (!kind) throw new AppError('attachment-unsupported', `${name}: only .txt, .md and .pdf files can be attached.`, { name });
+  if (file.size > MAX_ATTACHMENT_BYTES) {
+    throw new AppError('attachment-too-large', `${name} is ${file.size} bytes.`, { name, bytes: file.size, limitBytes: MAX_ATTACHMENT_BYTES });
+  }
+  let text: string;
+  try {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    text = kind === 'pdf' ? await pdfText(bytes) : new TextDecoder('utf-8').decode(bytes);
+  } catch (error) {
+    throw new AppError('attachment-unreadable', `${name}: ${error instanceof Error ? error.message : String(error)}`, { name });
+  }
+  text = normalizeDocumentText(text);
+  if (!text.trim()) throw new AppError('attachment-empty', `${name} has no text.`, { name });
+  if (text.length > MAX_ATTACHMENT_CHARS) {
+    throw new AppError('attachment-too-large', `${name} holds ${text.length} characters.`, { name, bytes: file.size, limitBytes: MAX_ATTACHMENT_BYTES });
+  }
+  return { name, kind, size: file.size, text };
+}

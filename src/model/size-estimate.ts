@@ -1,0 +1,43 @@
+/**
+ * The bytes of external data a converted graph stores, in closed form from the config shape, so
+ * the app can show "download X, store Y" before fetching anything. Written out from the weights
+ * src/converter/llama-graph.ts makes (checked against the converter's real output in size-estimate.test.ts):
+ * - embedding table [V, d]: float32 in fp32 and q4 (q4 targets adapters without shader-f16),
+ *   float16 in fp16 and q4f16;
+ * - RMSNorm weights [d]: float32 always (2 per layer and the final norm);
+ * - every Linear [out, in] (q, k, v, o, gate, up, down and the head): fp32/fp16 store it
+ *   transposed at 4/2 bytes an element; q4/q4f16 store MatMulNBits parts: packed nibbles
+ *   (16 bytes a 32-wide block), one scale a block (float32 in q4, float16 in q4f16) and zero
+ *   points (4 bits a block, each row padded to whole bytes);
+ * - the head is stored whether tied or not (a tied head is a second copy of the table);
+ * - q8 instead: DynamicQuantizeMatMul weights, int8 [in, out] plus a float32 scale per output
+ *   (q|k|v and gate|up fused: the same bytes as apart), and the table int8 [d, V] with a scale per
+ *   token, which a tied head shares (an untied head is a second such table).
+ * Pure.
+ */
+import type { LlamaShape } from './config.ts';
+import type { GraphDtype } from './graph-format.ts';
+
+export function storedExternalDataBytes(shape: LlamaShape, dtype: GraphDtype): number {
+  const { hiddenSize: d, numHeads: H, numKvHeads: KV, headDim: HD, intermediateSize: I, numLayers: L, vocabSize: V } = shape;
+  if (dtype === 'q8') return storedQ8Bytes(shape);
+  const half = dtype === 'fp16' || dtype === 'q4f16';
+  const quantized = dtype === 'q4' || dtype === 'q4f16';
+  const floatBytes = half ? 2 : 4;
+  const linear = (out: number, inFeatures: number): number => {
+    if (!quantized) return out * inFeatures * floatBytes;
+    const blocksPerRow = inFeatures / 32;
+    return out * blocksPerRow * 16 + out * blocksPerRow * floatBytes + out * Math.ceil(blocksPerRow / 2);
+  };
+  const norm = d * 4;
+  const layer = 2 * norm + linear(H * HD, d) + 2 * linear(KV * HD, d) + linear(d, H * HD) + 2 * linear(I, d) + linear(d, I);
+  return V * d * floatBytes + L * layer + norm + linear(V, d);
+}
+
+function storedQ8Bytes(shape: LlamaShape): number {
+  const { hiddenSize: d, numHeads: H, numKvHeads: KV, headDim: HD, intermediateSize: I, numLayers: L, vocabSize: V } = shape;
+  const linear = (out: number, inFeatures: number) => out * inFeatures + out * 4;
+  const norm = d * 4;
+  const layer = 2 * norm + linear((H + 2 * KV) * HD, d) + linear(d, H * HD) + linear(2 * I, d) + linear(d, I);
+  return (shape.tieWordEmbeddings ? 1 : 2) * linear(V, d) + L * layer + norm;
+}

@@ -1,0 +1,191 @@
+/**
+ * The model's ONNX session, created by the engine from the files it reads itself: the graph (with
+ * the long-context patch applied) and its external data, handed to ONNX Runtime as a Blob of the
+ * stored chunks under the JSPI build (ort-runtime.ts: ONNX Runtime then reads each initializer's
+ * slice into place, and the weights are never whole in JS memory) or as one preallocated buffer
+ * filled chunk by chunk otherwise.
+ *
+ * Integrity: every stored chunk is checked against the SHA-256 recorded when it was downloaded.
+ * On the bytes path the check runs on the bytes as they are placed; on the Blob path ONNX Runtime
+ * reads the chunks itself, so a second reader checks them while the session is created, and the
+ * load only succeeds once both are done. A chunk that fails is dropped from the store (the page
+ * fetches it again) and the load fails with 'model-corrupt': the session built on it is released
+ * before anyone runs it.
+ */
+import type { InferenceSession } from 'onnxruntime-web';
+import type { ModelStore } from '../db/model-store.ts';
+import { StoreError } from '../db/stored-file.ts';
+import { sha256Hex } from '../lib/digests.ts';
+import { AppError } from '../lib/errors.ts';
+import type { ModelSource } from '../model/catalog.ts';
+import { readNodeOpTypes } from '../model/onnx-initializers.ts';
+import { describeDecoder, type DecoderIo } from './decoder-io.ts';
+import { ort } from './ort-runtime.ts';
+
+/** External data as ONNX Runtime takes it: the file name the graph refers to, and its bytes. */
+export interface ExternalData {
+  path: string;
+  data: Blob | Uint8Array;
+}
+
+/** Where a load reads a model's files from. */
+export interface ModelFileReader {
+  /** A whole (small) file, checked. */
+  bytes(path: string): Promise<Uint8Array>;
+  /** An external-data file, as a Blob (no byte read here) or as bytes; `checked` settles once every byte was verified. */
+  data(path: string, as: 'blob' | 'bytes'): Promise<{ data: Blob | Uint8Array; checked: Promise<void> }>;
+}
+
+const baseName = (path: string) => path.slice(path.lastIndexOf('/') + 1);
+
+/** Fills `target` from `blob` at `offset`, with a BYOB reader where the browser has one (no intermediate copy). */
+export async function readBlobInto(blob: Blob, target: { bytes: Uint8Array }, offset: number): Promise<void> {
+  let reader: ReadableStreamBYOBReader;
+  try {
+    reader = blob.stream().getReader({ mode: 'byob' });
+  } catch {
+    target.bytes.set(new Uint8Array(await blob.arrayBuffer()), offset);
+    return;
+  }
+  let filled = 0;
+  while (filled < blob.size) {
+    const { byteOffset, byteLength } = target.bytes;
+    const { value, done } = await reader.read(new Uint8Array(target.bytes.buffer, byteOffset + offset + filled, blob.size - filled));
+    if (done || !value) break;
+    // Each read transfers the buffer and detaches the old view (it reads as empty after): the bytes live on in value.buffer.
+    target.bytes = new Uint8Array(value.buffer, byteOffset, byteLength);
+    filled += value.byteLength;
+  }
+  if (filled !== blob.size) throw new StoreError('chunk-corrupt', `A stored chunk ended after ${filled} of ${blob.size} bytes.`);
+}
+
+/** Reads a model's files from the store (with per-load overrides: the long-context config and graph). */
+export function storeReader(store: ModelStore, modelKey: string, overrides: ReadonlyMap<string, Uint8Array> = new Map()): ModelFileReader {
+  /** A store failure as the load reports it: a dropped corrupt chunk is fetched again by the page. */
+  const missing = (path: string, error: unknown) => {
+    if (!(error instanceof StoreError)) return error;
+    if (error.code === 'chunk-corrupt') return new AppError('model-corrupt', error.message, { file: path });
+    return new AppError('model-files-missing', `Not in the model store: ${path}.`, { file: path });
+  };
+  const corrupt = async (path: string, index: number, why: string) => {
+    await store.dropChunk(modelKey, path, index);
+    return new AppError('model-corrupt', `Stored chunk ${index} of ${path} ${why}; it was dropped and will be downloaded again.`, { file: path });
+  };
+  return {
+    async bytes(path) {
+      const override = overrides.get(path);
+      if (override) return override;
+      try {
+        return await store.readFileBytes(modelKey, path);
+      } catch (error) {
+        throw missing(path, error);
+      }
+    },
+    async data(path, as) {
+      let file;
+      try {
+        file = await store.readableFile(modelKey, path);
+      } catch (error) {
+        throw missing(path, error);
+      }
+      const { record, chunks } = file;
+      const check = async (index: number, bytes: Uint8Array) => {
+        if ((await sha256Hex(bytes)) !== record.chunkSha256[index]) throw await corrupt(path, index, 'does not match its digest');
+      };
+      const readable = async <T>(index: number, read: () => Promise<T>): Promise<T> => {
+        try {
+          return await read();
+        } catch (error) {
+          if (error instanceof AppError) throw error;
+          // The blob's backing file is gone or unreadable (NotReadableError).
+          throw await corrupt(path, index, `could not be read (${error instanceof Error ? error.name : String(error)})`);
+        }
+      };
+      if (as === 'blob') {
+        const checked = (async () => {
+          for (const chunk of chunks) await check(chunk.index, await readable(chunk.index, async () => new Uint8Array(await chunk.data.arrayBuffer())));
+        })();
+        checked.catch(() => undefined); // observed by the caller
+        return { data: new Blob(chunks.map((c) => c.data)), checked };
+      }
+      const target = { bytes: new Uint8Array(record.size) };
+      const digests: Promise<void>[] = [];
+      for (const chunk of chunks) {
+        const offset = chunk.index * record.chunkSize;
+        await readable(chunk.index, () => readBlobInto(chunk.data, target, offset));
+        // digest() copies its input before it returns: the buffer can be read on at once.
+        digests.push(check(chunk.index, target.bytes.subarray(offset, offset + chunk.size)));
+      }
+      await Promise.all(digests);
+      return { data: target.bytes, checked: Promise.resolve() };
+    },
+  };
+}
+
+/** The benchmark's baseline: the same files through the Cache API (fetched and kept on a miss, as transformers.js does). */
+export function cacheApiReader(source: ModelSource): ModelFileReader {
+  const url = (path: string) => {
+    switch (source.kind) {
+      case 'url':
+        return new URL(path, source.baseUrl.endsWith('/') ? source.baseUrl : `${source.baseUrl}/`).href;
+      case 'hf':
+        return `https://huggingface.co/${source.repo}/resolve/${source.revision ?? 'main'}/${path}`;
+      default:
+        throw new AppError('model-files-missing', `A ${source.kind} model has no source the Cache API path can fetch.`);
+    }
+  };
+  const response = async (path: string): Promise<Response> => {
+    const cache = await caches.open('transformers-cache');
+    const cached = await cache.match(url(path));
+    if (cached) return cached;
+    const fetched = await fetch(url(path));
+    if (!fetched.ok) throw new AppError('model-files-missing', `${url(path)}: HTTP ${fetched.status}.`, { file: path });
+    await cache.put(url(path), fetched.clone());
+    return fetched;
+  };
+  return {
+    bytes: async (path) => new Uint8Array(await (await response(path)).arrayBuffer()),
+    async data(path, as) {
+      const r = await response(path);
+      return { data: as === 'blob' ? await r.blob() : new Uint8Array(await r.arrayBuffer()), checked: Promise.resolve() };
+    },
+  };
+}
+
+export interface DecoderSessionSpec {
+  reader: ModelFileReader;
+  /** The graph's path and its external-data files' paths (model-files.ts graphFiles). */
+  files: string[];
+  gpuDevice: GPUDevice | null;
+  /** Where external data goes in as a Blob (the JSPI build) or as bytes. */
+  dataAs: 'blob' | 'bytes';
+}
+
+export interface CreatedSession {
+  session: InferenceSession;
+  io: DecoderIo;
+}
+
+/** Creates the session and describes its I/O; fails (and releases it) if a chunk it read was corrupt. */
+export async function createDecoderSession(spec: DecoderSessionSpec): Promise<CreatedSession> {
+  const [graphPath, ...dataPaths] = spec.files;
+  const graph = await spec.reader.bytes(graphPath);
+  const data = await Promise.all(dataPaths.map((path) => spec.reader.data(path, spec.dataAs)));
+  const externalData: ExternalData[] = data.map((d, i) => ({ path: baseName(dataPaths[i]), data: d.data }));
+  const options: InferenceSession.SessionOptions = {
+    executionProviders: spec.gpuDevice ? [{ name: 'webgpu', device: spec.gpuDevice } as InferenceSession.ExecutionProviderConfig] : ['wasm'],
+    ...(externalData.length ? { externalData } : {}),
+    // Outputs stay where they are made: the KV cache and the logits are read on the GPU (or
+    // downloaded once, when a token must be sampled on the CPU).
+    ...(spec.gpuDevice ? { preferredOutputLocation: 'gpu-buffer' as const } : {}),
+    logSeverityLevel: 3,
+  };
+  const session = await ort().InferenceSession.create(graph, options);
+  try {
+    await Promise.all(data.map((d) => d.checked));
+    return { session, io: describeDecoder(session, readNodeOpTypes(graph)) };
+  } catch (error) {
+    await session.release();
+    throw error;
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * What `npm start` and `npm test` run first, on any checkout: `node tools/setup.mjs start|test`.
+ * It installs what is missing, then hands over to tools/start.ts or tools/test.ts (through tsx,
+ * which exists only once the dependencies are installed). Plain JavaScript on Node's standard
+ * library alone, because nothing else is installed when it starts.
+ *
+ * - Dependencies: `npm ci` when node_modules is missing, or older than package-lock.json and
+ *   installed from other contents (npm's own record, node_modules/.package-lock.json, is compared
+ *   package by package: a checkout that only touched the lockfile's date reinstalls nothing).
+ * - Chromium (for `test`): Debian's build, installed with apt-get when missing and running as
+ *   root; otherwise the one command to run is printed.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs';
+
+const TASKS = { start: 'tools/start.ts', test: 'tools/test.ts' };
+const LOCKFILE = 'package-lock.json';
+const INSTALLED_RECORD = 'node_modules/.package-lock.json';
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const MIN_NODE_MAJOR = 20;
+
+function fail(message) {
+  console.error(`\n${message}\n`);
+  process.exit(1);
+}
+
+function run(command, args, env = process.env) {
+  console.log(`\n▶ ${[command, ...args].join(' ')}`);
+  const result = spawnSync(command, args, { stdio: 'inherit', env });
+  if (result.error) fail(`${command} could not start: ${result.error.message}`);
+  if (result.status !== 0) process.exit(result.status ?? 1);
+}
+
+function readJson(path) {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Why node_modules needs `npm ci`, or null when it matches the lockfile. Packages npm left out
+ * (optional ones for other platforms) are not a difference.
+ */
+function staleReason(lockfile, installed, lockfileNewer) {
+  if (!installed?.packages) return 'node_modules is missing';
+  if (!lockfileNewer) return null;
+  const wanted = lockfile?.packages ?? {};
+  for (const [path, entry] of Object.entries(wanted)) {
+    if (path === '') continue;
+    const have = installed.packages[path];
+    if (!have) {
+      if (entry.optional || entry.devOptional) continue;
+      return `${path} is not installed`;
+    }
+    if (have.version !== entry.version || have.integrity !== entry.integrity) return `${path} is ${have.version}, the lockfile wants ${entry.version}`;
+  }
+  for (const path of Object.keys(installed.packages)) if (!(path in wanted)) return `${path} is no longer in the lockfile`;
+  return null;
+}
+
+function ensureDependencies() {
+  const installed = readJson(INSTALLED_RECORD);
+  const lockfileNewer = installed !== null && statSync(LOCKFILE).mtimeMs > statSync(INSTALLED_RECORD).mtimeMs;
+  const reason = staleReason(readJson(LOCKFILE), installed, lockfileNewer);
+  if (!reason) return;
+  // npm ci empties node_modules first; through a link that would empty a folder another checkout uses.
+  if (existsSync('node_modules') && lstatSync('node_modules').isSymbolicLink())
+    fail(`node_modules is out of date (${reason}), but it is a link to a folder shared with another checkout: not reinstalling into it.`);
+  console.log(`Installing dependencies: ${reason}.`);
+  // onnxruntime-node's postinstall would fetch CUDA libraries; its CPU binary ships in the package.
+  // .npmrc says so too, but npm 11 warns that it will stop passing such keys on.
+  run('npm', ['ci', '--no-audit', '--no-fund'], { ...process.env, ONNXRUNTIME_NODE_INSTALL: process.env.ONNXRUNTIME_NODE_INSTALL ?? 'skip' });
+}
+
+function ensureChromium() {
+  if (existsSync(CHROMIUM)) return;
+  if (process.env.CHROMIUM_PATH) fail(`Chromium was not found at CHROMIUM_PATH=${CHROMIUM}.`);
+  const root = typeof process.getuid === 'function' && process.getuid() === 0;
+  if (!root || !existsSync('/usr/bin/apt-get'))
+    fail(
+      `The end-to-end tests need Debian's Chromium at ${CHROMIUM}. Install it with:\n  sudo sh -c 'apt-get update && apt-get install -y chromium'\n(or set CHROMIUM_PATH to a Chromium elsewhere).`,
+    );
+  console.log(`Chromium is missing: installing Debian's build.`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  run('apt-get', ['update', '-qq'], env);
+  run('apt-get', ['install', '-y', '-qq', 'chromium'], env);
+  if (!existsSync(CHROMIUM)) fail(`apt-get installed chromium, but ${CHROMIUM} is still missing.`);
+}
+
+function main() {
+  const task = process.argv[2];
+  if (!Object.hasOwn(TASKS, task ?? '')) fail(`Usage: node tools/setup.mjs ${Object.keys(TASKS).join('|')} [arguments for the task]`);
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major < MIN_NODE_MAJOR) fail(`Hanmadi needs Node ${MIN_NODE_MAJOR} or newer; this is ${process.versions.node}.`);
+  ensureDependencies();
+  if (task === 'test') ensureChromium();
+  run('npx', ['tsx', TASKS[task], ...process.argv.slice(3)]);
+}
+
+main();
