@@ -21,7 +21,8 @@ export default defineConfig({
   // Model loads and WebGPU shader compilation on SwiftShader (a CPU) are slow on 2 cores.
   timeout: 600_000,
   expect: { timeout: 30_000 },
-  reporter: [['list']],
+  // The list as tests run, then the ten slowest (npm test's last lines).
+  reporter: [['list'], ['./e2e/support/slowest-reporter.ts']],
   webServer: {
     command: `npx vite build --logLevel warn && npx vite preview --port ${APP_PORT} --strictPort`,
     url: `http://localhost:${APP_PORT}/`,

@@ -1,21 +1,26 @@
 /**
- * What `npm start` and `npm test` run first, on any checkout: `node tools/setup.mjs start|test`.
- * It installs what is missing, then hands over to tools/start.ts or tools/test.ts (through tsx,
- * which exists only once the dependencies are installed). Plain JavaScript on Node's standard
- * library alone, because nothing else is installed when it starts.
+ * What `npm start`, `npm test` and `npm run test:quick` run first, on any checkout:
+ * `node tools/setup.mjs start|test|quick`. It installs what is missing, then hands over to
+ * tools/start.ts or tools/test.ts (through tsx, which exists only once the dependencies are
+ * installed). Plain JavaScript on Node's standard library alone, because nothing else is installed
+ * when it starts.
  *
  * - Dependencies: `npm ci` when node_modules is missing, or older than package-lock.json and
- *   installed from other contents (npm's own record, node_modules/.package-lock.json, is compared
- *   package by package: a checkout that only touched the lockfile's date reinstalls nothing).
+ *   installed from other contents (tools/lib/install-state.mjs).
  * - Chromium (for `test`): Debian's build, installed with apt-get when missing and running as
  *   root; otherwise the one command to run is printed.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync } from 'node:fs';
+import { installStaleReason } from './lib/install-state.mjs';
 
-const TASKS = { start: 'tools/start.ts', test: 'tools/test.ts' };
-const LOCKFILE = 'package-lock.json';
-const INSTALLED_RECORD = 'node_modules/.package-lock.json';
+/** Each task: the script tsx runs, its arguments, and whether it drives Chromium. */
+const TASKS = {
+  start: { script: 'tools/start.ts', args: [], chromium: false },
+  test: { script: 'tools/test.ts', args: [], chromium: true },
+  // `npm run test:quick`: fixtures, typecheck, lint and unit tests; no browser.
+  quick: { script: 'tools/test.ts', args: ['--quick'], chromium: false },
+};
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const MIN_NODE_MAJOR = 20;
 
@@ -31,39 +36,8 @@ function run(command, args, env = process.env) {
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
 
-function readJson(path) {
-  try {
-    return JSON.parse(readFileSync(path, 'utf8'));
-  } catch {
-    return null;
-  }
-}
-
-/**
- * Why node_modules needs `npm ci`, or null when it matches the lockfile. Packages npm left out
- * (optional ones for other platforms) are not a difference.
- */
-function staleReason(lockfile, installed, lockfileNewer) {
-  if (!installed?.packages) return 'node_modules is missing';
-  if (!lockfileNewer) return null;
-  const wanted = lockfile?.packages ?? {};
-  for (const [path, entry] of Object.entries(wanted)) {
-    if (path === '') continue;
-    const have = installed.packages[path];
-    if (!have) {
-      if (entry.optional || entry.devOptional) continue;
-      return `${path} is not installed`;
-    }
-    if (have.version !== entry.version || have.integrity !== entry.integrity) return `${path} is ${have.version}, the lockfile wants ${entry.version}`;
-  }
-  for (const path of Object.keys(installed.packages)) if (!(path in wanted)) return `${path} is no longer in the lockfile`;
-  return null;
-}
-
 function ensureDependencies() {
-  const installed = readJson(INSTALLED_RECORD);
-  const lockfileNewer = installed !== null && statSync(LOCKFILE).mtimeMs > statSync(INSTALLED_RECORD).mtimeMs;
-  const reason = staleReason(readJson(LOCKFILE), installed, lockfileNewer);
+  const reason = installStaleReason();
   if (!reason) return;
   // npm ci empties node_modules first; through a link that would empty a folder another checkout uses.
   if (existsSync('node_modules') && lstatSync('node_modules').isSymbolicLink())
@@ -94,9 +68,10 @@ function main() {
   if (!Object.hasOwn(TASKS, task ?? '')) fail(`Usage: node tools/setup.mjs ${Object.keys(TASKS).join('|')} [arguments for the task]`);
   const major = Number(process.versions.node.split('.')[0]);
   if (major < MIN_NODE_MAJOR) fail(`Hanmadi needs Node ${MIN_NODE_MAJOR} or newer; this is ${process.versions.node}.`);
+  const { script, args, chromium } = TASKS[task];
   ensureDependencies();
-  if (task === 'test') ensureChromium();
-  run('npx', ['tsx', TASKS[task], ...process.argv.slice(3)]);
+  if (chromium) ensureChromium();
+  run('npx', ['tsx', script, ...args, ...process.argv.slice(3)]);
 }
 
 main();

@@ -7,12 +7,12 @@ import { spawnSync } from 'node:child_process';
 
 const port = process.env.PORT ?? '5173';
 
-function run(command: string, args: string[]): void {
+function run(step: string, command: string, args: string[]): void {
+  console.log(`▶ ${step}`);
   const result = spawnSync(command, args, { stdio: 'inherit', env: process.env });
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
 
-run('npx', ['tsx', 'tools/fixtures.ts']);
-run('npx', ['vite', 'build', '--logLevel', 'warn']);
-console.log(`\nHanmadi: http://localhost:${port}/  (pick a "tiny test model" and press Load model)\n`);
-run('npx', ['vite', 'preview', '--port', port, '--strictPort']);
+run('Test models (generated when missing)', 'npx', ['tsx', 'tools/fixtures.ts']);
+run('Building the app', 'npx', ['vite', 'build', '--logLevel', 'warn']);
+run(`Serving Hanmadi at http://localhost:${port}/ (pick a "tiny test model" and press Load model)`, 'npx', ['vite', 'preview', '--port', port, '--strictPort']);

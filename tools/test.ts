@@ -3,7 +3,9 @@
  * fixtures (generated when missing) → typecheck → lint (ESLint) → format (Prettier) → Vitest → Playwright e2e
  * in Chromium.
  * Stages whose entry point does not exist yet (fixtures tool, e2e specs) say so and are skipped.
- * `npm test` runs it through tools/setup.mjs, which first installs the dependencies and Chromium.
+ * `npm test` runs it through tools/setup.mjs, which first installs the dependencies and Chromium;
+ * `npm run test:quick` passes --quick: every stage but the e2e tests, the check to run while working.
+ * The e2e stage ends with its ten slowest tests (e2e/support/slowest-reporter.ts).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
@@ -26,6 +28,7 @@ run('typecheck', 'npx', ['tsc', '--noEmit', '-p', 'tsconfig.json']);
 run('lint', 'npx', ['eslint', '.', '--max-warnings', '0']);
 run('format', 'npx', ['prettier', '--check', '.']);
 run('unit tests', 'npx', ['vitest', 'run']);
-const hasE2e = existsSync('e2e') && readdirSync('e2e').some((name) => name.endsWith('.spec.ts'));
+const quick = process.argv.includes('--quick');
+const hasE2e = !quick && existsSync('e2e') && readdirSync('e2e').some((name) => name.endsWith('.spec.ts'));
 if (hasE2e) run('e2e tests', 'npx', ['playwright', 'test']);
-else console.log('\n(no e2e specs yet: skipped)');
+else console.log(quick ? '\n(--quick: e2e tests skipped; `npm test` runs them)' : '\n(no e2e specs yet: skipped)');
