@@ -18,7 +18,7 @@ import { chromium, expect, test, type BrowserContext, type Page, type Request } 
 import { CHROMIUM_ARGS, LAUNCH_OPTIONS } from '../playwright.config.ts';
 import { FIXTURE_MODELS_DIR } from '../src/testing/fixture-specs.ts';
 import { startMockHub, type MockHub } from '../src/testing/mock-hub.ts';
-import { lastReplyText, openApp, replyTo, send, setSampling } from './support/app.ts';
+import { lastReplyText, loadEnded, openApp, pressLoad, replyTo, send, setSampling } from './support/app.ts';
 import { ReferenceChat } from './support/reference.ts';
 import { corruptChunk, storageUsage, storedFile, storedRows } from './support/store.ts';
 
@@ -59,11 +59,12 @@ async function pickModel(key: string): Promise<void> {
 /** Picks a model in q4 on the CPU and presses Load; does not wait for the outcome. */
 async function startLoad(key: string): Promise<void> {
   await pickModel(key);
-  await page.getByRole('button', { name: 'Load model' }).click();
+  await pressLoad(page);
 }
 
+/** The load the last press of Load model started has ended, loaded (not a model loaded before it). */
 async function loaded(): Promise<void> {
-  await expect(page.getByText(/^Loaded: .*\(WASM, q4\)$/)).toBeVisible({ timeout: 300_000 });
+  await loadEnded(page, /^Loaded: .*\(WASM, q4\)$/);
 }
 
 /**
@@ -156,7 +157,7 @@ test('a chunk corrupted inside IndexedDB is found on load and fetched again', as
   const size = await corruptChunk(page, key, DATA, 0);
   expect(size).toBe(CHUNK);
   const mark = hub.log.length;
-  await page.getByRole('button', { name: 'Load model' }).click();
+  await pressLoad(page);
   await loaded();
   const refetched = hub.log.slice(mark).filter((r) => r.file === DATA);
   expect(refetched.map((r) => r.range)).toEqual([{ start: 0, end: CHUNK - 1 }]);
@@ -168,7 +169,7 @@ test('offline, the stored model loads and chats without a network request', asyn
   try {
     const sent = requests.length;
     const mark = hub.log.length;
-    await page.getByRole('button', { name: 'Load model' }).click();
+    await pressLoad(page);
     await loaded();
     await chatMatchesReference(reference);
     // Each load runs in a fresh engine worker (unload ends the old one to give its memory back), which imports the

@@ -15,8 +15,45 @@ export async function loadModel(page: Page, modelId: string, options: { dtype?: 
   // WebAssembly where WebGPU is not what a test is about: loads and decodes far faster than SwiftShader.
   // Tests about WebGPU choose it: Automatic runs on the CPU beside a software adapter (SwiftShader here).
   if (options.device) await page.getByRole('combobox', { name: 'Run on' }).selectOption(options.device);
+  await pressLoad(page);
+  await loadEnded(page);
+}
+
+interface LoadWatch {
+  /** The model status showed something other than "Loaded: …" since the click (the load began). */
+  left: boolean;
+}
+declare global {
+  interface Window {
+    __hanmadiLoadWatch?: LoadWatch;
+  }
+}
+
+/**
+ * Presses Load model, watching the model status from before the click. A model loaded earlier
+ * keeps showing "Loaded: …" until the click's first asynchronous steps clear it, so only a
+ * "Loaded" that follows another status belongs to this load (see loadEnded).
+ */
+export async function pressLoad(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const status = document.querySelector('.model-status');
+    if (!status) throw new Error('No model status on the page.');
+    const isLoaded = () => status.textContent?.startsWith('Loaded: ') ?? false;
+    const watch: LoadWatch = { left: !isLoaded() };
+    window.__hanmadiLoadWatch = watch;
+    new MutationObserver((_, observer) => {
+      if (isLoaded()) return;
+      watch.left = true;
+      observer.disconnect();
+    }).observe(status, { childList: true, characterData: true, subtree: true });
+  });
   await page.getByRole('button', { name: 'Load model' }).click();
-  await expect(page.getByText(/^Loaded: /)).toBeVisible({ timeout: MODEL_STEP_TIMEOUT });
+}
+
+/** Waits for the load pressLoad started to end with a status matching `loadedText`. */
+export async function loadEnded(page: Page, loadedText: RegExp = /^Loaded: /, timeout = MODEL_STEP_TIMEOUT): Promise<void> {
+  await expect.poll(() => page.evaluate(() => window.__hanmadiLoadWatch?.left ?? false), { timeout, message: 'the load began' }).toBe(true);
+  await expect(page.getByText(loadedText)).toBeVisible({ timeout });
 }
 
 /** Conversation settings: greedy decoding and a short reply keep SwiftShader runs quick. */
