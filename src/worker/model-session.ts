@@ -38,25 +38,38 @@ export interface ModelFileReader {
 
 const baseName = (path: string) => path.slice(path.lastIndexOf('/') + 1);
 
-/** Fills `target` from `blob` at `offset`, with a BYOB reader where the browser has one (no intermediate copy). */
-export async function readBlobInto(blob: Blob, target: { bytes: Uint8Array }, offset: number): Promise<void> {
-  let reader: ReadableStreamBYOBReader;
-  try {
-    reader = blob.stream().getReader({ mode: 'byob' });
-  } catch {
-    target.bytes.set(new Uint8Array(await blob.arrayBuffer()), offset);
-    return;
+/**
+ * A Blob whose streams have no byte source, so nobody can take a BYOB reader on them. In Chromium
+ * (156), a BYOB read of a Blob backed by IndexedDB now and then never settles, or fails with
+ * "network error", while default readers and arrayBuffer() of the same Blobs do not (a stress
+ * loop of ONNX Runtime's read pattern over stored chunks: BYOB failed within 1-63 rounds,
+ * default readers ran 117 rounds without one). ONNX Runtime's JSPI loader reads each
+ * initializer with `blob.slice(a, b).stream()` and a BYOB reader where the stream allows one,
+ * else a default reader: given this Blob, it takes the default one. Slices stay this class.
+ */
+export class NoByobBlob extends Blob {
+  override slice(start?: number, end?: number, contentType?: string): NoByobBlob {
+    return new NoByobBlob([super.slice(start, end, contentType)]);
   }
+
+  override stream(): ReadableStream<Uint8Array<ArrayBuffer>> {
+    // An identity TransformStream's readable is a default (non-byte) stream.
+    return super.stream().pipeThrough(new TransformStream<Uint8Array<ArrayBuffer>, Uint8Array<ArrayBuffer>>());
+  }
+}
+
+/** Fills `target` from `blob` at `offset`, with a default reader (see NoByobBlob for why not BYOB). */
+export async function readBlobInto(blob: Blob, target: Uint8Array, offset: number): Promise<void> {
+  const reader = blob.stream().getReader();
   let filled = 0;
-  while (filled < blob.size) {
-    const { byteOffset, byteLength } = target.bytes;
-    const { value, done } = await reader.read(new Uint8Array(target.bytes.buffer, byteOffset + offset + filled, blob.size - filled));
-    if (done || !value) break;
-    // Each read transfers the buffer and detaches the old view (it reads as empty after): the bytes live on in value.buffer.
-    target.bytes = new Uint8Array(value.buffer, byteOffset, byteLength);
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    if (filled + value.byteLength > blob.size) break;
+    target.set(value, offset + filled);
     filled += value.byteLength;
   }
-  if (filled !== blob.size) throw new StoreError('chunk-corrupt', `A stored chunk ended after ${filled} of ${blob.size} bytes.`);
+  if (filled !== blob.size) throw new StoreError('chunk-corrupt', `A stored chunk held ${filled} bytes where ${blob.size} were expected.`);
 }
 
 /** Reads a model's files from the store (with per-load overrides: the long-context config and graph). */
@@ -106,18 +119,18 @@ export function storeReader(store: ModelStore, modelKey: string, overrides: Read
           for (const chunk of chunks) await check(chunk.index, await readable(chunk.index, async () => new Uint8Array(await chunk.data.arrayBuffer())));
         })();
         checked.catch(() => undefined); // observed by the caller
-        return { data: new Blob(chunks.map((c) => c.data)), checked };
+        return { data: new NoByobBlob(chunks.map((c) => c.data)), checked };
       }
-      const target = { bytes: new Uint8Array(record.size) };
+      const target = new Uint8Array(record.size);
       const digests: Promise<void>[] = [];
       for (const chunk of chunks) {
         const offset = chunk.index * record.chunkSize;
         await readable(chunk.index, () => readBlobInto(chunk.data, target, offset));
         // digest() copies its input before it returns: the buffer can be read on at once.
-        digests.push(check(chunk.index, target.bytes.subarray(offset, offset + chunk.size)));
+        digests.push(check(chunk.index, target.subarray(offset, offset + chunk.size)));
       }
       await Promise.all(digests);
-      return { data: target.bytes, checked: Promise.resolve() };
+      return { data: target, checked: Promise.resolve() };
     },
   };
 }
@@ -147,7 +160,7 @@ export function cacheApiReader(source: ModelSource): ModelFileReader {
     bytes: async (path) => new Uint8Array(await (await response(path)).arrayBuffer()),
     async data(path, as) {
       const r = await response(path);
-      return { data: as === 'blob' ? await r.blob() : new Uint8Array(await r.arrayBuffer()), checked: Promise.resolve() };
+      return { data: as === 'blob' ? new NoByobBlob([await r.blob()]) : new Uint8Array(await r.arrayBuffer()), checked: Promise.resolve() };
     },
   };
 }
