@@ -1,8 +1,11 @@
 /**
- * The chat foundation end to end, in real Chromium with WebGPU (SwiftShader: no shader-f16, so
- * the app picks q4): the real worker, transformers.js and IndexedDB, against replies computed
- * independently by the TypeScript reference. One page is shared by the serial steps because a
- * model load and every generated token are slow on a CPU-emulated GPU.
+ * The chat foundation end to end, in real Chromium: the real worker, transformers.js and
+ * IndexedDB, against replies computed independently by the TypeScript reference.
+ * Backends: the first test chooses Run on → GPU (WebGPU; SwiftShader here, no shader-f16, so q4)
+ * and streams one short reply, then stops one where a token takes seconds; the conversation flows
+ * after it run on the default, Automatic (WASM beside a software adapter), with q4 chosen so every
+ * reply compares with the same q4 reference.
+ * One page is shared by the serial steps on the default device: each builds on the last turn.
  */
 import { expect, test, type Page } from '@playwright/test';
 import { lastReplyText, lastStats, loadModel, messages, MODEL_STEP_TIMEOUT, openApp, replyTo, send, setSampling, waitForReply } from './support/app.ts';
@@ -13,7 +16,10 @@ test.describe.configure({ mode: 'serial' });
 const MODEL = 'tiny-llama';
 const FIRST = '안녕하세요! 오늘 서울 날씨 어때요? What should I wear?';
 const SECOND = '그럼 내일은요? And tomorrow?';
+const STOP_MESSAGE = '길게 설명해 주세요. Tell me more.';
 const NEW_TOKENS = 6;
+/** On the GPU: a prefill and two decode steps, each q4 step ~6 s on SwiftShader. */
+const GPU_NEW_TOKENS = 3;
 
 let page: Page;
 let reference: ReferenceChat;
@@ -28,21 +34,71 @@ test.afterAll(async () => {
   await page.close();
 });
 
-test('loads the tiny model on WebGPU and streams the reference reply to a Korean message, with stats', async () => {
+/**
+ * Presses Stop once the reply streaming on `on` has a few tokens, waits until it has stopped, and
+ * returns the token count on screen when the click landed (read in the page as it is dispatched).
+ */
+async function stopMidReply(on: Page): Promise<number> {
+  await expect(on.getByTestId('stats')).toHaveText(/Generating… ([2-9]|\d\d+) tokens/, { timeout: MODEL_STEP_TIMEOUT });
+  await on.evaluate(() => {
+    const w = window as unknown as { __shownAtClick?: number };
+    const shown = () => Number(/(\d+) tokens/.exec(document.querySelector('[data-testid="stats"]')?.textContent ?? '')?.[1]);
+    document.addEventListener('click', () => (w.__shownAtClick = shown()), { capture: true, once: true });
+  });
+  await on.getByRole('button', { name: 'Stop' }).click();
+  const shownAtClick = await on.evaluate(() => (window as unknown as { __shownAtClick?: number }).__shownAtClick ?? NaN);
+  await waitForReply(on);
+  await expect(on.getByRole('article', { name: 'Hanmadi' }).last().getByText('Stopped')).toBeVisible();
+  return shownAtClick;
+}
+
+test('GPU (WebGPU): loads the tiny model, streams the reference reply to a Korean message with stats, and Stop halts the next within a token or two', async ({
+  page: gpuPage,
+}) => {
+  await openApp(gpuPage);
+  await setSampling(gpuPage, { temperature: 0, maxNewTokens: GPU_NEW_TOKENS });
+  await loadModel(gpuPage, `local:${MODEL}`, { device: 'webgpu' });
+  await expect(gpuPage.getByText(/^Loaded: .*\(WebGPU, q4\)$/)).toBeVisible();
+
+  const gpuHistory: ChatTurn[] = [{ role: 'user', content: FIRST }];
+  const expected = reference.reply(gpuHistory, GPU_NEW_TOKENS);
+  await send(gpuPage, FIRST);
+  await expect(gpuPage.getByRole('button', { name: 'Stop' })).toBeVisible();
+  // Streaming: part of the reply is on screen while the Stop button is still there.
+  const reply = gpuPage.getByRole('article', { name: 'Hanmadi' }).last().getByTestId('message-text');
+  await expect(reply).not.toBeEmpty({ timeout: MODEL_STEP_TIMEOUT });
+  await expect(gpuPage.getByRole('button', { name: 'Stop' })).toBeVisible();
+  await waitForReply(gpuPage);
+
+  expect(await lastReplyText(gpuPage)).toBe(expected.text);
+  const stats = await lastStats(gpuPage);
+  expect(stats).toMatchObject({ prefill: expected.promptTokens, reused: 0, decode: expected.ids.length - 1 });
+  expect(stats.ttftMs).toBeGreaterThan(0);
+  await expect(gpuPage.getByTestId('stats')).toContainText(/TTFT \d[\d,.]* ms .* tok\/s/);
+
+  // Stop where a token takes seconds (q4 on SwiftShader), so a token or two is a real bound: the
+  // engine halts at its first step after the request; on WASM a click's round trip spans tokens.
+  await setSampling(gpuPage, { maxNewTokens: 40 });
+  gpuHistory.push({ role: 'assistant', content: expected.text }, { role: 'user', content: STOP_MESSAGE });
+  await send(gpuPage, STOP_MESSAGE);
+  const shownAtClick = await stopMidReply(gpuPage);
+  const generated = (await lastStats(gpuPage)).decode + 1;
+  expect(generated).toBeGreaterThanOrEqual(shownAtClick);
+  expect(generated).toBeLessThanOrEqual(shownAtClick + 2);
+  // What was kept is exactly the start of the reference reply.
+  expect(await lastReplyText(gpuPage)).toBe(reference.reply(gpuHistory, generated).text);
+  reference.forget();
+});
+
+test('the default device (WASM here) replies with the reference to a Korean message, with stats', async () => {
   await openApp(page);
   await setSampling(page, { temperature: 0, maxNewTokens: NEW_TOKENS });
-  await loadModel(page, `local:${MODEL}`, { device: 'webgpu' });
-  await expect(page.getByText(/^Loaded: .*\(WebGPU, q4\)$/)).toBeVisible();
+  await loadModel(page, `local:${MODEL}`, { dtype: 'q4' });
+  await expect(page.getByText(/^Loaded: .*\(WASM, q4\)$/)).toBeVisible();
 
   history.push({ role: 'user', content: FIRST });
   const expected = reference.reply(history, NEW_TOKENS);
-  await send(page, FIRST);
-  await expect(page.getByRole('button', { name: 'Stop' })).toBeVisible();
-  // Streaming: part of the reply is on screen while the Stop button is still there.
-  const reply = page.getByRole('article', { name: 'Hanmadi' }).last().getByTestId('message-text');
-  await expect(reply).not.toBeEmpty({ timeout: MODEL_STEP_TIMEOUT });
-  await expect(page.getByRole('button', { name: 'Stop' })).toBeVisible();
-  await waitForReply(page);
+  await replyTo(page, () => send(page, FIRST));
 
   expect(await lastReplyText(page)).toBe(expected.text);
   const stats = await lastStats(page);
@@ -83,22 +139,15 @@ test('editing the first message makes a new version and resets the cache', async
   history.push({ role: 'assistant', content: expected.text });
 });
 
-test('Stop halts the reply within a token or two, keeps it, and the next message works', async () => {
-  await setSampling(page, { maxNewTokens: 40 });
-  history.push({ role: 'user', content: '길게 설명해 주세요. Tell me more.' });
-  await send(page, history[history.length - 1].content);
-  const progress = page.getByTestId('stats');
-  await expect(progress).toHaveText(/Generating… ([2-9]|\d\d+) tokens/, { timeout: MODEL_STEP_TIMEOUT });
-  const atClick = Number(/(\d+) tokens/.exec((await progress.textContent()) ?? '')?.[1]);
-  await page.getByRole('button', { name: 'Stop' }).click();
-  await waitForReply(page);
-
-  const stopped = page.getByRole('article', { name: 'Hanmadi' }).last();
-  await expect(stopped.getByText('Stopped')).toBeVisible();
+test('Stop keeps the reply so far, and the next message reuses its cache', async () => {
+  await setSampling(page, { maxNewTokens: 120 });
+  history.push({ role: 'user', content: STOP_MESSAGE });
+  await send(page, STOP_MESSAGE);
+  const shownAtClick = await stopMidReply(page);
   const stats = await lastStats(page);
   const generated = stats.decode + 1;
-  expect(generated).toBeGreaterThanOrEqual(atClick);
-  expect(generated).toBeLessThanOrEqual(atClick + 2);
+  expect(generated).toBeGreaterThanOrEqual(shownAtClick);
+  expect(generated).toBeLessThan(120);
   // What was kept is exactly the start of the reference reply.
   const partial = reference.reply(history, generated);
   expect(await lastReplyText(page)).toBe(partial.text);

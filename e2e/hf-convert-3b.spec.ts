@@ -3,8 +3,8 @@
  * the real catalog's Llama 3.2 Korean Bllossom 3B (public/models.json, `Bllossom/llama-3.2-Korean-Bllossom-3B`)
  * is served by the mock Hub with the tiny-llama3 fixture's checkpoint standing in for its 6.4 GB
  * of weights (the same layout: llama3 RoPE, tied head, two bf16 shards with their index). The
- * picker shows its licence; Load converts it (q4 on SwiftShader's WebGPU, no shader-f16) and the
- * chat replies exactly what the TypeScript reference computes on the q4 graph's effective weights,
+ * picker shows its licence; Load converts it (q4, chosen, on the default device: WASM beside
+ * SwiftShader here) and the chat replies exactly what the TypeScript reference computes on the q4 graph's effective weights,
  * for a prompt that runs past the fixture's 64-token original RoPE window.
  */
 import { join } from 'node:path';
@@ -52,6 +52,7 @@ test('the 3B catalog entry shows its licence, converts from its Hub repository i
   const picker = page.getByRole('combobox', { name: 'Model' });
   await expect(picker.locator(`option[value="${MODEL_ID}"]`)).toHaveText(/Llama 3\.2 Korean Bllossom 3B — converted in your browser/);
   await picker.selectOption(MODEL_ID);
+  await page.getByRole('combobox', { name: 'Precision' }).selectOption('q4');
   await expect(page.getByText(/^Licence: Llama 3\.2 Community License: commercial use allowed under Meta's terms/)).toBeVisible();
   // Before anything is fetched but config.json: what it downloads, stores and needs, and its makers' Korean score.
   const facts = page.getByTestId('model-facts');
@@ -59,9 +60,8 @@ test('the 3B catalog entry shows its licence, converts from its Hub repository i
   await expect(facts).toContainText(/Needs about \d+(\.\d)? MB of memory: \d+(\.\d)? MB of weights and \d+(\.\d)? [KM]B of KV cache at 1,024 tokens\./);
   await expect(facts).toContainText("Korean, as published by the makers (Bllossom's model card): LogicKor low 6s, the best of models up to 5B.");
 
-  await page.getByRole('combobox', { name: 'Run on' }).selectOption('webgpu');
   await page.getByRole('button', { name: 'Load model' }).click();
-  await expect(page.getByText(/^Loaded: Llama 3\.2 Korean Bllossom 3B \(WebGPU, q4\)$/)).toBeVisible({ timeout: MODEL_STEP_TIMEOUT });
+  await expect(page.getByText(/^Loaded: Llama 3\.2 Korean Bllossom 3B \(WASM, q4\)$/)).toBeVisible({ timeout: MODEL_STEP_TIMEOUT });
   // It came from the official repository's two shards, converted here: the store holds q4 output only.
   const reads = weightReads(hub.log);
   expect(new Set(reads.map((r) => r.file))).toEqual(new Set(['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors']));

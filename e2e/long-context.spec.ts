@@ -1,5 +1,5 @@
 /**
- * Long context end to end, in Chromium with WebGPU (SwiftShader, q4): tiny-llama-ctx64 has a
+ * Long context end to end, in Chromium (q4): tiny-llama-ctx64 has a
  * native window of only 64 tokens. The context-length setting offers longer windows with their KV
  * memory; loaded at 256 tokens, the worker serves a YaRN-patched config and graph over the stored
  * originals, and a ~160-token prompt gets exactly the TypeScript reference's reply under the
@@ -8,7 +8,10 @@
  * prompt stays), the UI says which, the reply equals the reference on the kept messages, the KV
  * cache resets once and extends on the next turn; a message longer than the window is refused and
  * stays in the composer. Lengths the GPU's buffer limits refuse are shown with the reason (an
- * adapter with small limits, faked in the worker). One model load; 4 new tokens per reply.
+ * adapter with small limits, faked in the worker). 4 new tokens per reply.
+ * Backends: the YaRN reply chooses Run on → GPU (WebGPU on SwiftShader here), the patched graph on
+ * the GPU; the conversation then goes on, reloaded on the default (Automatic: WASM here), since
+ * leaving turns out is the worker's and the same on any device; the GPU limits case is WebGPU's.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -108,6 +111,11 @@ test('loaded past its native window, a long prompt gets the YaRN reference reply
 });
 
 test('a conversation that outgrows the window leaves out whole oldest turns, says which, and the reply equals the reference on what was kept; the KV cache resets once, then extends', async () => {
+  await page.getByRole('combobox', { name: 'Run on' }).selectOption('auto');
+  await loadModel(page, `local:${MODEL}`, { dtype: 'q4' });
+  await expect(page.getByText(/^Loaded: .*\(WASM, q4\)$/)).toBeVisible();
+  await expect(page.getByTestId('context-info')).toHaveText('Context: 256 tokens (YaRN ×4 over the native 64)');
+
   const everything = [...history, { role: 'user' as const, content: SECOND }];
   patched.forget();
   expect(patched.promptIds(everything).ids.length + NEW_TOKENS).toBeGreaterThan(CONTEXT); // it cannot all fit

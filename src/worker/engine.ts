@@ -267,10 +267,10 @@ export class LlmEngine {
         maxNewTokens,
         eosIds: loaded.eosIds,
         stopped,
-        onToken: (token) => {
-          const delta = stream.push([token]);
-          if (delta) onDelta(delta, stream.tokenIds.length);
-        },
+        // Every token is reported, text or not: one that ends inside a character (a Hangul
+        // syllable is three UTF-8 bytes, often split over byte tokens) still counts in the
+        // progress the page shows, so "Generating… N tokens" is never behind the engine.
+        onToken: (token) => onDelta(stream.push([token]), stream.tokenIds.length),
       });
     } catch (error) {
       cache.truncate(0); // a run may have failed half-way: never reuse it
