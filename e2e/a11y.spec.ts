@@ -2,6 +2,7 @@
  * axe-core on each screen, in the light and the dark theme, with real content (a conversation
  * with Markdown, code, a table, versions and status badges). No model is loaded: what is checked
  * is the UI. To check another screen, add an entry to SCREENS: a name and how to open it.
+ * Backend: none (no model is loaded).
  */
 import { expect, test, type Page } from '@playwright/test';
 import { expectNoSeriousA11yViolations, textContrast } from './support/a11y.ts';

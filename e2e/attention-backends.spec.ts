@@ -9,6 +9,7 @@
  * that prefill kernel is wrong). q8 (int8 DynamicQuantizeMatMul, a CPU op) runs on the WASM EP
  * only, against the reference computing as that op does, chunk for chunk. The same checks in
  * onnxruntime-node are in src/converter/llama-graph.node.test.ts.
+ * Backend: onnxruntime-web's WebGPU EP (SwiftShader here) and its WASM EP; each test names its own.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

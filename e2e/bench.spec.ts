@@ -5,6 +5,7 @@
  * load alone costs ~20 s on SwiftShader), the in-browser conversion of its checkpoint from the mock
  * Hub, the WGSL bandwidth probe on the page's adapter, and the wllama peer on the GGUF our
  * converter writes. Every stage must produce numbers and no step may fail.
+ * Backend: WASM for our engine (the bench page's wasm device) and for the wllama peer.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';

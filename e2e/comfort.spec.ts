@@ -3,6 +3,7 @@
  * layout that works at 360 px wide (no sideways scrolling, the sidebar as a drawer, settings
  * and the composer reachable); at 360, 768 and 1280 px in Korean and English, the storage
  * manager's table keeps its words whole and the model controls keep Add model on their row.
+ * Backend: none (no model is loaded).
  */
 import { readFileSync } from 'node:fs';
 import { expect, test, type Locator, type Page } from '@playwright/test';

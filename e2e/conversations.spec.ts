@@ -6,6 +6,7 @@
  * localized dates. One page and one model load are shared by the serial steps. On WASM the app
  * loads q8; its reply is compared with the reference only on a conversation's first turn (a fresh
  * prefill, as the reference runs it: q8's numbers depend on how a sequence is split into runs).
+ * Backend: the default, Automatic (WASM beside SwiftShader here, q8).
  */
 import { expect, test, type Page } from '@playwright/test';
 import { lastReplyText, lastStats, loadModel, messages, openApp, replyTo, send, setSampling, waitForReply } from './support/app.ts';
@@ -43,7 +44,7 @@ test.beforeAll(async ({ browser }) => {
   page = await browser.newPage();
   await openApp(page);
   await setSampling(page, { temperature: 0, maxNewTokens: 2 });
-  await loadModel(page, 'local:tiny-llama', { device: 'wasm' });
+  await loadModel(page, 'local:tiny-llama');
 });
 
 test.afterAll(async () => {
@@ -139,7 +140,7 @@ test('sidebar: new chats ordered by activity, rename, Hangul search, delete with
   await page.reload();
   await expect(chatTitle()).toHaveText('서울 날씨');
   await expect(messages(page)).toHaveCount(4);
-  await loadModel(page, 'local:tiny-llama', { device: 'wasm' });
+  await loadModel(page, 'local:tiny-llama');
 });
 
 test('settings: ko/en presets, generation_config defaults, and the system prompt and sampling reach the model', async () => {

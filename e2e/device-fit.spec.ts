@@ -5,6 +5,7 @@
  * fetched; Load then asks first, Cancel fetches nothing, and Load anyway goes on to the
  * downloader's own refusal. With room again, the mark goes. A first visit starts on the best
  * model that fits, not on the catalog's first.
+ * Backend: no model runs; the fit is judged for the Run on choices each test names.
  */
 import { chromium, expect, test, type Page } from '@playwright/test';
 import { CHROMIUM_ARGS, LAUNCH_OPTIONS } from '../playwright.config.ts';

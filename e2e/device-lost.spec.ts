@@ -2,6 +2,7 @@
  * A lost GPU device (here: the GPU process crashed through CDP's Browser.crashGpuProcess) stops
  * the reply being generated, keeps what was written (marked interrupted), and offers a reload;
  * after reloading, the conversation is still there and the model loads and chats again.
+ * Backend: Run on → GPU (WebGPU on SwiftShader here, q4): the GPU process is what is lost.
  */
 import { expect, test } from '@playwright/test';
 import { lastReplyText, loadModel, messages, MODEL_STEP_TIMEOUT, openApp, replyTo, send, setSampling } from './support/app.ts';

@@ -11,6 +11,7 @@
  * again, the conversation has its document back, and search finds a word that only the PDF holds.
  * A document no offered length can hold is refused with the length it needs; a Korean PDF whose
  * font is not embedded (UniKS-UCS2-H) is read through the CMaps the app serves from its own origin.
+ * Backend: the default, Automatic (WASM beside SwiftShader here, q8).
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -82,7 +83,7 @@ test.afterAll(async () => {
 test('a document too long for the window: the composer names the length that holds it, and the reply at that length equals the reference', async () => {
   await openApp(page);
   await setSampling(page, { temperature: 0, maxNewTokens: NEW_TOKENS });
-  await loadModel(page, `local:${MODEL}`, { device: 'wasm' });
+  await loadModel(page, `local:${MODEL}`);
   await expect(page.getByTestId('context-info')).toHaveText(`Context: ${NATIVE} tokens`);
 
   // A file dropped beside the composer is not opened by the browser in place of the app (nor attached).

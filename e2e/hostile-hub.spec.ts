@@ -5,6 +5,7 @@
  * A repo whose chat template never finishes loads, but the first count of a draft runs into the
  * LLM worker's watchdog: the worker is ended, the reason shown, the draft kept, and another model
  * then chats.
+ * Backend: the default, Automatic (WASM beside SwiftShader here, q8).
  */
 import { createHash } from 'node:crypto';
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -97,7 +98,7 @@ test('a chat template that never finishes: the watchdog ends the worker, says wh
   await dialog.getByRole('button', { name: 'Add', exact: true }).click();
   await expect(dialog).toBeHidden();
   const key = await page.getByRole('combobox', { name: 'Model' }).locator('option', { hasText: 'Endless template' }).getAttribute('value');
-  await loadModel(page, key!, { device: 'wasm' });
+  await loadModel(page, key!);
 
   // Typing asks the worker for the draft's context budget, which renders the template: it never returns.
   const draft = '이 메시지는 남아 있어야 해요.';
@@ -112,7 +113,7 @@ test('a chat template that never finishes: the watchdog ends the worker, says wh
   expect(await page.evaluate(() => new Promise<number>((resolve) => requestAnimationFrame(() => resolve(1))))).toBe(1);
 
   // The app is usable at once: a sound model loads in a fresh worker and answers the kept draft as the reference does.
-  await loadModel(page, 'local:tiny-llama', { device: 'wasm' });
+  await loadModel(page, 'local:tiny-llama');
   const reference = await ReferenceChat.create('tiny-llama', 'q8');
   const expected = reference.reply([{ role: 'user', content: draft }], 8);
   await replyTo(page, () => send(page, draft), MODEL_STEP_TIMEOUT);

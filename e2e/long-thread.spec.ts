@@ -3,6 +3,7 @@
  * last reply is a 200 kB Markdown text. The thread renders its end and more on demand, a search
  * hit deep in it is shown with "Show later" leading back, and the long reply is there in full.
  * No model: the subject is rendering.
+ * Backend: none (no model is loaded).
  */
 import { expect, test } from '@playwright/test';
 import { THREAD_PAGE } from '../src/features/chat/thread-window.ts';

@@ -4,6 +4,7 @@
  * and exactly the tokens the same q4 graph gives in onnxruntime-node; a second chat turn reusing
  * the first turn's KV cache (a multi-token prefill after a cached prefix) too. tiny-llama3 (llama3
  * RoPE over a 64-token original window) runs a prompt past that window, in fp32 and q4.
+ * Backend: WebGPU (SwiftShader here) through transformers.js on a harness page; q4's expected tokens from onnxruntime-node.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

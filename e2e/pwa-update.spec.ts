@@ -3,6 +3,7 @@
  * second is published while the first is open. The reload finds it and shows the prompt (prompt
  * mode: nothing changes by itself); the user accepts while a reply is streaming, and the new
  * version takes over only once the reply has finished, which is then complete and intact.
+ * Backend: the default, Automatic (WASM beside SwiftShader here), q4 chosen for its pace.
  */
 import { expect, test } from '@playwright/test';
 import { lastReplyText, loadModel, send, setSampling } from './support/app.ts';
@@ -41,7 +42,7 @@ test('a new build shows the update prompt; accepted mid-reply, it waits for the 
     emulateCores(page, 2); // single-threaded WASM: the reply is reproducible
     await setSampling(page, { temperature: 0, maxNewTokens: NEW_TOKENS });
     // q4, not WASM's default q8: the reply's length above is timed for q4's speed.
-    await loadModel(page, 'local:tiny-llama', { device: 'wasm', dtype: 'q4' });
+    await loadModel(page, 'local:tiny-llama', { dtype: 'q4' });
     await send(page, MESSAGE);
     await expect(page.getByRole('button', { name: 'Stop' })).toBeVisible();
     await notice.getByRole('button', { name: 'Update now' }).click();

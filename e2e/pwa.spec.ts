@@ -10,6 +10,8 @@
  * The model is added with Add model (this site's own models/local/tiny-llama/ folder): user
  * models live in IndexedDB, while the test-model catalog (models/local.json) is served by the
  * server and so is gone offline.
+ * Backend: Run on → CPU (WASM, q4), named in each load since this profile remembers the choice;
+ * one test also loads on Run on → GPU under the CSP.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -4,6 +4,7 @@
  * request, no popup. And ordinary Markdown still renders: tables, highlighted code with a copy
  * button, safe links. No model is needed: rendering is the same for stored and streamed text
  * (the WebGPU streaming render is covered in streaming-webgpu.spec.ts).
+ * Backend: none (no model is loaded).
  */
 import { expect, test, type Page } from '@playwright/test';
 import { messages, openApp } from './support/app.ts';

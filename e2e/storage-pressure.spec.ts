@@ -8,6 +8,7 @@
  * the natural way, but Chromium 156 does not enforce it on IndexedDB writes: with the quota at 1
  * byte and 66 MB used, a 100 kB put still commits (checked in incognito, with StaticStorageQuota
  * off, and in an on-disk profile).
+ * Backend: the default, Automatic (WASM beside SwiftShader here, q8).
  */
 import { expect, test } from '@playwright/test';
 import { lastReplyText, loadModel, MODEL_STEP_TIMEOUT, openApp, send, setSampling, waitForReply } from './support/app.ts';
@@ -54,7 +55,7 @@ test('a reply the browser refuses to store stays on screen, marked Not saved, an
   await page.addInitScript(refusableWrites);
   await openApp(page);
   await setSampling(page, { temperature: 0, maxNewTokens: newTokens });
-  await loadModel(page, `local:${MODEL}`, { device: 'wasm' });
+  await loadModel(page, `local:${MODEL}`);
 
   await send(page, message);
   const reply = page.getByRole('article', { name: 'Hanmadi' }).last();
@@ -97,7 +98,7 @@ test('saving the first conversation asks the browser for persistent storage', as
   const persistCalls = () => page.evaluate(() => (window as unknown as { persistCalls: { persist: number } }).persistCalls.persist);
   await openApp(page);
   await setSampling(page, { temperature: 0, maxNewTokens: 2 });
-  await loadModel(page, `local:${MODEL}`, { device: 'wasm' });
+  await loadModel(page, `local:${MODEL}`);
   const afterModel = await persistCalls();
 
   await send(page, '안녕하세요');

@@ -10,6 +10,7 @@
  * WASM runs the model here (WebGPU is e2e/chat.spec.ts's subject), in q4 (not WASM's default
  * q8): its data file spans two 32 MiB chunks; every reply is checked against the TypeScript
  * reference.
+ * Backend: the default, Automatic (WASM beside SwiftShader here), q4 chosen.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -49,14 +50,13 @@ async function addModel(url: string, name: string): Promise<void> {
   await expect(page.getByRole('dialog')).toBeHidden();
 }
 
-/** Picks a model in q4 on the CPU. */
+/** Picks a model in q4 (on the default device). */
 async function pickModel(key: string): Promise<void> {
   await page.getByRole('combobox', { name: 'Model' }).selectOption(key);
   await page.getByRole('combobox', { name: 'Precision' }).selectOption('q4');
-  await page.getByRole('combobox', { name: 'Run on' }).selectOption('wasm');
 }
 
-/** Picks a model in q4 on the CPU and presses Load; does not wait for the outcome. */
+/** Picks a model in q4 and presses Load; does not wait for the outcome. */
 async function startLoad(key: string): Promise<void> {
   await pickModel(key);
   await pressLoad(page);

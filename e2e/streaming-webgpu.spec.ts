@@ -4,6 +4,7 @@
  * the partial reply saved so far, marked interrupted, and Continue and Regenerate both produce
  * the reference model's greedy tokens. Then a reply streaming into an open code block renders as
  * Markdown token by token without touching the blocks before it.
+ * Backend: Run on → GPU (WebGPU on SwiftShader here, q4).
  */
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { lastReplyText, loadModel, MODEL_STEP_TIMEOUT, openApp, send, setSampling } from './support/app.ts';

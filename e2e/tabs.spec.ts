@@ -4,6 +4,7 @@
  * write in the conversation meanwhile (it is told so, and nothing is stored), and when the
  * writing tab dies mid-reply the others mark the reply Interrupted. WASM: the subject is the
  * tabs, not WebGPU.
+ * Backend: the default, Automatic (WASM beside SwiftShader here, q8).
  */
 import { expect, test, type Page } from '@playwright/test';
 import { loadModel, messages, MODEL_STEP_TIMEOUT, openApp, send, setSampling } from './support/app.ts';
@@ -21,12 +22,12 @@ test('a reply another tab is writing is neither interrupted nor written twice; i
   const second = await context.newPage();
   // The second tab is ready first (its own model load), so the writer's reply is still streaming when it tries.
   await openApp(second);
-  await loadModel(second, MODEL, { device: 'wasm' });
+  await loadModel(second, MODEL);
 
   await openApp(writer);
   // A long reply (greedy; the tiny model does not end it early), stopped by closing its tab.
   await setSampling(writer, { temperature: 0, maxNewTokens: 1500 });
-  await loadModel(writer, MODEL, { device: 'wasm' });
+  await loadModel(writer, MODEL);
   await send(writer, QUESTION);
   await expect(reply(writer).getByTestId('message-text')).not.toBeEmpty({ timeout: MODEL_STEP_TIMEOUT });
 

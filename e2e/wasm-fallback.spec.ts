@@ -9,6 +9,7 @@
  * it passed over; Run on → GPU still runs WebGPU on it. GPU and CPU prefer different precisions
  * (q4 and q8 here): switching between them says so before a second download, and offers a stored
  * precision the other device runs.
+ * Backend: the subject itself: no adapter, a software adapter under Automatic, Run on → GPU and → CPU.
  */
 import { chromium, expect, test } from '@playwright/test';
 import { CHROMIUM_ARGS } from '../playwright.config.ts';

@@ -4,6 +4,7 @@
  * the TypeScript reference's tokens (F32; tiny-llama-yarn also checks the YaRN keys, tiny-llama3 the llama3 rope_freqs tensor). Q4_0 is checked against the reference run on the
  * Q4_0-dequantized weights; llama.cpp's CPU Q4_0 matmuls also round activations to Q8_0, so
  * there the measure is teacher-forced top-1 agreement with a bound (see the test).
+ * Backend: wllama (llama.cpp compiled to WASM); not Hanmadi's engine.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

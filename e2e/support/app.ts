@@ -12,8 +12,8 @@ export async function openApp(page: Page, query = 'lang=en'): Promise<void> {
 export async function loadModel(page: Page, modelId: string, options: { dtype?: string; device?: 'webgpu' | 'wasm' } = {}): Promise<void> {
   await page.getByRole('combobox', { name: 'Model' }).selectOption(modelId);
   if (options.dtype) await page.getByRole('combobox', { name: 'Precision' }).selectOption(options.dtype);
-  // WebAssembly where WebGPU is not what a test is about: loads and decodes far faster than SwiftShader.
-  // Tests about WebGPU choose it: Automatic runs on the CPU beside a software adapter (SwiftShader here).
+  // No device: the default, Automatic, which runs on WebAssembly beside a software adapter
+  // (SwiftShader here), far faster than WebGPU on it. Tests about the GPU choose 'webgpu'.
   if (options.device) await page.getByRole('combobox', { name: 'Run on' }).selectOption(options.device);
   await pressLoad(page);
   await loadEnded(page);
