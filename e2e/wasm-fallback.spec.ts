@@ -6,7 +6,7 @@
  *
  * Where the only adapter is a software renderer (SwiftShader, as in every other spec here),
  * Automatic runs on WebAssembly too, since it is faster than WebGPU on the CPU, and says which adapter
- * it passed over; Run on → GPU still runs WebGPU on it. GPU and CPU prefer different precisions
+ * it passed over; Run on → GPU still runs WebGPU on it, and is remembered. GPU and CPU prefer different precisions
  * (q4 and q8 here): switching between them says so before a second download, and offers a stored
  * precision the other device runs.
  * Backend: the subject itself: no adapter, a software adapter under Automatic, Run on → GPU and → CPU.
@@ -67,6 +67,11 @@ test('a software adapter: Automatic runs on the CPU and says why, and Run on →
   await expect(page.getByTestId('wasm-notice')).toHaveCount(0);
   expect(await storedModel(page, 'local:tiny-llama', 'q8')).toMatchObject({ status: 'complete' });
   expect(await storedModel(page, 'local:tiny-llama', 'q4')).toMatchObject({ status: 'complete' });
+
+  // The choice is remembered: a reload still runs on the GPU.
+  await page.reload();
+  await openApp(page);
+  await expect(runOn.getByRole('option', { selected: true })).toHaveText('GPU (WebGPU)');
 });
 
 test('switching GPU → CPU says it would download another precision first, and offers the stored one the CPU runs', async ({ page }) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decideDevice, isSoftwareAdapter } from './device-choice.ts';
+import { decideDevice, isSoftwareAdapter, parseDevicePreference } from './device-choice.ts';
 
 describe('isSoftwareAdapter', () => {
   it('knows the software renderers by vendor, architecture or description', () => {
@@ -41,5 +41,14 @@ describe('decideDevice', () => {
 
   it('keeps the CPU choice whatever the GPU', () => {
     for (const gpu of [real, software, none]) expect(decideDevice('wasm', gpu)).toEqual({ device: 'wasm', reason: 'chosen' });
+  });
+});
+
+describe('parseDevicePreference', () => {
+  it('reads back each choice, and anything else as Automatic', () => {
+    expect(parseDevicePreference('webgpu')).toBe('webgpu');
+    expect(parseDevicePreference('wasm')).toBe('wasm');
+    expect(parseDevicePreference('auto')).toBe('auto');
+    for (const other of [null, undefined, '', 'cuda', 'WEBGPU']) expect(parseDevicePreference(other)).toBe('auto');
   });
 });

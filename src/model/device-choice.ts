@@ -11,6 +11,11 @@
 /** The user's "Run on" setting. */
 export type DevicePreference = 'auto' | 'webgpu' | 'wasm';
 
+/** A remembered "Run on" setting read back (from localStorage): anything unknown is Automatic. */
+export function parseDevicePreference(value: string | null | undefined): DevicePreference {
+  return value === 'webgpu' || value === 'wasm' ? value : 'auto';
+}
+
 /** What the adapter says about itself (GPUAdapterInfo, plus the older GPUAdapter.isFallbackAdapter). */
 export interface AdapterIdentity {
   vendor?: string;

@@ -19,12 +19,14 @@ import { readModelConfig } from './model-config.ts';
 import { recordProgress } from '../../lib/progress.ts';
 import { migrateLegacyUserModels } from './user-models.ts';
 import { bestFittingModel, gpuFor, loadingDtype, probeDevice, refreshFits } from './fit-actions.ts';
-import type { DevicePreference } from '../../model/device-choice.ts';
+import { parseDevicePreference, type DevicePreference } from '../../model/device-choice.ts';
 import { entriesForStoredModels } from './stored-entries.ts';
 import { modelStore } from '../../db/model-store.ts';
 import { secondDownloadOf, type SecondDownload } from './second-download.ts';
 
 const SELECTED_MODEL_KEY = 'hanmadi.selectedModel';
+/** The Run on choice, remembered like the selected model and the context lengths. */
+const DEVICE_CHOICE_KEY = 'hanmadi.runOn';
 
 async function fetchCatalog(path: string): Promise<CatalogEntry[] | null> {
   try {
@@ -52,6 +54,8 @@ let userModelsSubscription: Subscription | null = null;
  */
 export async function loadCatalog(): Promise<void> {
   const storage = safeStorage();
+  // Before anything is awaited: a choice the user makes meanwhile is not overwritten.
+  useAppStore.setState({ deviceChoice: parseDevicePreference(storage?.getItem(DEVICE_CHOICE_KEY)) });
   if (storage) await migrateLegacyUserModels(storage).catch(() => 0);
   const [main, local, stored] = await Promise.all([fetchCatalog('models.json'), fetchCatalog('models/local.json'), modelStore.listModels().catch(() => [])]);
   const fixed = [...(local ?? []), ...(main ?? [])];
@@ -97,6 +101,11 @@ export function chooseDtype(dtype: ModelDtype | 'auto'): void {
 
 export function chooseDevice(device: DevicePreference): void {
   useAppStore.setState({ deviceChoice: device });
+  try {
+    safeStorage()?.setItem(DEVICE_CHOICE_KEY, device);
+  } catch {
+    // Storage full or blocked: the choice holds for this session.
+  }
   void refreshContextChoices({ network: true });
 }
 
