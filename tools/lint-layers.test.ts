@@ -51,6 +51,18 @@ describe('layer rules', () => {
     ).toContain('import-x/no-restricted-paths');
   });
 
+  it('hold tests to the rule of their layer, with src/testing as their support', async () => {
+    expect(await ruleIdsOf('src/model/fixture.test.ts', "import { quantizeQ4 } from '../converter/quantize.ts';\nexport const f = quantizeQ4;\n")).toContain(
+      'import-x/no-restricted-paths',
+    );
+    expect(
+      await ruleIdsOf(
+        'src/model/fixture.test.ts',
+        "import { FIXTURES_DIR } from '../testing/fixture-specs.ts';\nimport { toFloat16 } from '../lib/float16.ts';\nexport const f = [FIXTURES_DIR, toFloat16];\n",
+      ),
+    ).toEqual([]);
+  });
+
   it('refuse a cycle', async () => {
     // kv-memory.ts imports config.ts: config.ts importing kv-memory.ts closes the loop.
     expect(await ruleIdsOf('src/model/config.ts', "import { kvBytesPerToken } from './kv-memory.ts';\nexport const f = kvBytesPerToken;\n")).toContain(

@@ -1,7 +1,7 @@
 /**
  * The bytes of external data a converted graph stores, in closed form from the config shape, so
  * the app can show "download X, store Y" before fetching anything. Written out from the weights
- * src/converter/llama-graph.ts makes (checked against the converter's real output in size-estimate.test.ts):
+ * src/converter/llama-graph.ts makes (checked against the converter's real output in src/converter/size-estimate.test.ts):
  * - embedding table [V, d]: float32 in fp32 and q4 (q4 targets adapters without shader-f16),
  *   float16 in fp16 and q4f16;
  * - RMSNorm weights [d]: float32 always (2 per layer and the final norm);

@@ -3,10 +3,10 @@
  * tied and untied heads, and widths whose block count per row is odd (zero points padded).
  */
 import { describe, expect, it } from 'vitest';
-import { resolveLlamaShape, type HfLlamaConfig } from './config.ts';
-import { convertCheckpoint, graphFileName, SUPPORTED_DTYPES } from '../converter/convert.ts';
-import { memoryCheckpointReader, MemoryModelWriter } from '../converter/memory-io.ts';
-import { storedExternalDataBytes } from './size-estimate.ts';
+import { resolveLlamaShape, type HfLlamaConfig } from '../model/config.ts';
+import { convertCheckpoint, graphFileName, SUPPORTED_DTYPES } from './convert.ts';
+import { memoryCheckpointReader, MemoryModelWriter } from './memory-io.ts';
+import { storedExternalDataBytes } from '../model/size-estimate.ts';
 import { SMALL_LLAMA, syntheticCheckpointFiles } from '../testing/memory-checkpoint.ts';
 
 const oddBlocks: HfLlamaConfig = {

@@ -1,9 +1,9 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { describe, expect, it } from 'vitest';
-import { createRng } from '../model/rng.ts';
+import { createRng } from './rng.ts';
 import { legacySha256State } from '../testing/legacy-sha256.ts';
-import { ResumableSha256, Sha256StateError, type Sha256State } from './resumable-sha256.ts';
+import { ResumableSha256, Sha256StateError, type Sha256State } from '../lib/resumable-sha256.ts';
 
 const data = (() => {
   const rng = createRng(7);

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { chooseDtype, parseCatalog, parseCatalogEntry, type ModelDtype } from './catalog.ts';
-import { CONVERTED_DTYPES } from '../worker/probe-repo.ts';
+import { chooseDtype, parseCatalog, parseCatalogEntry, type ModelDtype } from '../model/catalog.ts';
+import { CONVERTED_DTYPES } from './probe-repo.ts';
 
 const entry = (...dtypes: ModelDtype[]) => ({ dtypes: Object.fromEntries(dtypes.map((d) => [d, null])) });
 const wasm = { kind: 'wasm', shaderF16: false } as const;

@@ -3,9 +3,9 @@ import { HfHubError } from '../converter/hf-hub.ts';
 import { HttpSourceError } from '../converter/http-source.ts';
 import { ConversionError } from '../converter/model-io.ts';
 import { SafetensorsError } from '../converter/safetensors.ts';
-import { StoreError } from '../db/stored-file.ts';
+import { StoreError } from './stored-file.ts';
 import { UnsupportedModelError } from '../model/config.ts';
-import { AppError, engineErrorOf, ERROR_CODES, storageErrorOf } from './errors.ts';
+import { AppError, engineErrorOf, ERROR_CODES, storageErrorOf } from '../lib/errors.ts';
 
 describe('engineErrorOf', () => {
   it('keeps the code of errors the engine raised itself', () => {

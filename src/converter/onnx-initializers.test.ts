@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DataType, encodeModel } from '../converter/onnx-proto.ts';
-import { readInitializers, readNodeOpTypes } from './onnx-initializers.ts';
+import { DataType, encodeModel } from './onnx-proto.ts';
+import { readInitializers, readNodeOpTypes } from '../model/onnx-initializers.ts';
 
 const model = encodeModel({
   opsets: [

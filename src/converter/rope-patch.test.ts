@@ -5,15 +5,15 @@
  * bytes outside the patched initializers are checked to pass through unchanged.
  */
 import { describe, expect, it } from 'vitest';
-import { buildLlamaGraph } from '../converter/llama-graph.ts';
-import { DataType, encodeModel, type Tensor } from '../converter/onnx-proto.ts';
+import { buildLlamaGraph } from './llama-graph.ts';
+import { DataType, encodeModel, type Tensor } from './onnx-proto.ts';
 import { float16BitsToFloat32 } from '../lib/float16.ts';
-import { resolveLlamaShape, type HfLlamaConfig } from './config.ts';
-import { graphRange, readInitializers, type InitializerView } from './onnx-initializers.ts';
-import { patchConfigJson, patchOnnxRope, RopePatchError } from './rope-patch.ts';
+import { resolveLlamaShape, type HfLlamaConfig } from '../model/config.ts';
+import { graphRange, readInitializers, type InitializerView } from '../model/onnx-initializers.ts';
+import { patchConfigJson, patchOnnxRope, RopePatchError } from '../model/rope-patch.ts';
 import { cacheGraph, cacheTensors, config, directCache, extended, opsets } from '../testing/rope-graphs.ts';
-import { syntheticLlamaWeights } from './synthetic.ts';
-import { computeRopeParameters, patchConfigForContext } from './yarn.ts';
+import { syntheticLlamaWeights } from '../model/synthetic.ts';
+import { computeRopeParameters, patchConfigForContext } from '../model/yarn.ts';
 
 /** The converter's graph for `graphConfig`, weights referenced in external data as in real models. */
 async function converterGraph(graphConfig: HfLlamaConfig): Promise<Uint8Array> {
