@@ -24,6 +24,7 @@ import { type AttentionKind, type GraphDtype } from '../src/model/graph-format.t
 import { encodeModel } from '../src/converter/onnx-proto.ts';
 import { resolveLlamaShape, type HfLlamaConfig } from '../src/model/config.ts';
 import { syntheticLlamaTensors } from '../src/model/synthetic.ts';
+import { timedDecoderRun } from './lib/timed-run.ts';
 import { computeRopeParameters } from '../src/model/yarn.ts';
 import { chatPromptIds } from '../e2e/harness/chat-prompt.ts';
 import { startStaticServer } from '../e2e/harness/static-server.ts';
@@ -45,7 +46,6 @@ const FORMS: AttentionKind[] = ['plain', 'gqa'];
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const ms = (x: number) => `${x.toFixed(x < 10 ? 2 : 0)} ms`;
-const i64 = (v: number[], dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(v.map(BigInt)), dims);
 
 const kananaWidth: HfLlamaConfig = {
   model_type: 'llama',
@@ -78,25 +78,8 @@ async function nodeSession(weights: Map<string, Float32Array>, dtype: GraphDtype
 
 /** Times one run of `ids` after `past` (CPU and wall milliseconds); returns them and the new cache. */
 async function timedRun(s: ort.InferenceSession, ids: number[], position: number, past: Record<string, ort.Tensor>) {
-  const total = position + ids.length;
-  const started = performance.now();
-  const cpuStarted = process.cpuUsage();
-  const out = await s.run({
-    input_ids: i64(ids, [1, ids.length]),
-    attention_mask: i64(new Array(total).fill(1), [1, total]),
-    position_ids: i64(
-      ids.map((_, i) => position + i),
-      [1, ids.length],
-    ),
-    num_logits_to_keep: i64([1], []),
-    ...past,
-  });
-  const cpuUsed = process.cpuUsage(cpuStarted);
-  const elapsed = (cpuUsed.user + cpuUsed.system) / 1000;
-  const wall = performance.now() - started;
-  const next: Record<string, ort.Tensor> = {};
-  for (let l = 0; l < LAYERS; l++) for (const kind of ['key', 'value']) next[`past_key_values.${l}.${kind}`] = out[`present.${l}.${kind}`];
-  return { elapsed, wall, past: next };
+  const run = await timedDecoderRun(ort, s, LAYERS, ids, position, past);
+  return { elapsed: run.cpuMs, wall: run.wallMs, past: run.past };
 }
 
 async function benchNode(): Promise<string[]> {

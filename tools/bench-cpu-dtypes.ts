@@ -22,6 +22,7 @@ import type { GraphDtype } from '../src/model/graph-format.ts';
 import { syntheticLlamaTensors } from '../src/model/synthetic.ts';
 import { computeRopeParameters } from '../src/model/yarn.ts';
 import { FIXTURES, KANANA_NANO_CONFIG } from '../src/testing/fixture-specs.ts';
+import { timedDecoderRun } from './lib/timed-run.ts';
 
 const { values } = parseArgs({ options: { steps: { type: 'string', default: '16' }, prompt: { type: 'string', default: '32' } } });
 const STEPS = Number(values.steps);
@@ -54,7 +55,6 @@ async function decodeStep(ort: Ort, model: Uint8Array, config: HfLlamaConfig): P
   const createStarted = performance.now();
   const session = await ort.InferenceSession.create(model, { intraOpNumThreads: 1, interOpNumThreads: 1, executionProviders: ['cpu'] });
   const create = performance.now() - createStarted;
-  const i64 = (v: number[], dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(v.map(BigInt)), dims);
   let past: Record<string, ortNode.Tensor> = {};
   for (let l = 0; l < numLayers; l++)
     for (const kind of ['key', 'value']) past[`past_key_values.${l}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [1, numKvHeads, 0, headDim]);
@@ -63,27 +63,13 @@ async function decodeStep(ort: Ort, model: Uint8Array, config: HfLlamaConfig): P
   let ids = Array.from({ length: PROMPT }, (_, i) => (i * 131 + 17) % vocabSize);
   let position = 0;
   for (let step = 0; step <= WARMUP + STEPS; step++) {
-    const total = position + ids.length;
-    const started = performance.now();
-    const cpuStarted = process.cpuUsage();
-    const out = await session.run({
-      input_ids: i64(ids, [1, ids.length]),
-      attention_mask: i64(new Array(total).fill(1), [1, total]),
-      position_ids: i64(
-        ids.map((_, i) => position + i),
-        [1, ids.length],
-      ),
-      num_logits_to_keep: i64([1], []),
-      ...past,
-    });
-    const used = process.cpuUsage(cpuStarted);
+    const run = await timedDecoderRun(ort, session, numLayers, ids, position, past);
     if (step > WARMUP) {
-      cpu.push((used.user + used.system) / 1000);
-      wall.push(performance.now() - started);
+      cpu.push(run.cpuMs);
+      wall.push(run.wallMs);
     }
-    past = {};
-    for (let l = 0; l < numLayers; l++) for (const kind of ['key', 'value']) past[`past_key_values.${l}.${kind}`] = out[`present.${l}.${kind}`];
-    position = total;
+    past = run.past;
+    position += ids.length;
     ids = [(step * 7919 + 3) % vocabSize];
   }
   await session.release();
