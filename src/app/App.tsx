@@ -8,7 +8,7 @@ import { useTranslation } from 'react-i18next';
 import { Composer } from '../features/chat/Composer.tsx';
 import { ChatView } from '../features/chat/ChatView.tsx';
 import { StatsLine } from '../features/chat/StatsLine.tsx';
-import { markInterrupted, stopGeneration } from '../features/chat/chat-actions.ts';
+import { acceptStopsFromOtherTabs, markInterrupted, stopGeneration } from '../features/chat/chat-actions.ts';
 import { newConversation, openLastConversation, setSidebarOpen } from '../features/conversations/conversation-actions.ts';
 import { Sidebar, SidebarToggle, useDrawerCovers } from '../features/conversations/Sidebar.tsx';
 import { LoadProgress } from '../features/models/LoadProgress.tsx';
@@ -51,6 +51,9 @@ export function App() {
     // Replies cut off by a closed or crashed tab are marked before the last conversation shows.
     void markInterrupted().then(openLastConversation);
   }, []);
+
+  // Stop pressed in another tab on the reply this tab writes.
+  useEffect(acceptStopsFromOtherTabs, []);
 
   useEffect(() => {
     const onKeyDown = (event: KeyboardEvent) => {

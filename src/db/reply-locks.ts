@@ -6,6 +6,7 @@
  * `streaming` whose message lock is free was cut off: it is marked `interrupted`; one whose lock is
  * held is watched, and marked when its writer goes away without finishing it. Without the Web
  * Locks API (Node tests) every claim succeeds and every streaming reply counts as cut off.
+ * Another tab's Stop reaches the writer over a BroadcastChannel (locks carry no messages).
  */
 import { db } from './app-db.ts';
 
@@ -94,4 +95,35 @@ export async function watchReplyWriter(messageId: string): Promise<void> {
 export async function sweepInterruptedReplies(): Promise<void> {
   const streaming = await db.messages.filter((m) => m.status === 'streaming').primaryKeys();
   await Promise.all(streaming.map(watchReplyWriter));
+}
+
+const STOP_CHANNEL = 'hanmadi:reply-stop';
+
+interface StopRequest {
+  type: 'stop';
+  messageId: string;
+}
+
+function isStopRequest(data: unknown): data is StopRequest {
+  return typeof data === 'object' && data !== null && (data as StopRequest).type === 'stop' && typeof (data as StopRequest).messageId === 'string';
+}
+
+/** Asks whichever tab writes reply `messageId` to stop it; that tab keeps what it wrote, as its own Stop does. */
+export function requestReplyStop(messageId: string): void {
+  if (typeof BroadcastChannel === 'undefined') return;
+  const channel = new BroadcastChannel(STOP_CHANNEL);
+  const request: StopRequest = { type: 'stop', messageId };
+  // Posted messages are delivered even though this end closes at once.
+  channel.postMessage(request);
+  channel.close();
+}
+
+/** Calls `onStop` with each reply another tab asks to stop; returns the function that stops listening. */
+export function listenForReplyStops(onStop: (messageId: string) => void): () => void {
+  if (typeof BroadcastChannel === 'undefined') return () => {};
+  const channel = new BroadcastChannel(STOP_CHANNEL);
+  channel.onmessage = (event: MessageEvent<unknown>) => {
+    if (isStopRequest(event.data)) onStop(event.data.messageId);
+  };
+  return () => channel.close();
 }

@@ -8,6 +8,7 @@ import { useTranslation } from 'react-i18next';
 import { useAppStore } from '../../state/store.ts';
 import type { MessageRecord } from '../../db/app-db.ts';
 import { newestLeafBelow, siblingsOf, updateConversation } from '../../db/conversations.ts';
+import { requestReplyStop } from '../../db/reply-locks.ts';
 import { formatDateTime, formatNumber, formatShortDate } from '../../i18n/format.ts';
 import { continueReply, editUserMessage, regenerateReply } from './chat-actions.ts';
 import { copyText } from './copy-text.ts';
@@ -83,6 +84,8 @@ export function MessageItem({
   const streaming = streamingText !== undefined;
   const isUser = message.role === 'user';
   const canContinue = !isUser && (message.status === 'stopped' || message.status === 'interrupted');
+  // Another tab is writing this reply: it can be stopped from here, not regenerated.
+  const writtenElsewhere = !isUser && !streaming && message.status === 'streaming';
 
   return (
     <article
@@ -162,9 +165,16 @@ export function MessageItem({
             </button>
           ) : (
             <>
-              <button type="button" className="ghost" disabled={!modelReady || busy} onClick={() => void regenerateReply(message)}>
-                {t('chat.regenerate')}
-              </button>
+              {writtenElsewhere ? (
+                // The writing tab stops it and saves it as stopped; this view follows from the database.
+                <button type="button" className="ghost" onClick={() => requestReplyStop(message.id)}>
+                  {t('chat.stop')}
+                </button>
+              ) : (
+                <button type="button" className="ghost" disabled={!modelReady || busy} onClick={() => void regenerateReply(message)}>
+                  {t('chat.regenerate')}
+                </button>
+              )}
               {canContinue && (
                 <button type="button" className="ghost" disabled={!modelReady || busy} onClick={() => void continueReply(message)}>
                   {t('chat.continue')}

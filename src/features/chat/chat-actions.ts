@@ -7,7 +7,7 @@
 import { useAppStore } from '../../state/store.ts';
 import { db, ROOT, type MessageRecord } from '../../db/app-db.ts';
 import { addMessage, createConversation, messagesOf, newId, pathTo, updateConversation, updateMessage } from '../../db/conversations.ts';
-import { claimReplyWriter, sweepInterruptedReplies, type ReplyWriter } from '../../db/reply-locks.ts';
+import { claimReplyWriter, listenForReplyStops, sweepInterruptedReplies, type ReplyWriter } from '../../db/reply-locks.ts';
 import { engineClient, EngineRequestError } from '../../worker/engine-client.ts';
 import type { ChatMessage } from '../../worker/protocol.ts';
 import type { Budget } from '../../state/chat-slice.ts';
@@ -310,6 +310,13 @@ export async function sendMessage(text: string, attachments: readonly Attachment
 export async function stopGeneration(): Promise<void> {
   const generation = useAppStore.getState().generation;
   if (generation) await engineClient().stop(generation.requestId);
+}
+
+/** Lets other tabs stop the reply this one writes; returns the function that stops listening. */
+export function acceptStopsFromOtherTabs(): () => void {
+  return listenForReplyStops((messageId) => {
+    if (useAppStore.getState().generation?.messageId === messageId) void stopGeneration();
+  });
 }
 
 /**
