@@ -28,7 +28,7 @@ const FEATURES = readdirSync(new URL('./src/features', import.meta.url), { withF
   .filter((entry) => entry.isDirectory())
   .map((entry) => entry.name);
 /** What a feature may take from the worker layer: the protocol's types and the main-thread clients. */
-const WORKER_FACADE = ['./protocol.ts', './engine-client.ts', './store-client.ts', './rpc-client.ts'];
+const WORKER_FACADE = ['./protocol.ts', './engine-client.ts', './store-client.ts', './conversation-import-client.ts', './rpc-client.ts'];
 
 const layerZones = [
   ...Object.entries(LAYERS).map(([layer, uses]) => ({

@@ -63,6 +63,10 @@ const SCREENS: { name: string; open(page: Page): Promise<void> }[] = [
     name: 'chat',
     open: async (page) => {
       await importFile(page, richConversation());
+      await sidebar(page)
+        .getByRole('button', { name: /^접근성 점검/ })
+        .first()
+        .click();
       await expect(page.getByRole('group', { name: 'Versions' })).toBeVisible();
     },
   },

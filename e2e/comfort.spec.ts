@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { expect, test, type Locator, type Page } from '@playwright/test';
 import { openApp } from './support/app.ts';
-import { conversationRow, importConversations, sidebar } from './support/conversations.ts';
+import { conversationRow, importConversations, showSidebar, sidebar } from './support/conversations.ts';
 import { addStoredModelRecord } from './support/store.ts';
 
 // No model is loaded here: a stuck step should fail fast, not after the suite's 10 minutes.
@@ -61,8 +61,9 @@ test('360 px wide: no sideways scrolling, the sidebar is a drawer, settings and 
   const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   expect(await overflow()).toBe(0);
 
-  // The import opened the drawer over the chat; Esc inside it closes it.
+  // The drawer over the chat; Esc inside it closes it.
   const toggle = page.getByRole('button', { name: 'Conversations' });
+  await showSidebar(page);
   const box = await sidebar(page).boundingBox();
   expect(box!.x).toBe(0);
   expect(box!.width).toBeLessThanOrEqual(360);

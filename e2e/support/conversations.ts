@@ -1,6 +1,6 @@
 /** Helpers for the conversation sidebar, export files and imports in e2e tests. */
 import { readFile } from 'node:fs/promises';
-import { expect, type Download, type Page } from '@playwright/test';
+import { expect, type Download, type FileChooser, type Page } from '@playwright/test';
 
 export function sidebar(page: Page) {
   return page.getByRole('navigation', { name: 'Conversations' });
@@ -81,16 +81,32 @@ export async function showSidebar(page: Page): Promise<void> {
 
 /** Imports a file through the sidebar's Import button and the browser's file chooser. */
 export async function importFile(page: Page, contents: string | Buffer, name = 'conversations.json'): Promise<void> {
+  await chooseImport(page, { name, mimeType: 'application/json', buffer: typeof contents === 'string' ? Buffer.from(contents) : contents });
+}
+
+/** Imports a file from disk: large files go to the browser by path, not through the page as a buffer. */
+export async function importFileFromDisk(page: Page, path: string): Promise<void> {
+  await chooseImport(page, path);
+}
+
+async function chooseImport(page: Page, file: Parameters<FileChooser['setFiles']>[0]): Promise<void> {
   await showSidebar(page);
   const chooser = page.waitForEvent('filechooser');
   await sidebar(page).getByRole('button', { name: 'Import…' }).click();
-  await (await chooser).setFiles({ name, mimeType: 'application/json', buffer: typeof contents === 'string' ? Buffer.from(contents) : contents });
+  await (await chooser).setFiles(file);
 }
 
+/**
+ * Imports conversations and opens the last one given from its sidebar row (an import leaves the
+ * conversation that was open before open; on a narrow screen opening one closes the drawer).
+ */
 export async function importConversations(page: Page, conversations: TestConversation[]): Promise<void> {
   await importFile(page, JSON.stringify(exportFile(conversations)));
   await expect(sidebar(page).getByTestId('transfer-notice')).toContainText(`Imported conversations: ${conversations.length}.`);
   await sidebar(page).getByTestId('transfer-notice').getByRole('button', { name: 'Dismiss' }).click();
+  const { title } = conversations[conversations.length - 1];
+  await conversationRow(page, title).getByRole('button', { name: title }).first().click();
+  await expect(page.locator('#chat-title')).toHaveText(title);
 }
 
 /** Clicks something that downloads a file and returns the file's name and text. */

@@ -9,7 +9,7 @@ import { Composer } from '../features/chat/Composer.tsx';
 import { ChatView } from '../features/chat/ChatView.tsx';
 import { StatsLine } from '../features/chat/StatsLine.tsx';
 import { acceptStopsFromOtherTabs, markInterrupted, stopGeneration } from '../features/chat/chat-actions.ts';
-import { newConversation, openLastConversation, setSidebarOpen } from '../features/conversations/conversation-actions.ts';
+import { newConversation, openLastConversation, setSidebarOpen, sweepAbandonedImports } from '../features/conversations/conversation-actions.ts';
 import { Sidebar, SidebarToggle, useDrawerCovers } from '../features/conversations/Sidebar.tsx';
 import { LoadProgress } from '../features/models/LoadProgress.tsx';
 import { ModelBar } from '../features/models/ModelBar.tsx';
@@ -50,6 +50,8 @@ export function App() {
     void loadCatalog();
     // Replies cut off by a closed or crashed tab are marked before the last conversation shows.
     void markInterrupted().then(openLastConversation);
+    // An import whose tab went away mid-write left messages no conversation shows: deleted in the import worker.
+    void sweepAbandonedImports();
   }, []);
 
   // Stop pressed in another tab on the reply this tab writes.

@@ -151,6 +151,16 @@ export interface UserModelRecord {
   addedAt: number;
 }
 
+/**
+ * An import being written (conversation-import.ts): its conversations' ids, so what it wrote can
+ * be deleted if its tab goes away before the import's last transaction, which deletes this.
+ */
+export interface PendingImportRecord {
+  id: string;
+  conversationIds: string[];
+  startedAt: number;
+}
+
 export class AppDB extends Dexie {
   conversations!: EntityTable<ConversationRecord, 'id'>;
   messages!: EntityTable<MessageRecord, 'id'>;
@@ -158,6 +168,7 @@ export class AppDB extends Dexie {
   modelFiles!: Table<StoredFileRecord, [string, string]>;
   modelChunks!: Table<StoredChunkRecord, [string, string, number]>;
   userModels!: EntityTable<UserModelRecord, 'id'>;
+  pendingImports!: EntityTable<PendingImportRecord, 'id'>;
 
   constructor(name = 'hanmadi') {
     super(name);
@@ -175,6 +186,8 @@ export class AppDB extends Dexie {
       modelChunks: '[modelKey+path+index]',
       userModels: 'id, addedAt',
     });
+    // Conversation imports are written in batches; a marker per import under way.
+    this.version(3).stores({ pendingImports: 'id' });
   }
 }
 

@@ -110,11 +110,3 @@ export async function conversationsWithMessages(ids?: readonly string[]): Promis
   const conversations = ids ? (await db.conversations.bulkGet([...ids])).filter((c) => c !== undefined) : await listConversations();
   return Promise.all(conversations.map(async (conversation) => ({ conversation, messages: await messagesOf(conversation.id) })));
 }
-
-/** Adds imported conversations in one transaction: all of them or, on any failure, none. */
-export async function addConversations(items: readonly ConversationWithMessages[]): Promise<void> {
-  await db.transaction('rw', db.messages, db.conversations, async () => {
-    await db.conversations.bulkAdd(items.map((i) => i.conversation));
-    await db.messages.bulkAdd(items.flatMap((i) => i.messages));
-  });
-}

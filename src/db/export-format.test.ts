@@ -1,18 +1,10 @@
 import 'fake-indexeddb/auto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { db, ROOT, type MessageRecord } from './app-db.ts';
-import { addConversations, addMessage, conversationsWithMessages, createConversation, newId } from './conversations.ts';
+import { addMessage, conversationsWithMessages, createConversation, newId } from './conversations.ts';
+import { writeImport } from './conversation-import.ts';
 import type { Attachment } from '../model/attachments.ts';
-import {
-  buildExport,
-  EXPORT_VERSION,
-  MAX_IMPORT_BYTES,
-  MAX_IMPORT_MESSAGE_CHARS,
-  MAX_IMPORT_MESSAGES,
-  parseExport,
-  toNewRecords,
-  type ExportFile,
-} from './export-format.ts';
+import { buildExport, EXPORT_VERSION, IMPORT_LIMITS, parseExport, validateExport, toNewRecords, type ExportFile } from './export-format.ts';
 
 function sampleFile(): ExportFile {
   return {
@@ -91,8 +83,8 @@ describe('parseExport', () => {
   });
 
   it('refuses oversized text before parsing it', () => {
-    const big = ' '.repeat(MAX_IMPORT_BYTES) + text(sampleFile());
-    expect(parseExport(big)).toEqual({ ok: false, problem: { code: 'too-large', limitBytes: MAX_IMPORT_BYTES } });
+    const big = ' '.repeat(IMPORT_LIMITS.fileBytes) + text(sampleFile());
+    expect(parseExport(big)).toEqual({ ok: false, problem: { code: 'too-large', limitBytes: IMPORT_LIMITS.fileBytes } });
   });
 
   it('refuses a file without conversations', () => {
@@ -142,10 +134,10 @@ describe('parseExport', () => {
   });
 
   it('refuses a message longer than the per-message cap, naming it', () => {
-    const long = withChange((f) => (f.conversations[0].messages[1].content = 'ㅋ'.repeat(MAX_IMPORT_MESSAGE_CHARS + 1)));
+    const long = withChange((f) => (f.conversations[0].messages[1].content = 'ㅋ'.repeat(IMPORT_LIMITS.messageChars + 1)));
     expect(parseExport(long)).toEqual({
       ok: false,
-      problem: { code: 'text-too-long', path: 'conversations[0].messages[1].content', limit: MAX_IMPORT_MESSAGE_CHARS },
+      problem: { code: 'text-too-long', path: 'conversations[0].messages[1].content', limit: IMPORT_LIMITS.messageChars },
     });
   });
 
@@ -155,8 +147,8 @@ describe('parseExport', () => {
   });
 });
 
-/** One conversation whose messages form a single chain (message i answers i - 1), as compact JSON; `cyclic`: the first answers the last. */
-function chainFile(count: number, cyclic = false): string {
+/** One conversation whose messages form a single chain (message i answers i - 1); `cyclic`: the first answers the last. */
+function chain(count: number, cyclic = false) {
   const id = (i: number) => i.toString(36);
   const messages = Array.from({ length: count }, (_, i) => ({
     id: id(i),
@@ -166,40 +158,56 @@ function chainFile(count: number, cyclic = false): string {
     createdAt: i,
     status: 'complete',
   }));
-  const conversation = { id: 'c', title: '', createdAt: 0, updatedAt: 0, activeLeafId: id(count - 1), systemPrompt: '', sampling: {}, messages };
-  return text({ format: 'hanmadi-conversations', version: EXPORT_VERSION, exportedAt: '', conversations: [conversation] });
+  const conversation = { id: 'c', title: '긴 대화', createdAt: 0, updatedAt: 0, activeLeafId: id(count - 1), systemPrompt: '', sampling: {}, messages };
+  return { format: 'hanmadi-conversations', version: EXPORT_VERSION, exportedAt: '', conversations: [conversation] };
 }
 
-/**
- * Times a parse (crafted files must not freeze the page: validation is linear) in CPU time, not
- * wall time: the machine running the tests may be shared, and waiting for a core is not work.
- */
-function timedParse(file: string) {
-  const start = process.cpuUsage();
-  const result = parseExport(file);
-  const used = process.cpuUsage(start);
-  return { result, ms: (used.user + used.system) / 1000 };
+/** Validation's steps for a parsed file, with every count limit out of the way. */
+function stepsFor(file: unknown): { steps: number; ok: boolean } {
+  const steps = { count: 0 };
+  const limits = { ...IMPORT_LIMITS, fileMessages: Infinity, conversationMessages: Infinity };
+  const result = validateExport(file, { limits, steps });
+  return { steps: steps.count, ok: result.ok };
 }
 
 describe('import limits', () => {
-  it('validates a chain of the largest allowed length in linear time', () => {
-    const { result, ms } = timedParse(chainFile(MAX_IMPORT_MESSAGES));
-    expect(result.ok && result.conversations[0].messages.length).toBe(MAX_IMPORT_MESSAGES);
-    expect(ms).toBeLessThan(2000);
+  it('visits each message of a chain a bounded number of times (30,000 and 300,000 messages)', () => {
+    const small = stepsFor(chain(30_000));
+    const large = stepsFor(chain(300_000));
+    expect(small.ok && large.ok).toBe(true);
+    // Read once, indexed once, walked once: three visits each, whatever the length.
+    expect(small.steps).toBe(3 * 30_000);
+    expect(large.steps).toBe(3 * 300_000);
   });
 
-  it('finds a cycle through a chain of the largest allowed length in linear time', () => {
-    const { result, ms } = timedParse(chainFile(MAX_IMPORT_MESSAGES, true));
-    expect(result).toMatchObject({ ok: false, problem: { code: 'invalid' } });
-    expect(ms).toBeLessThan(2000);
+  it('finds a cycle through a chain in a bounded number of visits too', () => {
+    const { steps, ok } = stepsFor(chain(300_000, true));
+    expect(ok).toBe(false);
+    expect(steps).toBeLessThanOrEqual(3 * 300_000 + 1);
   });
 
-  it('refuses a 300k-message chain (it fits in 32 MB) at once, before validating it', () => {
-    const file = chainFile(300_000);
-    expect(new Blob([file]).size).toBeLessThan(MAX_IMPORT_BYTES);
-    const { result, ms } = timedParse(file);
-    expect(result).toEqual({ ok: false, problem: { code: 'too-many-messages', limit: MAX_IMPORT_MESSAGES } });
-    expect(ms).toBeLessThan(2000);
+  it('refuses a conversation over the per-conversation cap before reading its messages, naming it and the cap', () => {
+    const steps = { count: 0 };
+    const result = validateExport(chain(IMPORT_LIMITS.conversationMessages + 1), { limits: IMPORT_LIMITS, steps });
+    expect(result).toEqual({ ok: false, problem: { code: 'conversation-too-long', title: '긴 대화', limit: IMPORT_LIMITS.conversationMessages } });
+    expect(steps.count).toBe(0);
+  });
+
+  it('refuses a file over the per-file message cap before reading any message', () => {
+    const half = chain(IMPORT_LIMITS.fileMessages / 2 + 1);
+    const file = { ...half, conversations: [half.conversations[0], { ...half.conversations[0], id: 'd' }] };
+    const steps = { count: 0 };
+    expect(validateExport(file, { limits: IMPORT_LIMITS, steps })).toEqual({
+      ok: false,
+      problem: { code: 'too-many-messages', limit: IMPORT_LIMITS.fileMessages },
+    });
+    expect(steps.count).toBe(0);
+  });
+
+  it('accepts a 200,000-message conversation, the largest e2e import', () => {
+    const text = JSON.stringify(chain(200_000));
+    expect(new Blob([text]).size).toBeLessThan(IMPORT_LIMITS.fileBytes);
+    expect(parseExport(text).ok).toBe(true);
   });
 });
 
@@ -253,7 +261,7 @@ describe('export → import round trip (IndexedDB)', () => {
     const file = JSON.stringify(buildExport(await conversationsWithMessages()));
     const parsed = parseExport(file);
     if (!parsed.ok) throw new Error(`round trip failed: ${JSON.stringify(parsed.problem)}`);
-    await addConversations(toNewRecords(parsed.conversations, newId));
+    await writeImport(toNewRecords(parsed.conversations, newId));
 
     const all = await conversationsWithMessages();
     expect(all).toHaveLength(2);

@@ -18,14 +18,31 @@ export const EXPORT_FORMAT = 'hanmadi-conversations';
 /** Version 2 added messages' attachments; version 1 files (none) are still read. */
 export const EXPORT_VERSION = 2;
 const READABLE_VERSIONS: readonly number[] = [1, 2];
-/** Larger files are refused before they are read (a person's history is far smaller). */
-export const MAX_IMPORT_BYTES = 32 * 1024 * 1024;
-/** Messages in one file, all conversations together: far above a person's history, small enough to store and show. */
-export const MAX_IMPORT_MESSAGES = 100_000;
-/** One message's (or system prompt's) length in UTF-16 units: ten times the longest reply a 200 kB thread holds. */
-export const MAX_IMPORT_MESSAGE_CHARS = 2_000_000;
-/** A title's length; the app writes at most 60 characters. */
-export const MAX_IMPORT_TITLE_CHARS = 1_000;
+/**
+ * What one import may hold. Far above a person's history, and small enough that the import
+ * (parsed and checked in a worker, written in batches) and the thread it opens stay quick. Each
+ * refusal names its limit.
+ */
+export interface ImportLimits {
+  /** The file's size: larger files are refused before they are read. */
+  fileBytes: number;
+  /** Messages in the file, all conversations together. */
+  fileMessages: number;
+  /** Messages in one conversation (its whole tree). */
+  conversationMessages: number;
+  /** One message's (or system prompt's) length in UTF-16 units, about 1 MB of text. */
+  messageChars: number;
+  /** A title's length; the app writes at most 60 characters. */
+  titleChars: number;
+}
+
+export const IMPORT_LIMITS: ImportLimits = {
+  fileBytes: 32 * 1024 * 1024,
+  fileMessages: 300_000,
+  conversationMessages: 250_000,
+  messageChars: 1_000_000,
+  titleChars: 1_000,
+};
 
 // The file's shapes are spelled out rather than derived from the database records: a versioned
 // format must not change when the stored records do.
@@ -119,6 +136,8 @@ export type ImportProblem =
   | { code: 'invalid'; path: string }
   | { code: 'empty' }
   | { code: 'too-many-messages'; limit: number }
+  /** One conversation's tree is over the limit; `title` names it. */
+  | { code: 'conversation-too-long'; title: string; limit: number }
   | { code: 'text-too-long'; path: string; limit: number }
   /** The file could not be read, or the database refused the write (e.g. storage full). */
   | { code: 'read-failed' }
@@ -126,8 +145,22 @@ export type ImportProblem =
 
 export type ImportResult = { ok: true; conversations: ExportedConversation[] } | { ok: false; problem: ImportProblem };
 
-export function checkImportSize(bytes: number): ImportProblem | null {
-  return bytes > MAX_IMPORT_BYTES ? { code: 'too-large', limitBytes: MAX_IMPORT_BYTES } : null;
+export function checkImportSize(bytes: number, limits: ImportLimits = IMPORT_LIMITS): ImportProblem | null {
+  return bytes > limits.fileBytes ? { code: 'too-large', limitBytes: limits.fileBytes } : null;
+}
+
+/**
+ * Counts validation's visits to messages (reading one, each step of the tree check), so a test
+ * can show the work grows linearly with the file: counts, not times, which a shared machine blurs.
+ */
+export interface ValidationSteps {
+  count: number;
+}
+
+/** How one file is checked: its limits and, for tests, a step counter. */
+interface Validation {
+  limits: ImportLimits;
+  steps: ValidationSteps;
 }
 
 class Invalid extends Error {
@@ -214,13 +247,14 @@ function readStats(value: unknown, path: string): GenerationStats {
   return stats;
 }
 
-function readMessage(value: unknown, path: string): ExportedMessage {
+function readMessage(value: unknown, path: string, check: Validation): ExportedMessage {
+  check.steps.count++;
   if (!isObject(value)) throw new Invalid(path);
   const message: ExportedMessage = {
     id: field(value, 'id', path, (v): v is string => isString(v) && v !== ROOT),
     parentId: field(value, 'parentId', path, isString),
     role: field(value, 'role', path, isRole),
-    content: text(value, 'content', path, MAX_IMPORT_MESSAGE_CHARS),
+    content: text(value, 'content', path, check.limits.messageChars),
     createdAt: field(value, 'createdAt', path, isTime),
     status: field(value, 'status', path, isStatus),
   };
@@ -238,44 +272,52 @@ function readMessage(value: unknown, path: string): ExportedMessage {
 /**
  * The tree must hang together: unique ids, every parent present, no cycles. Linear time: each
  * message's walk towards the root stops at the first message already known to reach it, so every
- * message is walked once (a crafted 100k-message chain must not take minutes).
+ * message is walked once (a crafted 200k-message chain must not take minutes). Returns the ids.
  */
-function checkTree(messages: readonly ExportedMessage[], path: string): void {
+function checkTree(messages: readonly ExportedMessage[], path: string, steps: ValidationSteps): Set<string> {
   const parentOf = new Map<string, string>();
   messages.forEach((m, i) => {
+    steps.count++;
     if (parentOf.has(m.id)) throw new Invalid(`${path}.messages[${i}].id`);
     parentOf.set(m.id, m.parentId);
   });
   const reachesRoot = new Set<string>();
   messages.forEach((m, i) => {
     if (m.parentId !== ROOT && !parentOf.has(m.parentId)) throw new Invalid(`${path}.messages[${i}].parentId`);
-    const walk = new Set<string>();
+    const walk: string[] = [];
+    const onWalk = new Set<string>();
     for (let current = m.id; current !== ROOT && !reachesRoot.has(current); current = parentOf.get(current) ?? ROOT) {
-      if (walk.has(current)) throw new Invalid(`${path}.messages[${i}].parentId`);
-      walk.add(current);
+      steps.count++;
+      if (onWalk.has(current)) throw new Invalid(`${path}.messages[${i}].parentId`);
+      onWalk.add(current);
+      walk.push(current);
     }
     for (const id of walk) reachesRoot.add(id);
   });
+  return new Set(parentOf.keys());
 }
 
-function readConversation(value: unknown, path: string): ExportedConversation {
+function readConversation(value: unknown, path: string, check: Validation): ExportedConversation {
   if (!isObject(value)) throw new Invalid(path);
   const id = field(value, 'id', path, isString);
-  const title = text(value, 'title', path, MAX_IMPORT_TITLE_CHARS);
+  const title = text(value, 'title', path, check.limits.titleChars);
   const createdAt = field(value, 'createdAt', path, isTime);
   const updatedAt = field(value, 'updatedAt', path, isTime);
-  const systemPrompt = text(value, 'systemPrompt', path, MAX_IMPORT_MESSAGE_CHARS);
+  const systemPrompt = text(value, 'systemPrompt', path, check.limits.messageChars);
   const sampling = readSampling(value.sampling ?? {}, `${path}.sampling`);
-  const messages = field(value, 'messages', path, isArray).map((m, i) => readMessage(m, `${path}.messages[${i}]`));
-  checkTree(messages, path);
+  const list = field(value, 'messages', path, isArray);
+  if (list.length > check.limits.conversationMessages) throw new OverLimit({ code: 'conversation-too-long', title, limit: check.limits.conversationMessages });
+  const messages = list.map((m, i) => readMessage(m, `${path}.messages[${i}]`, check));
+  const ids = checkTree(messages, path, check.steps);
   const activeLeafId = field(value, 'activeLeafId', path, isString);
-  if (activeLeafId !== ROOT && !messages.some((m) => m.id === activeLeafId)) throw new Invalid(`${path}.activeLeafId`);
+  if (activeLeafId !== ROOT && !ids.has(activeLeafId)) throw new Invalid(`${path}.activeLeafId`);
   return { id, title, createdAt, updatedAt, activeLeafId, systemPrompt, sampling, messages };
 }
 
 /** Parses and validates an export file's text. Nothing is written here. */
-export function parseExport(text: string): ImportResult {
-  const tooLarge = checkImportSize(new Blob([text]).size);
+export function parseExport(text: string, options: Partial<Validation> = {}): ImportResult {
+  const limits = options.limits ?? IMPORT_LIMITS;
+  const tooLarge = checkImportSize(new Blob([text]).size, limits);
   if (tooLarge) return { ok: false, problem: tooLarge };
   let data: unknown;
   try {
@@ -283,16 +325,21 @@ export function parseExport(text: string): ImportResult {
   } catch {
     return { ok: false, problem: { code: 'not-json' } };
   }
+  return validateExport(data, { limits, steps: options.steps ?? { count: 0 } });
+}
+
+/** Validates a parsed export file: its format, version, limits and every conversation's tree. */
+export function validateExport(data: unknown, check: Validation): ImportResult {
   if (!isObject(data) || data.format !== EXPORT_FORMAT) return { ok: false, problem: { code: 'not-hanmadi' } };
   if (typeof data.version !== 'number') return { ok: false, problem: { code: 'invalid', path: 'version' } };
   if (!READABLE_VERSIONS.includes(data.version)) return { ok: false, problem: { code: 'unknown-version', version: String(data.version) } };
   try {
     const items = field(data, 'conversations', '$', isArray);
-    // Counted before any message is read, so an oversized tree costs no validation time.
+    // Counted before any message is read, so an oversized file costs no validation time.
     let count = 0;
     for (const item of items) count += isObject(item) && isArray(item.messages) ? item.messages.length : 0;
-    if (count > MAX_IMPORT_MESSAGES) return { ok: false, problem: { code: 'too-many-messages', limit: MAX_IMPORT_MESSAGES } };
-    const conversations = items.map((c, i) => readConversation(c, `conversations[${i}]`));
+    if (count > check.limits.fileMessages) return { ok: false, problem: { code: 'too-many-messages', limit: check.limits.fileMessages } };
+    const conversations = items.map((c, i) => readConversation(c, `conversations[${i}]`, check));
     if (conversations.length === 0) return { ok: false, problem: { code: 'empty' } };
     return { ok: true, conversations };
   } catch (error) {

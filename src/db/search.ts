@@ -117,6 +117,11 @@ export function searchRecords(query: string, conversations: readonly Conversatio
 /** Searches the database. */
 export async function searchConversations(query: string): Promise<SearchHit[]> {
   if (searchTerms(query).length === 0) return [];
-  const [conversations, messages] = await Promise.all([db.conversations.toArray(), db.messages.toArray()]);
+  const conversations = await db.conversations.toArray();
+  // Only stored conversations' messages, one index key each: an import being written (messages
+  // without their conversation yet) is neither read nor, for liveQuery, a reason to search again.
+  // (anyOf would observe the whole range between the smallest and the largest id, which a new
+  // import's random id usually falls in: the search would restart at every batch and never show.)
+  const messages = (await Promise.all(conversations.map((c) => db.messages.where('conversationId').equals(c.id).toArray()))).flat();
   return searchRecords(query, conversations, messages);
 }

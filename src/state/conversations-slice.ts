@@ -1,11 +1,17 @@
 /**
  * The conversations feature's part of the app store: the sidebar drawer, the last deleted
- * conversation (kept in memory so Undo can put it back) and the outcome of an import.
+ * conversation (kept in memory so Undo can put it back) and an import's progress and outcome.
  */
 import type { StateCreator } from 'zustand';
 import type { ConversationWithMessages, ImportProblem } from '../db/export-format.ts';
+import type { ConversationImportProgress } from '../worker/protocol.ts';
 
-export type TransferNotice = { kind: 'import-error'; problem: ImportProblem } | { kind: 'imported'; count: number };
+export type TransferNotice =
+  /** `id` names the import for Cancel. */
+  | { kind: 'importing'; id: string; progress: ConversationImportProgress }
+  | { kind: 'import-error'; problem: ImportProblem }
+  | { kind: 'import-cancelled' }
+  | { kind: 'imported'; count: number };
 
 export interface ConversationsSlice {
   sidebarOpen: boolean;

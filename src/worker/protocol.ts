@@ -1,16 +1,18 @@
 /**
- * The one message protocol between the UI and the app's two workers (types only: imported by
- * every side): the LLM worker (transformers.js) and the store worker (downloads, imports and
- * deletions of model files in IndexedDB). Every request carries an `id`; the worker answers with
+ * The one message protocol between the UI and the app's workers (types only: imported by every
+ * side): the LLM worker (transformers.js), the store worker (downloads, imports and deletions of
+ * model files in IndexedDB) and the conversation import worker (an export file read, checked and
+ * written in batches). Every request carries an `id`; the worker answers with
  * events for that id (progress, tokens), then exactly one `result` or `error`. Errors cross the
  * boundary as typed values. Messages are discriminated unions on `type` (and `request` for
  * results), so a `switch` narrows them without casts.
- * Over 400 lines on purpose: every message of both workers stays in this one file, as the architecture asks.
+ * Over 400 lines on purpose: every message of every worker stays in this one file, as the architecture asks.
  */
 import type { ModelDtype, ModelSource } from '../model/catalog.ts';
 import type { DevicePreference } from '../model/device-choice.ts';
 import type { GenerationStats, SamplingParams } from '../model/generation.ts';
 import type { ErrorValue } from '../lib/errors.ts';
+import type { ImportProblem } from '../db/export-format.ts';
 
 export type DeviceKind = 'webgpu' | 'wasm';
 
@@ -412,3 +414,51 @@ export interface DownloadProgressEvent {
 }
 
 export type StoreMessage = DownloadProgressEvent | ResultMessageOf<StoreResultMap> | ErrorMessage;
+
+// ---- The conversation import worker (conversation-import.worker.ts) ----
+
+/** Reads, checks and writes an export file; answered with an ImportOutcome (problems are outcomes, not errors). */
+export interface ImportConversationsRequest {
+  type: 'import-conversations';
+  id: string;
+  file: Blob;
+}
+
+/** Cancels import `target`: what it wrote is deleted. */
+export interface CancelImportRequest {
+  type: 'cancel-import';
+  id: string;
+  target: string;
+}
+
+/** Deletes what imports whose tab went away wrote (src/db/conversation-import.ts). */
+export interface SweepImportsRequest {
+  type: 'sweep-imports';
+  id: string;
+}
+
+export type ConversationImportRequest = ImportConversationsRequest | CancelImportRequest | SweepImportsRequest;
+
+export interface ConversationImportProgress {
+  phase: 'reading' | 'checking' | 'writing';
+  writtenMessages: number;
+  /** 0 until the file is checked. */
+  totalMessages: number;
+}
+
+export type ImportOutcome =
+  { outcome: 'imported'; conversations: number; messages: number } | { outcome: 'refused'; problem: ImportProblem } | { outcome: 'cancelled' };
+
+export interface ConversationImportResultMap {
+  'import-conversations': ImportOutcome;
+  'cancel-import': { cancelled: boolean };
+  'sweep-imports': { swept: number };
+}
+
+export interface ConversationImportProgressEvent {
+  type: 'import-progress';
+  id: string;
+  progress: ConversationImportProgress;
+}
+
+export type ConversationImportMessage = ConversationImportProgressEvent | ResultMessageOf<ConversationImportResultMap> | ErrorMessage;

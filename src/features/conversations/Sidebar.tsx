@@ -249,9 +249,11 @@ function TransferButtons() {
   const { t } = useTranslation();
   const fileInput = useRef<HTMLInputElement>(null);
   const exportLabels = useExportLabels();
+  // One import at a time: the one under way shows its progress and Cancel.
+  const importing = useAppStore((s) => s.transferNotice?.kind === 'importing');
   return (
     <div className="sidebar-footer">
-      <button type="button" className="ghost" onClick={() => fileInput.current?.click()}>
+      <button type="button" className="ghost" disabled={importing} onClick={() => fileInput.current?.click()}>
         {t('conversations.import')}
       </button>
       <input

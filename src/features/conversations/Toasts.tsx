@@ -6,7 +6,8 @@ import { useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useAppStore } from '../../state/store.ts';
 import { formatNumber } from '../../i18n/format.ts';
-import { dismissTransferNotice, dismissUndo, undoDelete } from './conversation-actions.ts';
+import { cancelImport, dismissTransferNotice, dismissUndo, undoDelete } from './conversation-actions.ts';
+import type { ConversationImportProgress } from '../../worker/protocol.ts';
 
 const UNDO_MS = 10_000;
 
@@ -45,13 +46,42 @@ function UndoToastFor({ title }: { title: string }) {
   );
 }
 
+/** An import under way: its phase, messages written of all, and Cancel (nothing of it is kept then). */
+function ImportProgressNotice({ progress }: { progress: ConversationImportProgress }) {
+  const { t, i18n } = useTranslation();
+  const writing = progress.phase === 'writing' && progress.totalMessages > 0;
+  return (
+    <div className="notice notice-ok import-progress" role="status" data-testid="import-progress">
+      <p>
+        {writing
+          ? t('conversations.importing', {
+              written: formatNumber(progress.writtenMessages, i18n.language),
+              total: formatNumber(progress.totalMessages, i18n.language),
+            })
+          : t(`conversations.importPhase.${progress.phase}`)}
+      </p>
+      <progress
+        max={writing ? progress.totalMessages : undefined}
+        value={writing ? progress.writtenMessages : undefined}
+        aria-label={t('conversations.importProgress')}
+      />
+      <button type="button" className="ghost" onClick={() => void cancelImport()}>
+        {t('conversations.cancelImport')}
+      </button>
+    </div>
+  );
+}
+
 export function TransferNotice() {
   const { t, i18n } = useTranslation();
   const notice = useAppStore((s) => s.transferNotice);
   if (!notice) return null;
+  if (notice.kind === 'importing') return <ImportProgressNotice progress={notice.progress} />;
   let text: string;
   if (notice.kind === 'imported') {
     text = t('conversations.imported', { count: formatNumber(notice.count, i18n.language) });
+  } else if (notice.kind === 'import-cancelled') {
+    text = t('conversations.importCancelled');
   } else {
     const problem = notice.problem;
     const params =
@@ -63,9 +93,11 @@ export function TransferNotice() {
             ? { path: problem.path }
             : problem.code === 'too-many-messages'
               ? { limit: formatNumber(problem.limit, i18n.language) }
-              : problem.code === 'text-too-long'
-                ? { path: problem.path, limit: formatNumber(problem.limit, i18n.language) }
-                : {};
+              : problem.code === 'conversation-too-long'
+                ? { title: problem.title || t('conversations.untitled'), limit: formatNumber(problem.limit, i18n.language) }
+                : problem.code === 'text-too-long'
+                  ? { path: problem.path, limit: formatNumber(problem.limit, i18n.language) }
+                  : {};
     text = t(`conversations.importError.${problem.code}`, params);
   }
   const isError = notice.kind === 'import-error';

@@ -7,7 +7,6 @@
 import { useAppStore } from '../../state/store.ts';
 import { db, ROOT } from '../../db/app-db.ts';
 import {
-  addConversations,
   conversationsWithMessages,
   createConversation,
   deleteConversation,
@@ -15,12 +14,14 @@ import {
   lastConversation,
   messagesOf,
   newestLeafBelow,
-  newId,
   pathTo,
   restoreConversation,
   updateConversation,
 } from '../../db/conversations.ts';
-import { buildExport, checkImportSize, parseExport, toNewRecords, type ImportProblem } from '../../db/export-format.ts';
+import { buildExport, checkImportSize, type ImportProblem } from '../../db/export-format.ts';
+import { hasPendingImports } from '../../db/conversation-import.ts';
+import { conversationImportClient } from '../../worker/conversation-import-client.ts';
+import type { ConversationImportProgress, ImportOutcome } from '../../worker/protocol.ts';
 import { conversationsToMarkdown, conversationToMarkdown, fileStem, type MarkdownExportLabels } from './markdown-export.ts';
 import { NARROW_QUERY } from '../../state/conversations-slice.ts';
 
@@ -158,27 +159,43 @@ export async function exportConversations(id: string | 'all', format: ExportForm
   }
 }
 
-/** Imports an export file: validated completely first, then added in one transaction with new ids. */
+/**
+ * Imports an export file in the import worker (read, checked completely, then written in batches
+ * with new ids: all of it or, cancelled or failed, nothing), with progress and Cancel. The
+ * conversation open before stays open: the imported ones join the list.
+ */
 export async function importFile(file: File): Promise<void> {
+  if (useAppStore.getState().transferNotice?.kind === 'importing') return;
   const report = (problem: ImportProblem) => useAppStore.setState({ transferNotice: { kind: 'import-error', problem } });
   const tooLarge = checkImportSize(file.size);
   if (tooLarge) return report(tooLarge);
-  let text: string;
+  const id = crypto.randomUUID();
+  const show = (progress: ConversationImportProgress) => {
+    const notice = useAppStore.getState().transferNotice;
+    // Only this import's own notice moves on.
+    if (notice?.kind === 'importing' && notice.id === id) useAppStore.setState({ transferNotice: { kind: 'importing', id, progress } });
+  };
+  useAppStore.setState({ transferNotice: { kind: 'importing', id, progress: { phase: 'reading', writtenMessages: 0, totalMessages: 0 } } });
+  let outcome: ImportOutcome;
   try {
-    text = await file.text();
-  } catch {
-    return report({ code: 'read-failed' });
-  }
-  const result = parseExport(text);
-  if (!result.ok) return report(result.problem);
-  const records = toNewRecords(result.conversations, newId);
-  try {
-    await addConversations(records);
+    outcome = await conversationImportClient().importConversations(file, id, show);
   } catch (error) {
     return report({ code: 'write-failed', detail: String(error) });
   }
-  useAppStore.setState({ transferNotice: { kind: 'imported', count: records.length } });
-  // The imported conversation opens behind the sidebar, which stays open to show the notice.
-  const newest = records.reduce((a, b) => (b.conversation.updatedAt > a.conversation.updatedAt ? b : a));
-  setActive(newest.conversation.id);
+  if (outcome.outcome === 'refused') return report(outcome.problem);
+  useAppStore.setState({ transferNotice: outcome.outcome === 'cancelled' ? { kind: 'import-cancelled' } : { kind: 'imported', count: outcome.conversations } });
+}
+
+/** Cancels the import under way; what it wrote so far is deleted. */
+export async function cancelImport(): Promise<void> {
+  const notice = useAppStore.getState().transferNotice;
+  if (notice?.kind === 'importing') await conversationImportClient().cancel(notice.id);
+}
+
+/** Deletes what an import left behind when its tab went away mid-write (started only when there is such a thing). */
+export async function sweepAbandonedImports(): Promise<void> {
+  if (await hasPendingImports().catch(() => false))
+    await conversationImportClient()
+      .sweepAbandoned()
+      .catch(() => undefined);
 }
