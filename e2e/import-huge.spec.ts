@@ -1,8 +1,8 @@
 /**
  * A huge export (200,000 messages in one conversation, generated here, under the caps) imports
  * completely while the page keeps answering: it is read, checked and written in batches in the
- * import worker. Cancel midway leaves nothing behind; a file over a cap is refused, naming it; the
- * conversation open before stays open.
+ * import worker. Cancel midway leaves nothing behind, nor (after the next start) a tab closed
+ * midway; a file over a cap is refused, naming it; the conversation open before stays open.
  * Backend: none (no model is loaded).
  */
 import { expect, test, type Page } from '@playwright/test';
@@ -107,4 +107,15 @@ test('a 200,000-message export imports completely while the page answers; Cancel
     '(at conversations[0].messages[0].content: over 1,000,000 characters, the most Hanmadi imports there). Nothing was imported.',
   );
   expect(await stored(page)).toEqual(complete);
+
+  // A tab that goes away mid-import leaves messages no conversation shows: the next start deletes them.
+  const importer = await page.context().newPage();
+  await openApp(importer);
+  await importFileFromDisk(importer, file);
+  await writing(importer);
+  await importer.close();
+  expect((await stored(page)).pending).toBe(1);
+  await page.reload();
+  await expect.poll(() => stored(page)).toEqual(complete);
+  await expect(sidebar(page).getByRole('button', { name: new RegExp(`^${HUGE_TITLE}`) })).toHaveCount(1);
 });
