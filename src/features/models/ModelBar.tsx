@@ -26,12 +26,14 @@ import { FitNote, fitMark, LoadConfirmDialog } from './ModelFit.tsx';
 import { formatBytes } from '../../i18n/format.ts';
 import { computeModelFacts } from './model-facts.ts';
 import { ModelFactsNote } from './ModelFactsNote.tsx';
+import { missingBytes, offlineLoad } from './offline-load.ts';
+import { useOnline } from './use-online.ts';
 
-/** "stored" when a precision is complete, else the best partial percentage, else nothing. */
+/** "stored" when a precision is complete, else "partly stored" with the best percentage and what it lacks, else nothing. */
 function storedMark(models: StoredModelSummary[], t: ReturnType<typeof useTranslation>['t']): string {
   if (models.some((m) => m.status === 'complete')) return t('models.storedMark');
   const best = Math.max(0, ...models.map((m) => (m.totalBytes > 0 ? m.storedBytes / m.totalBytes : 0)));
-  return models.length ? t('models.partialMark', { percent: Math.floor(best * 100) }) : '';
+  return models.length ? t('models.partialMark', { percent: Math.floor(best * 100), missing: formatBytes(missingBytes(models) ?? 0) }) : '';
 }
 
 type T = ReturnType<typeof useTranslation>['t'];
@@ -136,6 +138,10 @@ export function ModelBar() {
   const facts = useMemo(() => (selected ? computeModelFacts(selected, config) : null), [selected, config]);
   const { chosen } = useContextChoice(contextChoices);
   const busy = loadStatus === 'loading' || generating;
+  // Offline, only what is stored completely can load; the rest says what it lacks.
+  const online = useOnline();
+  const offline = !online && selected ? offlineLoad(stored, selected.id, dtypeChoice) : null;
+  const blockedOffline = offline !== null && !offline.loadable;
   const selectedFit = selected ? fits[selected.id] : undefined;
   // A model stored or deleted (here or in another tab) changes the storage left and what is still to fetch.
   const storedKey = stored.map((m) => `${m.modelKey}/${m.dtype}/${m.status}`).join();
@@ -205,7 +211,7 @@ export function ModelBar() {
           </select>
         </label>
         {selected && <ContextLengthField choices={contextChoices} busy={busy} />}
-        <button type="button" onClick={() => void load()} disabled={busy || !selected}>
+        <button type="button" onClick={() => void load()} disabled={busy || !selected || blockedOffline}>
           {loadStatus === 'loading' ? t('models.loading') : t('models.load')}
         </button>
         <button type="button" className="ghost" onClick={() => setAdding(true)} disabled={busy}>
@@ -231,6 +237,11 @@ export function ModelBar() {
                   native: formatNumber(loaded.nativeContext, i18n.language),
                 })
               : t('models.contextLoaded', { window: formatNumber(loaded.contextWindow, i18n.language) })}
+          </p>
+        )}
+        {offline && !offline.loadable && (
+          <p className="model-note offline-blocked" data-testid="offline-note">
+            {offline.missingBytes === null ? t('models.offlineNotStored') : t('models.offlinePartlyStored', { missing: formatBytes(offline.missingBytes) })}
           </p>
         )}
         {selected && <ContextLengthHint choices={contextChoices} />}

@@ -1,8 +1,10 @@
 /**
- * Models stored on this device stay in the picker even when their catalog entry cannot be read
- * (offline, the catalog file gone, the entry removed): each complete stored model the catalog
- * lacks gets an entry built from its stored record, with the precisions stored, so it loads and
- * chats from IndexedDB alone.
+ * The store is the source of truth for what is stored: every model with a stored record stays in
+ * the picker even when its catalog entry cannot be read (offline, the catalog file gone, the entry
+ * removed). Each one the catalog lacks gets an entry built from its stored records (label, source,
+ * the precisions stored with their sizes), complete or partly stored, so a complete one loads and
+ * chats from IndexedDB alone and a partial one shows what is missing (the picker reads the stored
+ * bytes live).
  */
 import type { StoredModelRecord } from '../../db/app-db.ts';
 import type { CatalogEntry } from '../../model/catalog.ts';
@@ -10,7 +12,7 @@ import type { CatalogEntry } from '../../model/catalog.ts';
 export function entriesForStoredModels(records: readonly StoredModelRecord[], known: ReadonlySet<string>): CatalogEntry[] {
   const byKey = new Map<string, CatalogEntry>();
   for (const record of records) {
-    if (record.status !== 'complete' || known.has(record.modelKey)) continue;
+    if (known.has(record.modelKey)) continue;
     const entry = byKey.get(record.modelKey) ?? {
       id: record.modelKey,
       label: record.label,
