@@ -1,7 +1,8 @@
 /**
  * Whether Load can work without the network: only from precisions stored completely. Offline,
- * 'auto' may use any complete precision of the model (the load prefers a stored one); a precision
- * chosen by hand must itself be complete. What is missing is said in bytes, from the best partial
+ * 'auto' needs some complete precision of the model (where Auto would pick another one, Load asks
+ * first and offers the stored one: second-download.ts); a precision chosen by hand must itself be
+ * complete. What is missing is said in bytes, from the best partial
  * precision, so the picker can tell the user how much a connection would have to fetch.
  */
 import type { StoredModelSummary } from '../../db/model-store.ts';
