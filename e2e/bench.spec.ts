@@ -1,11 +1,13 @@
 /**
  * Smoke of the benchmark (`npm run bench`, tools/bench.ts) so its page cannot rot: the bench page
  * is built alone (vite --mode bench, into a temporary folder) and driven through every stage with
- * the tiny model and the smallest counts — our engine on WASM (WebGPU is the real bench's job: a
- * load alone costs ~20 s on SwiftShader), the in-browser conversion of its checkpoint from the mock
- * Hub, the WGSL bandwidth probe on the page's adapter, and the wllama peer on the GGUF our
- * converter writes. Every stage must produce numbers and no step may fail.
- * Backend: WASM for our engine (the bench page's wasm device) and for the wllama peer.
+ * the tiny model and the smallest counts — our engine on WASM (WebGPU's stages are the real bench's
+ * job: a load alone costs ~20 s on SwiftShader), one WebGPU decode for its per-step structural
+ * counters, the in-browser conversion of its checkpoint from the mock Hub, the WGSL bandwidth probe
+ * on the page's adapter, and the wllama peer on the GGUF our converter writes. Every stage must
+ * produce numbers and no step may fail.
+ * Backend: WASM for our engine's stages and the wllama peer; WebGPU (SwiftShader here) for one
+ * decode of two tokens, whose step is counted.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -48,7 +50,7 @@ test('the bench page runs every stage with the tiny model and reports numbers', 
     model: MODEL,
     dtype: 'q4',
     stages: [...STAGES],
-    devices: ['wasm'],
+    devices: ['wasm', 'webgpu'],
     reps: 1,
     loadReps: 1,
     downloadReps: 1,
@@ -61,7 +63,8 @@ test('the bench page runs every stage with the tiny model and reports numbers', 
     peerContext: 0,
     threads: 1,
     memorySampleMs: 500,
-    cpuAdapterPlan: null,
+    // WebGPU on SwiftShader: one decode of 2 tokens (a prefill, then one counted step).
+    cpuAdapterPlan: { reps: 1, prefill: [], decode: [2], history: 0, stages: ['decode'] },
     reductions: ['smoke test: the smallest counts'],
   };
   const run = await runModelBench(options, {
@@ -72,7 +75,8 @@ test('the bench page runs every stage with the tiny model and reports numbers', 
   });
 
   const wasm = run.devices.find((d) => d.device === 'wasm');
-  expect({ run: run.errors, wasm: wasm?.errors, peer: run.peer?.errors }).toEqual({ run: {}, wasm: {}, peer: {} });
+  const webgpu = run.devices.find((d) => d.device === 'webgpu');
+  expect({ run: run.errors, wasm: wasm?.errors, webgpu: webgpu?.errors, peer: run.peer?.errors }).toEqual({ run: {}, wasm: {}, webgpu: {}, peer: {} });
   expect(run.page?.crossOriginIsolated).toBe(true);
   // Download: the store holds the whole model, its weights fetched by the store worker (config.json comes first, apart).
   expect(run.download?.bytes).toBe(run.model_files.bytes);
@@ -109,7 +113,14 @@ test('the bench page runs every stage with the tiny model and reports numbers', 
   // The decode after the turn stage's history, against the one after the short prompt.
   expect(wasm?.decodeLong?.contextTokens).toBeGreaterThanOrEqual(40);
   expect(run.comparison?.wasm?.decodeLongOverShort).toBeGreaterThan(0);
+  // A WebGPU decode step's structure, counted in the worker: present, and counting.
+  expect(webgpu?.loaded?.device).toBe('webgpu');
+  expect(webgpu?.perStep?.steps).toBeGreaterThanOrEqual(1);
+  expect(webgpu?.perStep?.dispatches).toBeGreaterThanOrEqual(1);
+  expect(webgpu?.perStep?.readbacks).toBeGreaterThanOrEqual(1);
+  for (const counter of ['submits', 'bufferCreations', 'pipelineCompiles'] as const) expect(webgpu?.perStep?.[counter]).toBeGreaterThanOrEqual(0);
   const table = renderRun(run);
   expect(table).toContain('| decode, 4 new tokens | tok/s |');
+  expect(table).toContain('WebGPU calls per decode step after the first token');
   expect(table).not.toContain('Failed steps');
 });

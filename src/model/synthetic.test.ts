@@ -26,6 +26,17 @@ describe('synthetic Llama weights', () => {
     expect(Array.from(syntheticTensorValues(specs[index], index, 5))).toEqual(Array.from(all[index].values));
   });
 
+  it('with a period, repeat one random block (the same values as without one) to the end of the tensor', () => {
+    const specs = llamaTensorShapes(tiny);
+    const index = specs.findIndex((s) => s.name === 'model.layers.0.mlp.down_proj.weight');
+    const whole = syntheticTensorValues(specs[index], index, 3);
+    const tiled = syntheticTensorValues(specs[index], index, 3, 100);
+    expect(tiled.length).toBe(whole.length);
+    expect(whole.length % 100).not.toBe(0); // the last block is cut short
+    for (let i = 0; i < tiled.length; i++) if (tiled[i] !== whole[i % 100]) throw new Error(`value ${i} is not the block's ${i % 100}`);
+    expect(new Set(tiled.subarray(0, 100)).size).toBe(100);
+  });
+
   it('list Hugging Face names and shapes, with lm_head only when untied', () => {
     const tied = llamaTensorShapes(tiny).map((s) => s.name);
     expect(tied).toHaveLength(1 + 2 * 9 + 1);

@@ -19,6 +19,8 @@ export interface CheckpointSpec {
   dtype: SafetensorsDtype;
   shards: number;
   generationConfig: Record<string, unknown>;
+  /** Weights as one random block of this many values repeated per tensor (speed benchmarks; syntheticTensorValues). */
+  period?: number;
 }
 
 const tinyBase: HfLlamaConfig = {

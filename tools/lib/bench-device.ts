@@ -141,7 +141,7 @@ export async function deviceStages(
     }
     if (calls.steps > 0) {
       const perStep = (x: number) => x / calls.steps;
-      out.decodeStepCalls = {
+      out.perStep = {
         steps: calls.steps,
         dispatches: perStep(calls.dispatches),
         submits: perStep(calls.submits),
@@ -149,7 +149,7 @@ export async function deviceStages(
         pipelineCompiles: perStep(calls.pipelineCompiles),
         readbacks: perStep(calls.readbacks),
       };
-      log(`${device} per decode step: ${JSON.stringify(out.decodeStepCalls)}`);
+      log(`${device} per decode step: ${JSON.stringify(out.perStep)}`);
     }
     const history = p.historyPrompt;
     if (history && has('decode')) {

@@ -31,6 +31,14 @@ export const PROFILES: Record<string, Profile> = {
     why: 'a 2.1B model costs ~25-30 s per decoded token on SwiftShader (WebGPU emulated on 2 shared CPU cores), so it runs on WASM only by default, with one run per step',
     optIn: true,
   },
+  // Kanana's widths and vocabulary with 4 of its 32 layers (made in about a minute): ~0.46B
+  // weights per token against 2.1B, so WebGPU runs on SwiftShader too, a few tokens.
+  'kanana-2.1b-4l': {
+    plan: { reps: 1, loadReps: 1, downloadReps: 1, prefill: [128], decode: [8], decodePrompt: 16, history: 128, turnMessage: 8, devices: ['wasm', 'webgpu'] },
+    cpuAdapterPlan: { reps: 1, prefill: [16], decode: [3], history: 0 },
+    why: 'Kanana widths at 4 layers still cost seconds per decoded token on SwiftShader (WebGPU emulated on 2 shared CPU cores), so every step runs once and WebGPU there decodes 3 tokens after a 16-token prompt',
+    optIn: true,
+  },
   'llama-3.2-3b-shape': {
     plan: { reps: 1, loadReps: 1, downloadReps: 1, prefill: [128], decode: [8], decodePrompt: 16, history: 128, turnMessage: 8, devices: ['wasm', 'webgpu'] },
     cpuAdapterPlan: { reps: 1, prefill: [16], decode: [2], history: 0 },

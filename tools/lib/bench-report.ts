@@ -163,12 +163,12 @@ export function renderRun(run: ModelRun): string {
     );
   }
   const calls = (x?: DeviceRun) => {
-    const c = x?.decodeStepCalls;
+    const c = x?.perStep ?? x?.decodeStepCalls;
     return c
       ? `${c.dispatches.toFixed(1)} dispatches, ${c.submits.toFixed(1)} submits, ${c.bufferCreations.toFixed(2)} buffer creations, ${c.pipelineCompiles.toFixed(2)} pipeline compiles, ${c.readbacks.toFixed(2)} readbacks (${c.steps} steps)`
       : '';
   };
-  if (d.webgpu?.decodeStepCalls) row('WebGPU calls per decode step after the first token', '/step', calls(d.webgpu), '');
+  if (d.webgpu?.perStep ?? d.webgpu?.decodeStepCalls) row('WebGPU calls per decode step after the first token', '/step', calls(d.webgpu), '');
   const turn = (x?: DeviceRun) => (x?.turn ? `${seconds(x.turn.withReuseMs)} / ${seconds(x.turn.withoutReuseMs)} → ${ratio(x.turn.withOverWithout, 3)}` : '');
   if (d.webgpu?.turn || d.wasm?.turn) {
     const history = (d.webgpu?.turn ?? d.wasm?.turn)!.reusedTokens;

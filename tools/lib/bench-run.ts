@@ -105,7 +105,7 @@ export async function runModelBench(options: BenchOptions, ctx: RunContext): Pro
             page,
             device,
             bench,
-            { ...options, reps: small.reps, decode: small.decode },
+            { ...options, reps: small.reps, decode: small.decode, stages: options.stages.filter((s) => !small.stages || small.stages.includes(s)) },
             { prefillPrompts: prefillSmall, decodePrompt, historyPrompt: historySmall, prompts },
             files.bytes,
           );

@@ -47,6 +47,8 @@ export interface DevicePlan {
   prefill: number[];
   decode: number[];
   history: number;
+  /** Only these of the run's stages (the smoke test's WebGPU: decode alone, for its counters). */
+  stages?: Stage[];
 }
 
 /** The standard plan (what the issue asks for); profiles and flags may reduce it, and say so. */
@@ -78,7 +80,13 @@ export interface DeviceRun {
   decode?: Record<string, { decodeTokens: number[]; finishReasons: string[]; tokensPerSecond: Summary | null; contextTokens: number }>;
   /** Decode after the turn stage's long history (the KV cache holds `contextTokens`), as `decode` after a short prompt. */
   decodeLong?: { contextTokens: number; decodeTokens: number[]; tokensPerSecond: Summary | null };
-  /** WebGPU calls per decode step after the first token (summed over the decode stage's replies ÷ their steps). */
+  /**
+   * What one decode step after warm-up (the first token) costs in structure, counted by wrapping
+   * the worker's GPUDevice in bench runs only: WebGPU calls per step, summed over the decode
+   * stage's replies ÷ their steps. Results before 2026-12-04's second run call it `decodeStepCalls`.
+   */
+  perStep?: GpuCallCounts & { steps: number };
+  /** @deprecated the older name of `perStep`, read from earlier results files. */
   decodeStepCalls?: GpuCallCounts & { steps: number };
   turn?: { reusedTokens: number[]; promptTokens: number[]; withReuseMs: Summary | null; withoutReuseMs: Summary | null; withOverWithout: number | null };
   /** The plan this device ran when it differs from the run's options (a CPU adapter's plan). */

@@ -34,7 +34,7 @@ export function writeSyntheticCheckpoint(dir: string, spec: CheckpointSpec): voi
 
   // Streamed tensor by tensor: the kanana-2.1b-shape fixture is 4.2 GB and never held at once.
   const tensors = llamaTensorShapes(spec.config).map((t, index) => ({ name: t.name, shape: t.shape, dtype: spec.dtype, spec: t, index }));
-  const produce = (t: (typeof tensors)[number]) => encodeValues(syntheticTensorValues(t.spec, t.index, spec.seed), spec.dtype);
+  const produce = (t: (typeof tensors)[number]) => encodeValues(syntheticTensorValues(t.spec, t.index, spec.seed, spec.period), spec.dtype);
   if (spec.shards <= 1) {
     writeSafetensorsStreaming(join(dir, 'model.safetensors'), tensors, (_, i) => produce(tensors[i]));
     return;
