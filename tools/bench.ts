@@ -139,6 +139,7 @@ function planFor(dtype: ModelDtype): BenchOptions {
           history: pick(values['gpu-history'], one, profile.cpuAdapterPlan.history),
         },
     reductions: [],
+    ...(profile.depthProbe && devices.includes('webgpu') ? { depthProbe: profile.depthProbe } : {}),
   };
   const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((x, i) => x === b[i]);
   if (!same(options.prefill, STANDARD_PLAN.prefill))
@@ -167,19 +168,19 @@ function run(command: string, args: string[]): void {
 
 const generated: string[] = [];
 
-/** The converted model with the precision's files, made with the fixtures tool when missing. */
-function ensureModel(dtype: ModelDtype): void {
-  const dir = join(paths.models, model);
+/** A converted model with the precision's files, made with the fixtures tool when missing (`optIn`: that fixture alone). */
+function ensureModel(name: string, optIn: boolean, dtype: ModelDtype): void {
+  const dir = join(paths.models, name);
   const configPath = join(dir, 'config.json');
   const has = () => existsSync(configPath) && graphFiles(JSON.parse(readFileSync(configPath, 'utf8')), dtype).every((f) => existsSync(join(dir, f)));
   if (has()) return;
-  if (profile.optIn) {
-    generated.push(dir, join(root, 'fixtures', 'checkpoints', model));
-    run('npx', ['tsx', 'tools/fixtures.ts', '--only', model, '--dtypes', dtypes.join(',')]);
+  if (optIn) {
+    generated.push(dir, join(root, 'fixtures', 'checkpoints', name));
+    run('npx', ['tsx', 'tools/fixtures.ts', '--only', name, '--dtypes', dtypes.join(',')]);
   } else {
     run('npx', ['tsx', 'tools/fixtures.ts']);
   }
-  if (!has()) throw new Error(`${model} has no ${dtype} files after running the fixtures tool.`);
+  if (!has()) throw new Error(`${name} has no ${dtype} files after running the fixtures tool.`);
 }
 
 /** The GGUF Q4_0 of the model's checkpoint for the peer (written by our converter when missing). */
@@ -249,7 +250,11 @@ function runKey(previous: ResultsFile | null, plain: string, options: BenchOptio
 async function main(): Promise<void> {
   if (!existsSync(chromiumPath)) throw new Error(`Chromium not found at ${chromiumPath}: apt-get install -y chromium (or set CHROMIUM_PATH).`);
   ensureBuild();
-  for (const dtype of dtypes) ensureModel(dtype);
+  for (const dtype of dtypes) {
+    ensureModel(model, profile.optIn, dtype);
+    // The depth probe is counted on WebGPU only.
+    if (profile.depthProbe && devices.includes('webgpu')) ensureModel(profile.depthProbe, true, dtype);
+  }
   const gguf = stages.includes('peer') ? await ensureGguf() : null;
   const checkpointDir = join(root, 'fixtures', 'checkpoints', model);
   const checkpoint = stages.includes('conversion') && existsSync(join(checkpointDir, 'config.json')) ? checkpointDir : null;

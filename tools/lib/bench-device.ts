@@ -6,6 +6,14 @@ import type { ChatMessage } from '../../src/worker/protocol.ts';
 import type { Stage, BenchDevice, BenchOptions, DeviceRun } from './bench-types.ts';
 import { log, call, loadSummary, stage, type Prompts } from './bench-page.ts';
 
+/** The same widths at another depth, counted after the stages on WebGPU (BenchOptions.depthProbe). */
+export interface DepthProbe {
+  bench: BenchModel;
+  layers: number;
+  /** The benchmarked model's layers. */
+  modelLayers: number;
+}
+
 /** `modelBytes`: the stored model's files (what a load's peak memory is compared with). */
 export async function deviceStages(
   page: Page,
@@ -14,6 +22,7 @@ export async function deviceStages(
   options: BenchOptions,
   p: Prompts,
   modelBytes: number,
+  depthProbe: DepthProbe | null = null,
 ): Promise<DeviceRun> {
   const has = (s: Stage) => options.stages.includes(s);
   const out: DeviceRun = { device, errors: {} };
@@ -205,5 +214,22 @@ export async function deviceStages(
   }
   out.kvLocation = [...kv];
   await call(page, 'unload');
+  const perStep = out.perStep;
+  if (device === 'webgpu' && depthProbe && perStep && depthProbe.layers !== depthProbe.modelLayers) {
+    // The same decode on the same widths at another depth: what one more layer adds to a step.
+    await stage(out.errors, 'depth probe', async () => {
+      await call(page, 'ensureStored', depthProbe.bench);
+      await call(page, 'load', depthProbe.bench, { files: 'store', device: 'webgpu', memorySampleMs: 0, threads, countGpuCalls: true });
+      const counted = (await generate(p.decodePrompt.messages, 3)).result.decodeCalls;
+      await call(page, 'unload');
+      if (!counted || counted.steps === 0) throw new Error('the depth probe decoded no counted step');
+      const dispatches = counted.calls.dispatches / counted.steps;
+      perStep.depthProbe = { model: depthProbe.bench.label, layers: depthProbe.layers, dispatches, steps: counted.steps };
+      perStep.dispatchesPerLayer = (perStep.dispatches - dispatches) / (depthProbe.modelLayers - depthProbe.layers);
+      log(
+        `${device} depth probe ${depthProbe.bench.label} (${depthProbe.layers} layers): ${dispatches.toFixed(1)} dispatches a step → ${perStep.dispatchesPerLayer.toFixed(2)} per layer`,
+      );
+    });
+  }
   return out;
 }

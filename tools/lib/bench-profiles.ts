@@ -13,6 +13,8 @@ export interface Profile {
   why?: string;
   /** Opt-in fixtures are big: generated on demand and removed after the run. */
   optIn: boolean;
+  /** The same widths at another depth, for WebGPU's dispatches per layer (BenchOptions.depthProbe). */
+  depthProbe?: string;
 }
 
 /**
@@ -24,7 +26,7 @@ export interface Profile {
  */
 export const PROFILES: Record<string, Profile> = {
   // SwiftShader: ~20 s per load, ~0.1-0.25 tok/s decode, prefill ~1-5 tok/s on 2 busy cores.
-  'tiny-llama': { plan: {}, cpuAdapterPlan: { reps: 2, prefill: [128], decode: [6], history: 256 }, optIn: false },
+  'tiny-llama': { plan: {}, cpuAdapterPlan: { reps: 2, prefill: [128], decode: [6], history: 256 }, optIn: false, depthProbe: 'tiny-llama-4l' },
   'kanana-2.1b-shape': {
     plan: { reps: 1, loadReps: 1, downloadReps: 1, prefill: [128], decode: [8], decodePrompt: 16, history: 128, turnMessage: 8, devices: ['wasm'] },
     cpuAdapterPlan: { reps: 1, prefill: [16], decode: [2], history: 0 },
@@ -38,6 +40,7 @@ export const PROFILES: Record<string, Profile> = {
     cpuAdapterPlan: { reps: 1, prefill: [16], decode: [3], history: 0 },
     why: 'Kanana widths at 4 layers still cost seconds per decoded token on SwiftShader (WebGPU emulated on 2 shared CPU cores), so every step runs once and WebGPU there decodes 3 tokens after a 16-token prompt',
     optIn: true,
+    depthProbe: 'kanana-2.1b-2l',
   },
   'llama-3.2-3b-shape': {
     plan: { reps: 1, loadReps: 1, downloadReps: 1, prefill: [128], decode: [8], decodePrompt: 16, history: 128, turnMessage: 8, devices: ['wasm', 'webgpu'] },

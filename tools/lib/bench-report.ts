@@ -165,7 +165,10 @@ export function renderRun(run: ModelRun): string {
   const calls = (x?: DeviceRun) => {
     const c = x?.perStep ?? x?.decodeStepCalls;
     return c
-      ? `${c.dispatches.toFixed(1)} dispatches, ${c.submits.toFixed(1)} submits, ${c.bufferCreations.toFixed(2)} buffer creations, ${c.pipelineCompiles.toFixed(2)} pipeline compiles, ${c.readbacks.toFixed(2)} readbacks (${c.steps} steps)`
+      ? `${c.dispatches.toFixed(1)} dispatches, ${c.submits.toFixed(1)} submits, ${c.bufferCreations.toFixed(2)} buffer creations, ${c.pipelineCompiles.toFixed(2)} pipeline compiles, ${c.readbacks.toFixed(2)} readbacks (${c.steps} steps)` +
+          (x?.perStep?.dispatchesPerLayer !== undefined && x.perStep.depthProbe
+            ? `; ${x.perStep.dispatchesPerLayer.toFixed(1)} dispatches per layer (against ${x.perStep.depthProbe.model}, ${x.perStep.depthProbe.layers} layers: ${x.perStep.depthProbe.dispatches.toFixed(1)})`
+            : '')
       : '';
   };
   if (d.webgpu?.perStep ?? d.webgpu?.decodeStepCalls) row('WebGPU calls per decode step after the first token', '/step', calls(d.webgpu), '');

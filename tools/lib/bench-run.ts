@@ -22,7 +22,7 @@ import { startBenchServer, type BenchPaths } from './bench-server.ts';
 import { PromptBuilder } from './bench-prompts.ts';
 import type { Stage, BenchOptions, ModelRun } from './bench-types.ts';
 import { log, call, openPage, modelFiles, perSecond, stage } from './bench-page.ts';
-import { deviceStages } from './bench-device.ts';
+import { deviceStages, type DepthProbe } from './bench-device.ts';
 import { peerStages } from './bench-peer.ts';
 import { conversionStage } from './bench-conversion.ts';
 import { compare, isCpuAdapter, caveats } from './bench-compare.ts';
@@ -46,7 +46,15 @@ export async function runModelBench(options: BenchOptions, ctx: RunContext): Pro
   const shape = resolveLlamaShape(files.config);
   const prompts = await PromptBuilder.open(paths.models, options.model);
   const server = await startBenchServer(paths);
-  const bench: BenchModel = { key: `bench:${options.model}`, label: options.model, baseUrl: `${server.url}/models/${options.model}/`, dtype: options.dtype };
+  const benchModel = (name: string): BenchModel => ({ key: `bench:${name}`, label: name, baseUrl: `${server.url}/models/${name}/`, dtype: options.dtype });
+  const bench = benchModel(options.model);
+  const depthProbe: DepthProbe | null = options.depthProbe
+    ? {
+        bench: benchModel(options.depthProbe),
+        layers: resolveLlamaShape(modelFiles(paths, options.depthProbe, options.dtype).config).numLayers,
+        modelLayers: shape.numLayers,
+      }
+    : null;
   const run: ModelRun = {
     model: options.model,
     dtype: options.dtype,
@@ -108,10 +116,11 @@ export async function runModelBench(options: BenchOptions, ctx: RunContext): Pro
             { ...options, reps: small.reps, decode: small.decode, stages: options.stages.filter((s) => !small.stages || small.stages.includes(s)) },
             { prefillPrompts: prefillSmall, decodePrompt, historyPrompt: historySmall, prompts },
             files.bytes,
+            depthProbe,
           );
           run.devices.push({ ...d, plan: small });
         } else {
-          run.devices.push(await deviceStages(page, device, bench, options, { prefillPrompts, decodePrompt, historyPrompt, prompts }, files.bytes));
+          run.devices.push(await deviceStages(page, device, bench, options, { prefillPrompts, decodePrompt, historyPrompt, prompts }, files.bytes, depthProbe));
         }
       } finally {
         await context.close();

@@ -40,6 +40,11 @@ export interface BenchOptions {
   cpuAdapterPlan: DevicePlan | null;
   /** What was cut from the standard plan for this run, in words (said in the results). */
   reductions: string[];
+  /**
+   * A model of the same widths at another depth (a fixture, made on demand like the model): its
+   * WebGPU decode step is counted too, giving dispatches per layer.
+   */
+  depthProbe?: string;
 }
 
 export interface DevicePlan {
@@ -85,7 +90,15 @@ export interface DeviceRun {
    * the worker's GPUDevice in bench runs only: WebGPU calls per step, summed over the decode
    * stage's replies ÷ their steps. Results before 2026-12-04's second run call it `decodeStepCalls`.
    */
-  perStep?: GpuCallCounts & { steps: number };
+  perStep?: GpuCallCounts & {
+    steps: number;
+    /**
+     * WebGPU dispatches one more layer adds to a step: (this model's − the depth probe's) ÷ the
+     * difference in layers, both counted on this device at the same widths.
+     */
+    dispatchesPerLayer?: number;
+    depthProbe?: { model: string; layers: number; dispatches: number; steps: number };
+  };
   /** @deprecated the older name of `perStep`, read from earlier results files. */
   decodeStepCalls?: GpuCallCounts & { steps: number };
   turn?: { reusedTokens: number[]; promptTokens: number[]; withReuseMs: Summary | null; withoutReuseMs: Summary | null; withOverWithout: number | null };
