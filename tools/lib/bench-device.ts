@@ -224,7 +224,16 @@ export async function deviceStages(
       await call(page, 'unload');
       if (!counted || counted.steps === 0) throw new Error('the depth probe decoded no counted step');
       const dispatches = counted.calls.dispatches / counted.steps;
-      perStep.depthProbe = { model: depthProbe.bench.label, layers: depthProbe.layers, dispatches, steps: counted.steps };
+      const step = (x: number) => x / counted.steps;
+      perStep.depthProbe = {
+        model: depthProbe.bench.label,
+        layers: depthProbe.layers,
+        dispatches,
+        steps: counted.steps,
+        submits: step(counted.calls.submits),
+        bufferCreations: step(counted.calls.bufferCreations),
+        readbacks: step(counted.calls.readbacks),
+      };
       perStep.dispatchesPerLayer = (perStep.dispatches - dispatches) / (depthProbe.modelLayers - depthProbe.layers);
       log(
         `${device} depth probe ${depthProbe.bench.label} (${depthProbe.layers} layers): ${dispatches.toFixed(1)} dispatches a step → ${perStep.dispatchesPerLayer.toFixed(2)} per layer`,

@@ -97,7 +97,8 @@ export interface DeviceRun {
      * difference in layers, both counted on this device at the same widths.
      */
     dispatchesPerLayer?: number;
-    depthProbe?: { model: string; layers: number; dispatches: number; steps: number };
+    /** The probe's own counts per step (the older results have its dispatches only). */
+    depthProbe?: { model: string; layers: number; dispatches: number; steps: number; submits?: number; bufferCreations?: number; readbacks?: number };
   };
   /** @deprecated the older name of `perStep`, read from earlier results files. */
   decodeStepCalls?: GpuCallCounts & { steps: number };
