@@ -13,8 +13,7 @@ export type OfflineLoad = { loadable: true } | { loadable: false; missingBytes: 
 export function offlineLoad(stored: readonly StoredModelSummary[], modelId: string, dtype: ModelDtype | 'auto'): OfflineLoad {
   const usable = stored.filter((m) => m.modelKey === modelId && (dtype === 'auto' || m.dtype === dtype));
   if (usable.some((m) => m.status === 'complete')) return { loadable: true };
-  const missing = usable.map((m) => Math.max(0, m.totalBytes - m.storedBytes));
-  return { loadable: false, missingBytes: missing.length ? Math.min(...missing) : null };
+  return { loadable: false, missingBytes: missingBytes(usable) };
 }
 
 /** The bytes a partly stored model still lacks (its most complete precision), or null when none is partial. */
