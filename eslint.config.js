@@ -22,7 +22,7 @@ const LAYERS = {
   pwa: ['model', 'lib'],
   state: ['worker', 'db', 'model', 'lib'],
   features: ['state', 'worker', 'db', 'model', 'lib', 'i18n', 'pwa'],
-  bench: ['worker', 'db', 'model', 'lib'],
+  bench: ['worker', 'db', 'converter', 'model', 'lib'],
 };
 const FEATURES = readdirSync(new URL('./src/features', import.meta.url), { withFileTypes: true })
   .filter((entry) => entry.isDirectory())

@@ -3,7 +3,8 @@
  * is built alone (vite --mode bench, into a temporary folder) and driven through every stage with
  * the tiny model and the smallest counts — our engine on WASM (WebGPU's stages are the real bench's
  * job: a load alone costs ~20 s on SwiftShader), one WebGPU decode for its per-step structural
- * counters, the in-browser conversion of its checkpoint from the mock Hub, the WGSL bandwidth probe
+ * counters, the lm_head alone on both providers (its share of a step), the in-browser conversion
+ * of its checkpoint from the mock Hub, the WGSL bandwidth probe
  * on the page's adapter, and the wllama peer on the GGUF our converter writes. Every stage must
  * produce numbers and no step may fail.
  * Backend: WASM for our engine's stages and the wllama peer; WebGPU (SwiftShader here) for one
@@ -119,8 +120,15 @@ test('the bench page runs every stage with the tiny model and reports numbers', 
   expect(webgpu?.perStep?.dispatches).toBeGreaterThanOrEqual(1);
   expect(webgpu?.perStep?.readbacks).toBeGreaterThanOrEqual(1);
   for (const counter of ['submits', 'bufferCreations', 'pipelineCompiles'] as const) expect(webgpu?.perStep?.[counter]).toBeGreaterThanOrEqual(0);
+  // The lm_head alone on each device's provider, against that device's decode step: a share of it.
+  for (const device of [wasm, webgpu]) {
+    expect(device?.lmHead?.weightBytes).toBeGreaterThan(0);
+    expect(device?.lmHead?.ms?.median).toBeGreaterThan(0);
+    expect(device?.lmHead?.shareOfStep).toBeGreaterThan(0);
+  }
   const table = renderRun(run);
   expect(table).toContain('| decode, 4 new tokens | tok/s |');
   expect(table).toContain('WebGPU calls per decode step after the first token');
+  expect(table).toContain('lm_head alone (128256 × 64, q4');
   expect(table).not.toContain('Failed steps');
 });

@@ -129,6 +129,27 @@ export interface PeerCompletion {
   failedAttempts: string[];
 }
 
+export interface LmHeadOptions {
+  device: 'webgpu' | 'wasm';
+  hiddenSize: number;
+  vocabSize: number;
+  /** The graph precision the engine loaded (the head's form follows it). */
+  dtype: ModelDtype;
+  samples: number;
+  /** ONNX Runtime's CPU threads (the engine's, for a like-for-like WASM time). */
+  threads?: number;
+}
+
+export interface LmHeadTiming {
+  /** Each sample's ms per run (several runs back to back, then one readback). */
+  msPerRun: number[];
+  runsPerSample: number;
+  /** The first run (shader compiles, first use), and the session's creation. */
+  firstRunMs: number;
+  createMs: number;
+  weightBytes: number;
+}
+
 export interface BenchApi {
   info(): Promise<PageInfo>;
   /** The adapter's read bandwidth: a WGSL kernel streams a buffer `repetitions` times. */
@@ -154,6 +175,8 @@ export interface BenchApi {
   /** One greedy turn with the real engine (KV reuse as the app does it). */
   generate(messages: ChatMessage[], maxNewTokens: number): Promise<GenerateSample>;
   resetCache(): Promise<number>;
+  /** The lm_head alone, a one-node graph of the engine's form, on `device`'s execution provider (src/bench/lm-head.ts). */
+  timeLmHead(options: LmHeadOptions): Promise<LmHeadTiming>;
   peerLoad(options: PeerLoadOptions): Promise<PeerLoadSample>;
   /** Greedy completion of a text prompt (llama.cpp adds the bos); `cachePrompt` false = no KV reuse. */
   peerComplete(options: { prompt: string; maxTokens: number; cachePrompt: boolean }): Promise<PeerCompletion>;

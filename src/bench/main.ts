@@ -10,6 +10,7 @@ import type { StoredModelSpec } from '../worker/protocol.ts';
 import { storeClient } from '../worker/store-client.ts';
 import type { BenchApi, BenchModel, GenerateSample, PageInfo } from './bench-api.ts';
 import { measureReadBandwidth } from './bandwidth.ts';
+import { timeLmHead } from './lm-head.ts';
 import { memoryMethod, settleAfterWorkerEnd, withMemoryPeak } from './memory.ts';
 import { peerComplete, peerExit, peerLoad } from './peer.ts';
 
@@ -135,6 +136,10 @@ const api: BenchApi = {
     return sample;
   },
   resetCache: async () => (await engineClient().resetCache()).disposedTokens,
+  async timeLmHead(options) {
+    say(`timing the lm_head (${options.vocabSize} × ${options.hiddenSize}, ${options.dtype}) on ${options.device}`);
+    return timeLmHead(options);
+  },
   peerLoad,
   peerComplete,
   peerExit,

@@ -6,6 +6,47 @@ import type { ChatMessage } from '../../src/worker/protocol.ts';
 import type { Stage, BenchDevice, BenchOptions, DeviceRun } from './bench-types.ts';
 import { log, call, loadSummary, stage, type Prompts } from './bench-page.ts';
 
+/** The lm_head's share of a decode step: the head alone on this device's provider, against the decode stage's step. */
+async function lmHeadStage(
+  page: Page,
+  device: BenchDevice,
+  options: BenchOptions,
+  model: DeviceModel,
+  decode: NonNullable<DeviceRun['decode']>,
+): Promise<NonNullable<DeviceRun['lmHead']>> {
+  const timing = await call(page, 'timeLmHead', {
+    device,
+    hiddenSize: model.hiddenSize,
+    vocabSize: model.vocabSize,
+    dtype: options.dtype,
+    samples: options.reps,
+    threads: options.threads,
+  });
+  const ms = summarize(timing.msPerRun);
+  // The longest decode with a rate: its steps are the steadiest.
+  const measured = Object.entries(decode)
+    .filter(([, d]) => d.tokensPerSecond)
+    .sort(([a], [b]) => Number(b) - Number(a))[0];
+  const stepMs = measured ? 1000 / measured[1].tokensPerSecond!.median : null;
+  const shareOfStep = ms && stepMs ? ms.median / stepMs : null;
+  log(
+    `${device} lm_head ${model.vocabSize} × ${model.hiddenSize} (${options.dtype}): ${timing.msPerRun.map((x) => x.toFixed(2)).join(', ')} ms a run` +
+      (shareOfStep !== null ? `; ${(100 * shareOfStep).toFixed(1)} % of a ${stepMs!.toFixed(1)} ms decode step` : ''),
+  );
+  return {
+    dtype: options.dtype,
+    hiddenSize: model.hiddenSize,
+    vocabSize: model.vocabSize,
+    weightBytes: timing.weightBytes,
+    runsPerSample: timing.runsPerSample,
+    ms,
+    firstRunMs: timing.firstRunMs,
+    decodeTokens: measured ? Number(measured[0]) : null,
+    stepMs,
+    shareOfStep,
+  };
+}
+
 /** The same widths at another depth, counted after the stages on WebGPU (BenchOptions.depthProbe). */
 export interface DepthProbe {
   bench: BenchModel;
@@ -14,14 +55,20 @@ export interface DepthProbe {
   modelLayers: number;
 }
 
-/** `modelBytes`: the stored model's files (what a load's peak memory is compared with). */
+/** The benchmarked model: its stored files' bytes (what a load's peak memory is compared with) and the head's widths. */
+export interface DeviceModel {
+  bytes: number;
+  hiddenSize: number;
+  vocabSize: number;
+}
+
 export async function deviceStages(
   page: Page,
   device: BenchDevice,
   bench: BenchModel,
   options: BenchOptions,
   p: Prompts,
-  modelBytes: number,
+  model: DeviceModel,
   depthProbe: DepthProbe | null = null,
 ): Promise<DeviceRun> {
   const has = (s: Stage) => options.stages.includes(s);
@@ -66,7 +113,7 @@ export async function deviceStages(
         cacheApi: c,
         cacheApiColdMs: cold.ms,
         storeOverCacheApi: ratioOfMedians(s.summary, c.summary),
-        peakOverModelBytes: s.peakMemory ? s.peakMemory.median / modelBytes : null,
+        peakOverModelBytes: s.peakMemory ? s.peakMemory.median / model.bytes : null,
         afterUnloadOverBaseline: summarize(afterUnload),
       };
     });
@@ -214,6 +261,10 @@ export async function deviceStages(
   }
   out.kvLocation = [...kv];
   await call(page, 'unload');
+  if (has('decode') && out.decode)
+    await stage(out.errors, 'lm_head', async () => {
+      out.lmHead = await lmHeadStage(page, device, options, model, out.decode!);
+    });
   const perStep = out.perStep;
   if (device === 'webgpu' && depthProbe && perStep && depthProbe.layers !== depthProbe.modelLayers) {
     // The same decode on the same widths at another depth: what one more layer adds to a step.

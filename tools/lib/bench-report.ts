@@ -172,6 +172,24 @@ export function renderRun(run: ModelRun): string {
       : '';
   };
   if (d.webgpu?.perStep ?? d.webgpu?.decodeStepCalls) row('WebGPU calls per decode step after the first token', '/step', calls(d.webgpu), '');
+  const head = (x?: DeviceRun) => {
+    const h = x?.lmHead;
+    if (!h) return '';
+    const share =
+      h.shareOfStep !== null && h.stepMs !== null
+        ? `; ${(100 * h.shareOfStep).toFixed(1)} % of a ${h.stepMs.toFixed(h.stepMs >= 100 ? 0 : 1)} ms step (decode ${h.decodeTokens})`
+        : '';
+    return `${fmt(h.ms, 1, digitsFor(h.ms))} ms, ${(h.weightBytes / MiB).toFixed(1)} MiB${share}`;
+  };
+  if (d.webgpu?.lmHead || d.wasm?.lmHead) {
+    const h = (d.webgpu?.lmHead ?? d.wasm?.lmHead)!;
+    row(
+      `lm_head alone (${h.vocabSize} × ${h.hiddenSize}, ${h.dtype}; one node on the same provider) → its share of a decode step`,
+      'ms; %',
+      head(d.webgpu),
+      head(d.wasm),
+    );
+  }
   const turn = (x?: DeviceRun) => (x?.turn ? `${seconds(x.turn.withReuseMs)} / ${seconds(x.turn.withoutReuseMs)} → ${ratio(x.turn.withOverWithout, 3)}` : '');
   if (d.webgpu?.turn || d.wasm?.turn) {
     const history = (d.webgpu?.turn ?? d.wasm?.turn)!.reusedTokens;

@@ -44,6 +44,7 @@ export async function runModelBench(options: BenchOptions, ctx: RunContext): Pro
   const has = (s: Stage) => options.stages.includes(s);
   const files = modelFiles(paths, options.model, options.dtype);
   const shape = resolveLlamaShape(files.config);
+  const deviceModel = { bytes: files.bytes, hiddenSize: shape.hiddenSize, vocabSize: shape.vocabSize };
   const prompts = await PromptBuilder.open(paths.models, options.model);
   const server = await startBenchServer(paths);
   const benchModel = (name: string): BenchModel => ({ key: `bench:${name}`, label: name, baseUrl: `${server.url}/models/${name}/`, dtype: options.dtype });
@@ -115,12 +116,12 @@ export async function runModelBench(options: BenchOptions, ctx: RunContext): Pro
             bench,
             { ...options, reps: small.reps, decode: small.decode, stages: options.stages.filter((s) => !small.stages || small.stages.includes(s)) },
             { prefillPrompts: prefillSmall, decodePrompt, historyPrompt: historySmall, prompts },
-            files.bytes,
+            deviceModel,
             depthProbe,
           );
           run.devices.push({ ...d, plan: small });
         } else {
-          run.devices.push(await deviceStages(page, device, bench, options, { prefillPrompts, decodePrompt, historyPrompt, prompts }, files.bytes, depthProbe));
+          run.devices.push(await deviceStages(page, device, bench, options, { prefillPrompts, decodePrompt, historyPrompt, prompts }, deviceModel, depthProbe));
         }
       } finally {
         await context.close();

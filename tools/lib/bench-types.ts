@@ -100,6 +100,26 @@ export interface DeviceRun {
     /** The probe's own counts per step (the older results have its dispatches only). */
     depthProbe?: { model: string; layers: number; dispatches: number; steps: number; submits?: number; bufferCreations?: number; readbacks?: number };
   };
+  /**
+   * The lm_head alone on this device's execution provider: a one-node graph of the form the
+   * engine's graph has for `dtype` (src/bench/lm-head-graph.ts), timed in the bench page after the
+   * decode stage, against a decode step of the same run (1000 ÷ the median tok/s of `decodeTokens`).
+   */
+  lmHead?: {
+    dtype: ModelDtype;
+    hiddenSize: number;
+    vocabSize: number;
+    weightBytes: number;
+    runsPerSample: number;
+    /** ms per run, over samples of several runs each (one readback per sample). */
+    ms: Summary | null;
+    firstRunMs: number;
+    /** The decode entry (new tokens) whose step it is compared with, and that step's ms. */
+    decodeTokens: number | null;
+    stepMs: number | null;
+    /** The head's median ÷ the step: the share of a decode step the lm_head takes. */
+    shareOfStep: number | null;
+  };
   /** @deprecated the older name of `perStep`, read from earlier results files. */
   decodeStepCalls?: GpuCallCounts & { steps: number };
   turn?: { reusedTokens: number[]; promptTokens: number[]; withReuseMs: Summary | null; withoutReuseMs: Summary | null; withOverWithout: number | null };
