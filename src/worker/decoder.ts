@@ -13,6 +13,7 @@ import type { DecoderIo } from './decoder-io.ts';
 import { countsBetween, gpuCallCounts } from './gpu-counters.ts';
 import type { GpuCallCounts } from './protocol.ts';
 import type { GpuArgmax } from './gpu-argmax.ts';
+import type { GpuStepInputs } from './gpu-step-inputs.ts';
 import type { Feeds, Fetches, KvCache } from './kv-cache.ts';
 import { nextTask } from './next-task.ts';
 import { float16BitsToFloat32 } from '../lib/float16.ts';
@@ -48,6 +49,8 @@ export interface DecoderSession {
   gpuArgmax: GpuArgmax | null;
   /** WASM: yield to the event loop before each run. */
   yieldBetweenRuns: boolean;
+  /** WebGPU: a single-token run's token and position, fed from the engine's own GPU buffers. */
+  stepInputs?: GpuStepInputs | null;
 }
 
 const int64 = (values: ArrayLike<number>, dims: number[]) => new (ort().Tensor)('int64', BigInt64Array.from(Array.from(values, BigInt)), dims);
@@ -56,7 +59,9 @@ const int64 = (values: ArrayLike<number>, dims: number[]) => new (ort().Tensor)(
 function runInputs(d: DecoderSession, ids: readonly number[]): { feeds: Feeds; fetches: Fetches } {
   const past = d.cache.length;
   const total = past + ids.length;
-  const feeds: Feeds = { input_ids: int64(ids, [1, ids.length]) };
+  const onGpu = ids.length === 1 && d.stepInputs ? d.stepInputs : null;
+  onGpu?.write(ids[0]);
+  const feeds: Feeds = { input_ids: onGpu?.inputIds ?? int64(ids, [1, ids.length]) };
   if (d.io.hasAttentionMask) feeds.attention_mask = new (ort().Tensor)('int64', new BigInt64Array(total).fill(1n), [1, total]);
   if (d.io.hasPositionIds)
     feeds.position_ids = int64(

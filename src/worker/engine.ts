@@ -27,6 +27,7 @@ import { decideContext, hasIds, PieceCounter, type ContextDecision } from './con
 import { decode, type DecoderSession } from './decoder.ts';
 import { createSession, openModelFiles, pickDevice, pickDtype, type DeviceChoice, type ModelFiles, type Session } from './engine-load.ts';
 import { GpuArgmax } from './gpu-argmax.ts';
+import { GpuStepInputs } from './gpu-step-inputs.ts';
 import { countGpuCalls } from './gpu-counters.ts';
 import { GrowingKvCache, InPlaceGpuKvCache } from './kv-cache.ts';
 import { continuePromptIds, planKvReuse } from './kv-reuse.ts';
@@ -172,7 +173,7 @@ export class LlmEngine {
     this.loaded = {
       modelId: spec.modelId,
       session: session.session,
-      decoder: { session: session.session, io, cache, gpuArgmax, yieldBetweenRuns: !gpuDevice },
+      decoder: { session: session.session, io, cache, gpuArgmax, yieldBetweenRuns: !gpuDevice, stepInputs: gpuDevice ? new GpuStepInputs(gpuDevice) : null },
       tokenizer,
       device: choice.device,
       dtype,
@@ -378,6 +379,7 @@ export class LlmEngine {
     this.contextPlan = null;
     if (!loaded) return false;
     loaded.decoder.gpuArgmax?.destroy();
+    loaded.decoder.stepInputs?.destroy();
     await loaded.session.release();
     loaded.gpuDevice?.destroy();
     return true;
