@@ -16,7 +16,11 @@ export class GpuStepInputs {
   private readonly scratch = new BigInt64Array(1);
 
   constructor(private readonly device: GPUDevice) {
-    this.idBuffer = device.createBuffer({ label: 'step.input_ids', size: 8, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC });
+    this.idBuffer = device.createBuffer({
+      label: 'step.input_ids',
+      size: 8,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
+    });
     this.inputIds = ort().Tensor.fromGpuBuffer(this.idBuffer, { dataType: 'int64', dims: [1, 1] });
   }
 
