@@ -8,8 +8,9 @@
  * tiled over the vocabulary (rows are independent in every encoding), so Kanana's 230M-parameter
  * head is made in a fraction of a second; speed does not depend on the values.
  */
+import { bytesOf } from '../converter/graph-builder.ts';
 import { DataType, encodeModel, type Node, type Tensor } from '../converter/onnx-proto.ts';
-import { dequantizeQ4, quantizeQ4, quantizeQ8, Q4_BLOCK_SIZE } from '../converter/quantize.ts';
+import { dequantizeQ4, dequantizeQ8, quantizeQ4, quantizeQ8, Q4_BLOCK_SIZE } from '../converter/quantize.ts';
 import { GRAPH_OPSETS } from '../converter/convert.ts';
 import { float16ToFloat32, toFloat16 } from '../lib/float16.ts';
 import type { GraphDtype } from '../model/graph-format.ts';
@@ -35,8 +36,6 @@ export interface LmHeadGraph {
    */
   effectiveBlock: () => Float32Array;
 }
-
-const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 /** `block` (`blockRows` rows of equal bytes) repeated down to `total` rows. */
 function tileRows(block: Uint8Array, blockRows: number, total: number): Uint8Array {
@@ -108,7 +107,7 @@ export function lmHeadGraph(shape: LmHeadShape, dtype: GraphDtype, seed = 1, blo
       ],
       outputs: ['logits'],
     };
-    effectiveBlock = () => Float32Array.from(q.values, (v, i) => v * q.scales[Math.floor(i / d)]);
+    effectiveBlock = () => dequantizeQ8(q);
   } else {
     const values = half ? bytesOf(toFloat16(block)) : bytesOf(block);
     node = {

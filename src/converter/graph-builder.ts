@@ -1,7 +1,8 @@
 /** Appends nodes and constant initializers to a graph under construction, naming their outputs (llama-graph.ts). */
 import { DataType, type Node, type Tensor } from './onnx-proto.ts';
 
-export const bytesOf = (a: Float32Array | Uint16Array | BigInt64Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+/** A typed array's bytes, in place (little-endian on every platform the app runs on). */
+export const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 const int64s = (values: number[]) => bytesOf(BigInt64Array.from(values.map(BigInt)));
 
 export class GraphBuilder {
