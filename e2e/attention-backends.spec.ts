@@ -63,14 +63,14 @@ async function adapterFeatures(page: Page): Promise<string[] | null> {
 }
 
 /**
- * Float32 logits against the reference: WASM computes like onnxruntime-node (rounding only, 1e-3).
- * On WebGPU the RoPE tables' Cos/Sin run in WGSL, whose sin/cos are only specified to 2^-11
- * absolute on [-π, π] and are looser past it: position 0 (angle 0) matches to ~1e-5, later ones
- * drift to a few 1e-2 on logits of magnitude ~25 in both attention forms alike, so the reference
- * bound there is 0.1 and the attention itself is checked by GroupQueryAttention against the
- * plain-op graph on the same backend, which shares those tables.
+ * Float32 logits against the reference: WASM computes like onnxruntime-node (rounding only, 1e-3),
+ * and so does GroupQueryAttention on WebGPU, whose RoPE tables are the graph's cos/sin caches
+ * (computed in float32 by the converter). The plain form computes its tables in WGSL on WebGPU,
+ * whose sin/cos are only specified to 2^-11 absolute on [-π, π] and are looser past it: position 0
+ * (angle 0) matches to ~1e-5, later ones drift to a few 1e-2 on logits of magnitude ~25, so its
+ * bound there is 0.1, and the two forms are held to each other only where both are exact.
  */
-const REFERENCE_BOUND = { webgpu: 0.1, wasm: 1e-3 };
+const referenceBound = (ep: 'webgpu' | 'wasm', attention: AttentionKind) => (ep === 'webgpu' && attention === 'plain' ? 0.1 : 1e-3);
 const FORMS_BOUND = 1e-3;
 
 const maxAbsDiff = (a: number[][], b: number[][]) => Math.max(...a.map((row, t) => Math.max(...row.map((x, i) => Math.abs(x - b[t][i])))));
@@ -87,11 +87,11 @@ for (const ep of ['webgpu', 'wasm'] as const) {
           `${ep} ${attention} ${dtype}: max |logit − reference| ${worst.toExponential(2)} over ${KV_IDS.length} positions; top-1 differs at [${mismatches.join(' ')}]`,
         );
         expect(mismatches, `${attention} ${dtype} top-1 differs at`).toEqual([]);
-        expect(worst).toBeLessThan(REFERENCE_BOUND[ep]);
+        expect(worst).toBeLessThan(referenceBound(ep, attention));
       }
       const forms = maxAbsDiff(byForm.gqa!, byForm.plain!);
       console.log(`${ep} ${dtype}: max |GroupQueryAttention − plain| ${forms.toExponential(2)}`);
-      expect(forms).toBeLessThan(FORMS_BOUND);
+      if (ep === 'wasm') expect(forms).toBeLessThan(FORMS_BOUND);
     }
   });
 

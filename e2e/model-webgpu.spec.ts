@@ -1,10 +1,10 @@
 /**
  * The converted fixtures in real Chromium with WebGPU (SwiftShader: no shader-f16, so fp32 and
- * q4): transformers.js loads them and greedy-generates exactly the reference's tokens (fp32),
- * and exactly the tokens the same q4 graph gives in onnxruntime-node; a second chat turn reusing
+ * q4): transformers.js loads them and greedy-generates exactly the reference's tokens (fp32; q4:
+ * the reference on its dequantized 4-bit weights, and the same graph in onnxruntime-node); a second chat turn reusing
  * the first turn's KV cache (a multi-token prefill after a cached prefix) too. tiny-llama3 (llama3
  * RoPE over a 64-token original window) runs a prompt past that window, in fp32 and q4.
- * Backend: WebGPU (SwiftShader here) through transformers.js on a harness page; q4's expected tokens from onnxruntime-node.
+ * Backend: WebGPU (SwiftShader here) through transformers.js on a harness page; q4 also against onnxruntime-node.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -71,7 +71,9 @@ for (const [model, turns, newTokens] of [
   ['tiny-llama', 1, 4],
   ['tiny-llama3', 3, 4],
 ] as const) {
-  test(`${model} q4 (MatMulNBits) on WebGPU matches the same graph in onnxruntime-node`, async ({ page }) => {
+  test(`${model} q4 (MatMulNBits) on WebGPU generates the reference's tokens on its 4-bit weights, as the same graph does in onnxruntime-node`, async ({
+    page,
+  }) => {
     const promptIds = await chatPromptIds(model, turns);
     const nodeModel = await AutoModelForCausalLM.from_pretrained(model, { dtype: 'q4' });
     const input = new Tensor('int64', BigInt64Array.from(promptIds.map(BigInt)), [1, promptIds.length]);
@@ -80,6 +82,10 @@ for (const [model, turns, newTokens] of [
     await nodeModel.dispose();
     const tokens = await generateInBrowser(page, { model, device: 'webgpu', dtype: 'q4', promptIds, maxNewTokens: newTokens });
     expect(tokens).toEqual(expected);
+    // Both equal the reference on the weights the graph computes with (its dequantized 4-bit ones).
+    const config = JSON.parse(readFileSync(join(fixtures, 'checkpoints', model, 'config.json'), 'utf8')) as HfLlamaConfig;
+    const reference = await loadReferenceModel(join(fixtures, 'checkpoints', model), config, 'q4');
+    expect(expected).toEqual(reference.greedy(promptIds, newTokens));
   });
 }
 

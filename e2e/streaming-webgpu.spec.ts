@@ -40,7 +40,13 @@ test('a tab that dies mid-reply reopens with the partial reply, marked interrupt
   const full = reference.reply([{ role: 'user', content: MESSAGE }], LONG);
 
   await send(page, MESSAGE);
-  await expect(page.getByTestId('stats')).toHaveText(/Generating… ([2-9]|\d\d+) tokens/, { timeout: MODEL_STEP_TIMEOUT });
+  // The reply may open with tokens that show nothing (blank lines): wait for visible text, then
+  // for one more token, so the throttled save (at most a token behind the screen) holds some.
+  await expect(lastReply().getByTestId('message-text')).toHaveText(/\S/, { timeout: MODEL_STEP_TIMEOUT });
+  const generated = async () => Number((await page.getByTestId('stats').textContent())?.match(/Generating… (\d+) tokens/)?.[1] ?? 0);
+  const shown = await generated();
+  expect(shown).toBeGreaterThan(0);
+  await expect.poll(generated, { timeout: MODEL_STEP_TIMEOUT }).toBeGreaterThan(shown);
   const crashed = page.waitForEvent('crash');
   const cdp = await context.newCDPSession(page);
   void cdp.send('Page.crash').catch(() => {}); // never answers: the renderer is gone

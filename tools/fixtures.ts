@@ -25,8 +25,8 @@ import { FIXTURES_DIR } from '../src/testing/fixture-specs.ts';
 import { directoryReader, directoryWriter } from '../src/converter/node-io.ts';
 import { ALL_FIXTURES } from './fixtures/registry.ts';
 
-/** Bump when the generator or converter output changes, so stale fixtures are rebuilt (3: tied head stored after the table; 4: GroupQueryAttention). */
-const GENERATOR_VERSION = 4;
+/** Bump when the generator or converter output changes, so stale fixtures are rebuilt (3: tied head stored after the table; 4: GroupQueryAttention; 5: rotary in GroupQueryAttention, fused norms, symmetric q4). */
+const GENERATOR_VERSION = 5;
 const STAMP_FILE = '.stamp';
 
 function parseDtypes(list: string | undefined): ConvertDtype[] | undefined {

@@ -6,5 +6,6 @@ export async function appDevice() {
   const adapter = await navigator.gpu.requestAdapter();
   const narrowSubgroups = !(adapter.info?.subgroupMinSize >= 8);
   const requiredFeatures = ['shader-f16', 'subgroups', 'timestamp-query'].filter((f) => adapter.features.has(f) && !(f === 'subgroups' && narrowSubgroups));
-  return adapter.requestDevice({ requiredFeatures });
+  // As the app: the adapter's storage-buffer limit (onnxruntime's fused norm + matmul kernels bind more than 8).
+  return adapter.requestDevice({ requiredFeatures, requiredLimits: { maxStorageBuffersPerShaderStage: adapter.limits.maxStorageBuffersPerShaderStage } });
 }

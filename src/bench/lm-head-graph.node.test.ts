@@ -62,7 +62,7 @@ describe('lmHeadGraph', () => {
   it('stores what one step reads: q4 about an eighth of fp32', () => {
     const fp32 = lmHeadGraph(shape, 'fp32').weightBytes;
     expect(fp32).toBe(shape.hiddenSize * shape.vocabSize * 4);
-    // 4 bits per weight, a float32 scale and half a byte of zero point per 32.
-    expect(lmHeadGraph(shape, 'q4').weightBytes).toBe(shape.vocabSize * (shape.hiddenSize / 2 + (shape.hiddenSize / 32) * 4 + 1));
+    // 4 bits per weight and a float32 scale per 32 (symmetric: no zero points).
+    expect(lmHeadGraph(shape, 'q4').weightBytes).toBe(shape.vocabSize * (shape.hiddenSize / 2 + (shape.hiddenSize / 32) * 4));
   });
 });

@@ -85,7 +85,6 @@ export function lmHeadGraph(shape: LmHeadShape, dtype: GraphDtype, seed = 1, blo
         'hidden',
         weight('lm_head.q4', DataType.UINT8, [V, blocks, Q4_BLOCK_SIZE / 2], tileRows(q.data, rows, V)),
         weight('lm_head.scales', act, [V * blocks], scales),
-        weight('lm_head.zero_points', DataType.UINT8, [V * Math.ceil(blocks / 2)], tileRows(q.zeroPoints, rows, V)),
       ],
       outputs: [half ? 'logits_half' : 'logits'],
       attributes: { K: d, N: V, bits: 4, block_size: Q4_BLOCK_SIZE },

@@ -1,5 +1,6 @@
 /** Appends nodes and constant initializers to a graph under construction, naming their outputs (llama-graph.ts). */
 import { DataType, type Node, type Tensor } from './onnx-proto.ts';
+import { toFloat16 } from '../lib/float16.ts';
 
 /** A typed array's bytes, in place (little-endian on every platform the app runs on). */
 export const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
@@ -47,6 +48,13 @@ export class GraphBuilder {
 
   constFloat(name: string, values: Float32Array | number[], dims: number[]): string {
     this.initializers.push({ name, dataType: DataType.FLOAT, dims, data: bytesOf(Float32Array.from(values)) });
+    return name;
+  }
+
+  /** Float values stored as float16 when `half`, else float32. */
+  constFloatAs(half: boolean, name: string, values: Float32Array, dims: number[]): string {
+    if (!half) return this.constFloat(name, values, dims);
+    this.initializers.push({ name, dataType: DataType.FLOAT16, dims, data: bytesOf(toFloat16(values)) });
     return name;
   }
 }

@@ -48,18 +48,24 @@ async function session(config: HfLlamaConfig, weights: Map<string, Float32Array>
 
 const i64 = (values: number[], dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(values.map(BigInt)), dims);
 
+/** The feeds `s` declares: graphs whose attention applies RoPE itself take no position_ids. */
+const declared = (s: ort.InferenceSession, feeds: Record<string, ort.Tensor>) =>
+  Object.fromEntries(Object.entries(feeds).filter(([name]) => s.inputNames.includes(name)));
+
 /** One run of `ids` at positions `position`… after the cache `past`, with an all-ones mask. */
 const runGraph = (s: ort.InferenceSession, ids: number[], position: number, past: Record<string, ort.Tensor>, logitsToKeep: number) =>
-  s.run({
-    input_ids: i64(ids, [1, ids.length]),
-    attention_mask: i64(new Array(position + ids.length).fill(1), [1, position + ids.length]),
-    position_ids: i64(
-      ids.map((_, i) => position + i),
-      [1, ids.length],
-    ),
-    num_logits_to_keep: i64([logitsToKeep], []),
-    ...past,
-  });
+  s.run(
+    declared(s, {
+      input_ids: i64(ids, [1, ids.length]),
+      attention_mask: i64(new Array(position + ids.length).fill(1), [1, position + ids.length]),
+      position_ids: i64(
+        ids.map((_, i) => position + i),
+        [1, ids.length],
+      ),
+      num_logits_to_keep: i64([logitsToKeep], []),
+      ...past,
+    }),
+  );
 
 /** Runs prompt then greedy single-token steps through the graph, feeding present → past. */
 async function graphGreedy(s: ort.InferenceSession, config: HfLlamaConfig, prompt: number[], steps: number) {
@@ -139,7 +145,7 @@ describe('Llama graph (fp32) equals the TypeScript reference', () => {
     };
     for (let l = 0; l < 2; l++)
       for (const kind of ['key', 'value']) feeds[`past_key_values.${l}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [1, kv, 0, hd]);
-    const out = await s.run(feeds);
+    const out = await s.run(declared(s, feeds));
     expect(out.logits.dims).toEqual([1, prompt.length, base.vocab_size]);
     const all = out.logits.data as Float32Array;
     const expected = new ReferenceLlama(base, lookup(weights)).teacherForcedArgmax(prompt);
@@ -258,7 +264,7 @@ async function teacherForcedTop1(s: ort.InferenceSession, config: HfLlamaConfig,
         : new ort.Tensor('float32', new Float32Array(0), [1, kv, 0, hd]);
     }
   }
-  const out = await s.run(feeds);
+  const out = await s.run(declared(s, feeds));
   expect(out.logits.type).toBe('float32');
   if (half) expect(out['present.0.key'].type).toBe('float16');
   const all = out.logits.data as Float32Array;

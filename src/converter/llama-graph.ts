@@ -6,8 +6,9 @@
  * DynamicQuantizeMatMul for int8 weights (q8: a CPU op, for WASM). GroupQueryAttention appends the
  * new keys and values to the cache and attends over the grouped KV heads without expanding them to
  * every query head or materializing a [heads, seq, total] score tensor in the graph (the plain-op
- * attention, still selectable, does both). RoPE stays our own ops either way (do_rotary = 0), so
- * the patchable `rope.inv_freq` / `rope.attention_scale` initializers keep their meaning.
+ * attention, still selectable, does both). GroupQueryAttention also applies RoPE (do_rotary) from
+ * patchable `cos_cache` / `sin_cache` tables; the plain form keeps its own RoPE ops on patchable
+ * `rope.inv_freq` / `rope.attention_scale` (docs/model-format.md).
  *
  * The graph is planned without touching any weight: each weight is a WeightSpec (which checkpoint
  * tensor, which encoding, how many bytes) handed to a `place` callback that decides where its
@@ -17,7 +18,8 @@
  */
 import type { LlamaShape } from '../model/config.ts';
 import type { RopeParameters } from '../model/yarn.ts';
-import { ROPE_ATTENTION_SCALE, ROPE_INV_FREQ, type AttentionKind, type GraphDtype } from '../model/graph-format.ts';
+import { ROPE_ATTENTION_SCALE, ROPE_COS_CACHE, ROPE_INV_FREQ, ROPE_SIN_CACHE, type AttentionKind, type GraphDtype } from '../model/graph-format.ts';
+import { ropeTable } from '../model/yarn.ts';
 import { GraphBuilder } from './graph-builder.ts';
 import { DataType, type Graph, type Tensor, type ValueInfo } from './onnx-proto.ts';
 import { encodeWeightRows, fillQ8Columns, isQ8, RowBlock, sourceMatrix, weightSpec, type WeightEncoding, type WeightSpec } from './weight-encoding.ts';
@@ -155,20 +157,36 @@ export function planLlamaGraph(shape: LlamaShape, rope: RopeParameters, dtype: G
       const t = store(name, act, [inFeatures, out], hfName, shapeOut, { kind: 'transposed', half });
       return g.op('MatMul', [x, t]);
     }
+    // Symmetric (quantize.ts): no zero_points input, as onnxruntime's WebGPU norm + matmul fusions need.
     const blocks = out * (inFeatures / 32);
-    const zeroPointBytes = out * Math.ceil(inFeatures / 32 / 2);
     const b = store(`${name}.q4`, DataType.UINT8, [out, inFeatures / 32, 16], hfName, shapeOut, { kind: 'q4-data' });
     const s = store(`${name}.scales`, act, [blocks], hfName, shapeOut, { kind: 'q4-scales', half });
-    const z = store(`${name}.zero_points`, DataType.UINT8, [zeroPointBytes], hfName, shapeOut, { kind: 'q4-zero-points' });
-    return g.op('MatMulNBits', [x, b, s, z], { K: inFeatures, N: out, bits: 4, block_size: 32 }, 'com.microsoft');
+    return g.op('MatMulNBits', [x, b, s], { K: inFeatures, N: out, bits: 4, block_size: 32 }, 'com.microsoft');
   };
 
-  const eps = g.constFloat('rms_norm_eps', [shape.rmsNormEps], []);
-  const rmsNorm = (x: string, hfName: string): string => {
-    const w = store(hfName, DataType.FLOAT, [d], hfName, [d], { kind: 'float', half: false });
-    const x32 = toFloat32(x);
-    const meanSquare = g.op('ReduceMean', [g.op('Mul', [x32, x32])], { axes: [-1], keepdims: 1 });
-    return toAct(g.op('Mul', [g.op('Div', [x32, g.op('Sqrt', [g.op('Add', [meanSquare, eps])])]), w]));
+  // RMSNorm is onnxruntime's SimplifiedLayerNormalization, and each residual add together with the
+  // norm after it one SkipSimplifiedLayerNormalization: a kernel each (computing in float32), and
+  // the form onnxruntime's WebGPU EP fuses with the q/k/v and gate/up MatMulNBits reading the norm
+  // (one MatMulNBitsQkv / MatMulNBitsMlp dispatch). Their weights are in the activation type, as
+  // both ops take one type for input and weight.
+  const epsilon = { float: shape.rmsNormEps };
+  /** A sublayer's output not yet added to `hidden`: the next norm adds it. */
+  let pendingResidual: string | null = null;
+  /** hidden += the pending sublayer output, then RMSNorm of it with the weight `hfName` (`last`: the sum is not needed). */
+  const addAndNorm = (hfName: string, id: string, last = false): string => {
+    const w = store(hfName, act, [d], hfName, [d], { kind: 'float', half });
+    if (pendingResidual === null) return g.op('SimplifiedLayerNormalization', [hidden, w], { axis: -1, epsilon, stash_type: 1 });
+    // Outputs: the normed sum, mean and inv_std_var (unused), the sum itself.
+    const [normed, , , sum] = g.multi(
+      'SkipSimplifiedLayerNormalization',
+      [hidden, pendingResidual, w],
+      [`${id}_normed`, '', '', last ? '' : `${id}_sum`],
+      { epsilon },
+      'com.microsoft',
+    );
+    hidden = sum;
+    pendingResidual = null;
+    return normed;
   };
 
   // Embedding table in the activation type. q4 targets adapters without shader-f16, where even a
@@ -190,29 +208,47 @@ export function planLlamaGraph(shape: LlamaShape, rope: RopeParameters, dtype: G
       )
     : g.op('Gather', [store(embedName, act, [V, d], embedName, [V, d], { kind: 'float', half }), 'input_ids']);
 
-  // RoPE tables from position_ids, in float32 like Hugging Face: [B, 1, S, HD] for heads-first
-  // tensors (plain attention), [B, S, 1, HD] for GroupQueryAttention's sequence-first layout.
-  const invFreq = g.constFloat(ROPE_INV_FREQ, rope.invFreq, [HD / 2]);
-  const attentionScale = g.constFloat(ROPE_ATTENTION_SCALE, [rope.attentionFactor], []);
-  const axesLast = g.constInt64('axes_last', [-1]);
-  const axes1 = g.constInt64('axes_1', [1]);
-  const headAxis = attention === 'gqa' ? g.constInt64('axes_2', [2]) : axes1;
-  const positions = g.op('Unsqueeze', [g.op('Cast', ['position_ids'], { to: DataType.FLOAT }), axesLast]);
-  const freqs = g.op('Mul', [positions, invFreq]);
-  const angles = g.op('Concat', [freqs, freqs], { axis: -1 });
-  const cos = toAct(g.op('Unsqueeze', [g.op('Mul', [g.op('Cos', [angles]), attentionScale]), headAxis]));
-  const sin = toAct(g.op('Unsqueeze', [g.op('Mul', [g.op('Sin', [angles]), attentionScale]), headAxis]));
-  const halfDim = g.constInt64('rope_half', [HD / 2]);
-  const zero = g.constInt64('zero_1d', [0]);
-  const full = g.constInt64('head_dim_1d', [HD]);
-  const axis3 = g.constInt64('axes_3', [3]);
-  const applyRope = (x: string): string => {
-    const x1 = g.op('Slice', [x, zero, halfDim, axis3]);
-    const x2 = g.op('Slice', [x, halfDim, full, axis3]);
-    const rotated = g.op('Concat', [g.op('Neg', [x2]), x1], { axis: 3 });
-    return g.op('Add', [g.op('Mul', [x, cos]), g.op('Mul', [rotated, sin])]);
-  };
+  // GroupQueryAttention rotates q and k itself (do_rotary) from cos/sin tables indexed by position,
+  // which it derives from seqlens_k: fewer dispatches than our own RoPE ops, and no position_ids.
+  // onnxruntime's kernels need head_dim a multiple of 16 for it; otherwise (and in the plain form)
+  // the graph computes cos/sin from position_ids.
+  const rotaryInAttention = attention === 'gqa' && HD % 16 === 0;
+  const ropeCaches = rotaryInAttention
+    ? {
+        cos: g.constFloatAs(half, ROPE_COS_CACHE, ropeTable('cos', rope, shape.maxPositionEmbeddings), [shape.maxPositionEmbeddings, HD / 2]),
+        sin: g.constFloatAs(half, ROPE_SIN_CACHE, ropeTable('sin', rope, shape.maxPositionEmbeddings), [shape.maxPositionEmbeddings, HD / 2]),
+      }
+    : null;
+  const applyRope = rotaryInAttention ? null : ropeFromPositions();
 
+  /**
+   * RoPE from position_ids, in float32 like Hugging Face: tables [B, 1, S, HD] for heads-first
+   * tensors (plain attention), [B, S, 1, HD] for GroupQueryAttention's sequence-first layout.
+   */
+  function ropeFromPositions() {
+    const invFreq = g.constFloat(ROPE_INV_FREQ, rope.invFreq, [HD / 2]);
+    const attentionScale = g.constFloat(ROPE_ATTENTION_SCALE, [rope.attentionFactor], []);
+    const axesLast = g.constInt64('axes_last', [-1]);
+    const headAxis = attention === 'gqa' ? g.constInt64('axes_2', [2]) : g.constInt64('axes_1_rope', [1]);
+    const positions = g.op('Unsqueeze', [g.op('Cast', ['position_ids'], { to: DataType.FLOAT }), axesLast]);
+    const freqs = g.op('Mul', [positions, invFreq]);
+    const angles = g.op('Concat', [freqs, freqs], { axis: -1 });
+    const cos = toAct(g.op('Unsqueeze', [g.op('Mul', [g.op('Cos', [angles]), attentionScale]), headAxis]));
+    const sin = toAct(g.op('Unsqueeze', [g.op('Mul', [g.op('Sin', [angles]), attentionScale]), headAxis]));
+    const halfDim = g.constInt64('rope_half', [HD / 2]);
+    const start = g.constInt64('rope_start', [0]);
+    const full = g.constInt64('head_dim_1d', [HD]);
+    const axis3 = g.constInt64('axes_3', [3]);
+    return (x: string): string => {
+      const x1 = g.op('Slice', [x, start, halfDim, axis3]);
+      const x2 = g.op('Slice', [x, halfDim, full, axis3]);
+      const rotated = g.op('Concat', [g.op('Neg', [x2]), x1], { axis: 3 });
+      return g.op('Add', [g.op('Mul', [x, cos]), g.op('Mul', [rotated, sin])]);
+    };
+  }
+
+  const axes1 = g.constInt64('axes_1', [1]);
+  const zero = g.constInt64('zero_1d', [0]);
   const dim1 = g.constInt64('dim_1', [1]);
   const scalar0 = g.constInt64('scalar_0', [0], []);
   const total = g.op('Squeeze', [g.op('Slice', [g.op('Shape', ['attention_mask']), dim1, g.constInt64('dim_2', [2])])]);
@@ -266,14 +302,24 @@ export function planLlamaGraph(shape: LlamaShape, rope: RopeParameters, dtype: G
     const totalInt32 = g.op('Cast', [total], { to: DataType.INT32 });
     const flatShape = g.constInt64('flat_heads', [0, 0, -1]);
     const headsShape = g.constInt64('split_heads', [0, 0, -1, HD]);
-    const rotated = (x: string) => g.op('Reshape', [applyRope(g.op('Reshape', [x, headsShape])), flatShape]);
+    const rotated = (x: string) => (applyRope ? g.op('Reshape', [applyRope(g.op('Reshape', [x, headsShape])), flatShape]) : x);
+    const rotary: Record<string, number> = ropeCaches ? { do_rotary: 1, rotary_interleaved: 0 } : {};
     return (l: number, normed: string, p: string): string => {
       const { q, k, v } = qkv(normed, p);
       const [context] = g.multi(
         'GroupQueryAttention',
-        [rotated(q), rotated(k), v, `past_key_values.${l}.key`, `past_key_values.${l}.value`, seqlensK, totalInt32],
+        [
+          rotated(q),
+          rotated(k),
+          v,
+          `past_key_values.${l}.key`,
+          `past_key_values.${l}.value`,
+          seqlensK,
+          totalInt32,
+          ...(ropeCaches ? [ropeCaches.cos, ropeCaches.sin] : []),
+        ],
         [`attention_${l}`, `present.${l}.key`, `present.${l}.value`],
-        { num_heads: H, kv_num_heads: KV, scale: { float: 1 / Math.sqrt(HD) } },
+        { num_heads: H, kv_num_heads: KV, scale: { float: 1 / Math.sqrt(HD) }, ...rotary },
         'com.microsoft',
       );
       return context;
@@ -307,8 +353,8 @@ export function planLlamaGraph(shape: LlamaShape, rope: RopeParameters, dtype: G
     const scale = g.constFloat('attention_scale_qk', [1 / Math.sqrt(HD)], []);
     return (l: number, normed: string, p: string): string => {
       const projected = qkv(normed, p);
-      const q = applyRope(toHeads(projected.q, H, `q_shape_${l}`));
-      const k = applyRope(toHeads(projected.k, KV, `k_shape_${l}`));
+      const q = applyRope!(toHeads(projected.q, H, `q_shape_${l}`));
+      const k = applyRope!(toHeads(projected.k, KV, `k_shape_${l}`));
       const v = toHeads(projected.v, KV, `v_shape_${l}`);
       const presentK = g.named(`present.${l}.key`, 'Concat', [`past_key_values.${l}.key`, k], { axis: 2 });
       const presentV = g.named(`present.${l}.value`, 'Concat', [`past_key_values.${l}.value`, v], { axis: 2 });
@@ -323,8 +369,8 @@ export function planLlamaGraph(shape: LlamaShape, rope: RopeParameters, dtype: G
   const inputs: ValueInfo[] = [
     { name: 'input_ids', elemType: DataType.INT64, shape: ['batch_size', 'sequence_length'] },
     { name: 'attention_mask', elemType: DataType.INT64, shape: ['batch_size', 'total_sequence_length'] },
-    { name: 'position_ids', elemType: DataType.INT64, shape: ['batch_size', 'sequence_length'] },
   ];
+  if (!rotaryInAttention) inputs.push({ name: 'position_ids', elemType: DataType.INT64, shape: ['batch_size', 'sequence_length'] });
   const outputs: ValueInfo[] = [{ name: 'logits', elemType: DataType.FLOAT, shape: ['batch_size', 'logits_length', V] }];
 
   for (let l = 0; l < numLayers; l++) {
@@ -333,20 +379,22 @@ export function planLlamaGraph(shape: LlamaShape, rope: RopeParameters, dtype: G
       inputs.push({ name: `past_key_values.${l}.${kind}`, elemType: pastType, shape: ['batch_size', KV, 'past_sequence_length', HD] });
       outputs.push({ name: `present.${l}.${kind}`, elemType: pastType, shape: ['batch_size', KV, 'total_sequence_length', HD] });
     }
-    const merged = attend(l, rmsNorm(hidden, `${p}input_layernorm.weight`), p);
-    hidden = g.op('Add', [hidden, linear(merged, `${p}self_attn.o_proj.weight`, d, H * HD)]);
+    const merged = attend(l, addAndNorm(`${p}input_layernorm.weight`, `input_norm_${l}`), p);
+    pendingResidual = linear(merged, `${p}self_attn.o_proj.weight`, d, H * HD);
 
-    const [gate, up] = gateUp(rmsNorm(hidden, `${p}post_attention_layernorm.weight`), p);
+    const [gate, up] = gateUp(addAndNorm(`${p}post_attention_layernorm.weight`, `post_attention_norm_${l}`), p);
+    // SiLU as Sigmoid and Mul: the pattern onnxruntime's WebGPU MLP fusion matches.
     const activated = g.op('Mul', [g.op('Mul', [gate, g.op('Sigmoid', [gate])]), up]);
-    hidden = g.op('Add', [hidden, linear(activated, `${p}mlp.down_proj.weight`, d, I)]);
+    pendingResidual = linear(activated, `${p}mlp.down_proj.weight`, d, I);
   }
 
-  // num_logits_to_keep: 0 keeps every position, k > 0 the last k (sliced before the big head).
+  // num_logits_to_keep: 0 keeps every position, k > 0 the last k (sliced before the big head; the
+  // final norm runs on every position, in the same kernel as the last residual add).
   inputs.push({ name: 'num_logits_to_keep', elemType: DataType.INT64, shape: [] });
   const keep = 'num_logits_to_keep';
-  const start = g.op('Reshape', [g.op('Where', [g.op('Equal', [keep, scalar0]), scalar0, g.op('Neg', [keep])]), g.constInt64('shape_1', [1])]);
-  const kept = g.op('Slice', [hidden, start, g.constInt64('int64_max', [Number.MAX_SAFE_INTEGER]), dim1]);
-  const finalNormed = rmsNorm(kept, 'model.norm.weight');
+  const start = g.op('Reshape', [g.op('Where', [g.op('Equal', [keep, scalar0]), scalar0, g.op('Neg', [keep])]), g.constInt64('rank1_shape', [1])]);
+  const allNormed = addAndNorm('model.norm.weight', 'final_norm', true);
+  const finalNormed = g.op('Slice', [allNormed, start, g.constInt64('int64_max', [Number.MAX_SAFE_INTEGER]), dim1]);
   // A tied head is a second copy made from the embedding table (MatMul/MatMulNBits need their own
   // layout), except in q8, whose table is already DynamicQuantizeMatMul's weight.
   const logits =

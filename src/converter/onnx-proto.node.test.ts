@@ -33,7 +33,7 @@ describe('onnx-proto in onnxruntime-node', () => {
           {
             opType: 'MatMulNBits',
             domain: 'com.microsoft',
-            inputs: ['A', 'B', 'scales', 'zero_points'],
+            inputs: ['A', 'B', 'scales'],
             outputs: ['Y'],
             attributes: { K: k, N: n, bits: 4, block_size: 32 },
           },
@@ -43,7 +43,6 @@ describe('onnx-proto in onnxruntime-node', () => {
         initializers: [
           { name: 'B', dataType: DataType.UINT8, dims: [n, k / 32, 16], data: q.data },
           { name: 'scales', dataType: DataType.FLOAT, dims: [q.scales.length], data: bytes(q.scales) },
-          { name: 'zero_points', dataType: DataType.UINT8, dims: [q.zeroPoints.length], data: q.zeroPoints },
         ],
       },
     });

@@ -1,11 +1,13 @@
 /**
  * Weight quantization: 4-bit block-wise in the layout of onnxruntime's com.microsoft MatMulNBits
- * (bits 4, block 32, asymmetric uint8 zero points), and int8 per output channel for
- * DynamicQuantizeMatMul (q8). Pure math, no I/O.
+ * (bits 4, block 32, symmetric: no zero_points input, so the op's default 8), and int8 per output
+ * channel for DynamicQuantizeMatMul (q8). Pure math, no I/O.
  */
 import { roundHalfToEven, type Int8Weight } from '../model/dynamic-quantization.ts';
 
 export const Q4_BLOCK_SIZE = 32;
+/** MatMulNBits' zero point when it has no zero_points input (2^(bits − 1)). */
+const Q4_ZERO_POINT = 8;
 
 /** A Linear weight quantized for MatMulNBits. */
 export interface Q4Weight {
@@ -17,65 +19,49 @@ export interface Q4Weight {
   data: Uint8Array;
   /** [N · K/32] per-block scales. */
   scales: Float32Array;
-  /** uint8 [N · ceil((K/32)/2)]: two 4-bit zero points per byte, low nibble first. */
-  zeroPoints: Uint8Array;
 }
 
 /**
- * Quantizes a Hugging Face Linear weight (row-major [N = out, K = in]) block-wise along K.
- * Asymmetric: each block's range always includes 0 so zeros stay exact; q = round(w/scale) + zp.
+ * Quantizes a Hugging Face Linear weight (row-major [N = out, K = in]) block-wise along K,
+ * symmetrically with ggml's Q4_0 rounding (ggml-quant.ts): scale = (the value of largest
+ * magnitude, with its sign) / −8, q = min(15, trunc(w/scale + 8.5)), so w ≈ (q − 8) · scale and
+ * that value is exact. No zero points: onnxruntime's WebGPU EP fuses an RMSNorm with the q/k/v or
+ * gate/up MatMulNBits that read it only when they have none (one dispatch instead of four).
  */
 export function quantizeQ4(weight: Float32Array, n: number, k: number): Q4Weight {
   if (k % Q4_BLOCK_SIZE !== 0) throw new Error(`in_features ${k} is not a multiple of ${Q4_BLOCK_SIZE}.`);
   const blocksPerRow = k / Q4_BLOCK_SIZE;
-  const zpBytesPerRow = Math.ceil(blocksPerRow / 2);
   const data = new Uint8Array(n * blocksPerRow * (Q4_BLOCK_SIZE / 2));
   const scales = new Float32Array(n * blocksPerRow);
-  const zeroPoints = new Uint8Array(n * zpBytesPerRow);
-  for (let row = 0; row < n; row++) {
-    for (let block = 0; block < blocksPerRow; block++) {
-      const start = row * k + block * Q4_BLOCK_SIZE;
-      let min = 0;
-      let max = 0;
-      for (let i = 0; i < Q4_BLOCK_SIZE; i++) {
-        const v = weight[start + i];
-        if (v < min) min = v;
-        if (v > max) max = v;
-      }
-      const scale = (max - min) / 15 || 1;
-      const zeroPoint = Math.min(15, Math.max(0, Math.round(-min / scale)));
-      const blockIndex = row * blocksPerRow + block;
-      scales[blockIndex] = scale;
-      const zpByte = row * zpBytesPerRow + (block >> 1);
-      zeroPoints[zpByte] |= block & 1 ? zeroPoint << 4 : zeroPoint;
-      const out = blockIndex * (Q4_BLOCK_SIZE / 2);
-      for (let i = 0; i < Q4_BLOCK_SIZE; i += 2) {
-        const q0 = Math.min(15, Math.max(0, Math.round(weight[start + i] / scale) + zeroPoint));
-        const q1 = Math.min(15, Math.max(0, Math.round(weight[start + i + 1] / scale) + zeroPoint));
-        data[out + i / 2] = q0 | (q1 << 4);
+  const f = Math.fround;
+  for (let blockIndex = 0; blockIndex < n * blocksPerRow; blockIndex++) {
+    const start = blockIndex * Q4_BLOCK_SIZE;
+    let amax = 0;
+    let max = 0;
+    for (let i = 0; i < Q4_BLOCK_SIZE; i++) {
+      const v = weight[start + i];
+      if (amax < Math.abs(v)) {
+        amax = Math.abs(v);
+        max = v;
       }
     }
+    const scale = f(max / -Q4_ZERO_POINT);
+    const inverse = scale ? f(1 / scale) : 0;
+    scales[blockIndex] = scale;
+    const quantized = (v: number) => Math.min(15, Math.trunc(f(f(v * inverse) + Q4_ZERO_POINT + 0.5)));
+    const out = blockIndex * (Q4_BLOCK_SIZE / 2);
+    for (let i = 0; i < Q4_BLOCK_SIZE; i += 2) data[out + i / 2] = quantized(weight[start + i]) | (quantized(weight[start + i + 1]) << 4);
   }
-  return { n, k, data, scales, zeroPoints };
+  return { n, k, data, scales };
 }
 
-/** The float weight [N, K] that MatMulNBits computes with: (q − zp) · scale. */
+/** The float weight [N, K] that MatMulNBits computes with: (q − 8) · scale. */
 export function dequantizeQ4(q: Q4Weight): Float32Array {
-  const blocksPerRow = q.k / Q4_BLOCK_SIZE;
-  const zpBytesPerRow = Math.ceil(blocksPerRow / 2);
   const out = new Float32Array(q.n * q.k);
-  for (let row = 0; row < q.n; row++) {
-    for (let block = 0; block < blocksPerRow; block++) {
-      const blockIndex = row * blocksPerRow + block;
-      const zpByte = q.zeroPoints[row * zpBytesPerRow + (block >> 1)];
-      const zeroPoint = block & 1 ? zpByte >> 4 : zpByte & 0x0f;
-      const scale = q.scales[blockIndex];
-      for (let i = 0; i < Q4_BLOCK_SIZE; i++) {
-        const byte = q.data[blockIndex * (Q4_BLOCK_SIZE / 2) + (i >> 1)];
-        const nibble = i & 1 ? byte >> 4 : byte & 0x0f;
-        out[row * q.k + block * Q4_BLOCK_SIZE + i] = (nibble - zeroPoint) * scale;
-      }
-    }
+  for (let i = 0; i < out.length; i++) {
+    const byte = q.data[i >> 1];
+    const nibble = i & 1 ? byte >> 4 : byte & 0x0f;
+    out[i] = (nibble - Q4_ZERO_POINT) * q.scales[Math.floor(i / Q4_BLOCK_SIZE)];
   }
   return out;
 }

@@ -1,5 +1,6 @@
 /**
- * The RoPE patch on graphs built in memory: the converter's own graph (inv_freq form) and small
+ * The RoPE patch on graphs built in memory: the converter's own graphs (cos/sin caches with
+ * GroupQueryAttention, inv_freq with plain attention) and small
  * hand-made graphs holding cos/sin caches (onnxruntime-genai form), float_data storage and
  * external data. Values are checked against computeRopeParameters and a direct cos/sin formula;
  * bytes outside the patched initializers are checked to pass through unchanged.
@@ -13,10 +14,11 @@ import { graphRange, readInitializers, type InitializerView } from '../model/onn
 import { patchConfigJson, patchOnnxRope, RopePatchError } from '../model/rope-patch.ts';
 import { cacheGraph, cacheTensors, config, directCache, extended, opsets } from '../testing/rope-graphs.ts';
 import { syntheticLlamaWeights } from '../model/synthetic.ts';
-import { computeRopeParameters, patchConfigForContext } from '../model/yarn.ts';
+import { computeRopeParameters, patchConfigForContext, ropeTable } from '../model/yarn.ts';
+import type { AttentionKind } from '../model/graph-format.ts';
 
 /** The converter's graph for `graphConfig`, weights referenced in external data as in real models. */
-async function converterGraph(graphConfig: HfLlamaConfig): Promise<Uint8Array> {
+async function converterGraph(graphConfig: HfLlamaConfig, attention?: AttentionKind): Promise<Uint8Array> {
   const weights = syntheticLlamaWeights(graphConfig, 4);
   let offset = 0;
   const graph = await buildLlamaGraph(
@@ -29,6 +31,7 @@ async function converterGraph(graphConfig: HfLlamaConfig): Promise<Uint8Array> {
       offset += bytes.length;
       return tensor;
     },
+    { attention },
   );
   return encodeModel({ graph, opsets });
 }
@@ -93,14 +96,14 @@ describe('patchConfigJson', () => {
   });
 });
 
-describe("patchOnnxRope on the converter's graph (inv_freq form)", () => {
+describe("patchOnnxRope on the converter's graph (inv_freq form, plain attention)", () => {
   it('is the identity, without parsing, when the configs are the same', () => {
     const garbage = Uint8Array.of(1, 2, 3);
     expect(patchOnnxRope(garbage, config, config)).toEqual({ bytes: garbage, form: null, changed: false });
   });
 
   it('rewrites rope.inv_freq and rope.attention_scale and nothing else', async () => {
-    const original = await converterGraph(config);
+    const original = await converterGraph(config, 'plain');
     const { bytes, form, changed } = patchOnnxRope(original, config, extended);
     expect([form, changed]).toEqual(['inv-freq', true]);
     const after = new Map(readInitializers(bytes).map((t) => [t.name, t]));
@@ -125,9 +128,9 @@ describe("patchOnnxRope on the converter's graph (inv_freq form)", () => {
   });
 
   it('refuses constants that the original config does not give', async () => {
-    const otherTheta = await converterGraph({ ...config, rope_theta: 10000 });
+    const otherTheta = await converterGraph({ ...config, rope_theta: 10000 }, 'plain');
     expectRopeError(() => patchOnnxRope(otherTheta, config, extended), 'unrecognised-rope', /rope\.inv_freq\[1\] = .* but the config gives/);
-    const alreadyYarn = await converterGraph(patchConfigForContext(config, 256));
+    const alreadyYarn = await converterGraph(patchConfigForContext(config, 256), 'plain');
     expectRopeError(() => patchOnnxRope(alreadyYarn, config, extended), 'unrecognised-rope', /rope\.inv_freq/);
   });
 
@@ -161,6 +164,28 @@ describe("patchOnnxRope on the converter's graph (inv_freq form)", () => {
       ['rope.attention_scale', null],
     ]);
     expect(valuesOf(after[0])).toEqual(Array.from(computeRopeParameters(extended).invFreq));
+  });
+});
+
+describe("patchOnnxRope on the converter's GroupQueryAttention graph (cos/sin caches)", () => {
+  it('grows cos_cache and sin_cache to the new window, recomputed from the patched config, and keeps the rest', async () => {
+    const original = await converterGraph(config);
+    const { bytes, form } = patchOnnxRope(original, config, extended);
+    expect(form).toBe('cos-sin-cache');
+    const before = new Map(readInitializers(original).map((t) => [t.name, t]));
+    const after = new Map(readInitializers(bytes).map((t) => [t.name, t]));
+    expect([before.has('rope.inv_freq'), after.has('rope.inv_freq')]).toEqual([false, false]);
+    for (const kind of ['cos', 'sin'] as const) {
+      expect(before.get(`${kind}_cache`)!.dims).toEqual([config.max_position_embeddings, 16]);
+      expect(after.get(`${kind}_cache`)!.dims).toEqual([extended.max_position_embeddings, 16]);
+      expect(valuesOf(after.get(`${kind}_cache`)!)).toEqual(Array.from(ropeTable(kind, computeRopeParameters(extended), extended.max_position_embeddings)));
+    }
+    expect(withoutInitializers(bytes, ['cos_cache', 'sin_cache'])).toEqual(withoutInitializers(original, ['cos_cache', 'sin_cache']));
+  });
+
+  it('refuses caches that another config made', async () => {
+    const otherTheta = await converterGraph({ ...config, rope_theta: 10000 });
+    expectRopeError(() => patchOnnxRope(otherTheta, config, extended), 'unrecognised-rope', /cos_cache\[1, 1\]/);
   });
 });
 

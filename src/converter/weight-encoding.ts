@@ -1,6 +1,6 @@
 /**
  * How each ONNX weight of a converted model is derived from Hugging Face tensors, and the encoders
- * that produce its bytes. Float copies and the three MatMulNBits parts come from one tensor and are
+ * that produce its bytes. Float copies and the two MatMulNBits parts come from one tensor and are
  * row-local, so they can be produced a block of rows at a time (a 128256-row embedding never has to
  * be in memory whole); a transposed copy (the MatMul weights of fp32/fp16 graphs) needs the whole
  * tensor. A q8 weight (DynamicQuantizeMatMul's int8 [in, out] and its scales) puts each source
@@ -17,10 +17,9 @@ export type WeightEncoding =
   | { kind: 'float'; half: boolean }
   /** A Linear weight [out, in] transposed to [in, out] for MatMul. */
   | { kind: 'transposed'; half: boolean }
-  /** MatMulNBits parts of a Linear weight [out, in]: packed nibbles, block scales, zero points. */
+  /** MatMulNBits parts of a Linear weight [out, in]: packed nibbles, block scales (symmetric: no zero points). */
   | { kind: 'q4-data' }
   | { kind: 'q4-scales'; half: boolean }
-  | { kind: 'q4-zero-points' }
   /** DynamicQuantizeMatMul parts of Linear weights [out_i, in] side by side: int8 [in, Σ out_i], float32 scales [Σ out_i]. */
   | { kind: 'q8-data'; parts: Q8Part[] }
   | { kind: 'q8-scales'; parts: Q8Part[] };
@@ -77,8 +76,6 @@ export function bytesPerSourceRow(spec: WeightSpec): number {
       return blocks * (Q4_BLOCK_SIZE / 2);
     case 'q4-scales':
       return blocks * (spec.encoding.half ? 2 : 4);
-    case 'q4-zero-points':
-      return Math.ceil(blocks / 2);
     case 'transposed':
     case 'q8-data':
     case 'q8-scales':
@@ -137,8 +134,6 @@ export function encodeWeightRows(spec: WeightSpec, block: RowBlock): Uint8Array 
       return block.q4.data;
     case 'q4-scales':
       return encoding.half ? bytesOf(toFloat16(block.q4.scales)) : bytesOf(block.q4.scales);
-    case 'q4-zero-points':
-      return block.q4.zeroPoints;
     case 'q8-data':
     case 'q8-scales':
       throw new Error(`${spec.name}: a q8 weight is filled column by column (fillQ8Columns).`);

@@ -20,3 +20,6 @@ export type AttentionKind = 'gqa' | 'plain';
 /** Names of the RoPE initializers that are patched at load time (never external). */
 export const ROPE_INV_FREQ = 'rope.inv_freq';
 export const ROPE_ATTENTION_SCALE = 'rope.attention_scale';
+/** GroupQueryAttention's RoPE tables (do_rotary): [positions, head_dim / 2], in the activation type. */
+export const ROPE_COS_CACHE = 'cos_cache';
+export const ROPE_SIN_CACHE = 'sin_cache';

@@ -37,8 +37,8 @@ import {
   type InitializerView,
   type TensorReplacement,
 } from './onnx-initializers.ts';
-import { computeRopeParameters, KANANA_YARN_RECIPE, patchConfigForContext, type RopeParameters, type YarnRecipe } from './yarn.ts';
-import { ROPE_ATTENTION_SCALE, ROPE_INV_FREQ } from './graph-format.ts';
+import { computeRopeParameters, KANANA_YARN_RECIPE, patchConfigForContext, ropeTable, type RopeParameters, type YarnRecipe } from './yarn.ts';
+import { ROPE_ATTENTION_SCALE, ROPE_COS_CACHE, ROPE_INV_FREQ, ROPE_SIN_CACHE } from './graph-format.ts';
 import { float16BitsToFloat32, float32ToFloat16Bits } from '../lib/float16.ts';
 
 export type RopePatchErrorCode = 'invalid-config' | 'invalid-onnx' | 'unsupported-rope' | 'unrecognised-rope' | 'external-rope';
@@ -53,9 +53,7 @@ export class RopePatchError extends Error {
   }
 }
 
-export { ROPE_ATTENTION_SCALE, ROPE_INV_FREQ };
-export const ROPE_COS_CACHE = 'cos_cache';
-export const ROPE_SIN_CACHE = 'sin_cache';
+export { ROPE_ATTENTION_SCALE, ROPE_COS_CACHE, ROPE_INV_FREQ, ROPE_SIN_CACHE };
 
 export type RopeForm = 'inv-freq' | 'cos-sin-cache';
 
@@ -160,18 +158,6 @@ function patchInvFreq(invFreq: InitializerView, scale: InitializerView, from: Ro
   ]);
 }
 
-/** cos or sin(p · inv_freq) · attention factor for p in [0, rows), in float32 like torch. */
-function ropeCache(kind: 'cos' | 'sin', rope: RopeParameters, rows: number): Float32Array {
-  const half = rope.invFreq.length;
-  const out = new Float32Array(rows * half);
-  const trig = kind === 'cos' ? Math.cos : Math.sin;
-  const scale = Math.fround(rope.attentionFactor);
-  for (let p = 0; p < rows; p++) {
-    for (let j = 0; j < half; j++) out[p * half + j] = trig(Math.fround(p * rope.invFreq[j])) * scale;
-  }
-  return out;
-}
-
 /**
  * onnxruntime-genai / RotaryEmbedding-fusion caches; checks every stored value against `from`.
  * The tolerance allows one float32 rounding of the angle p · inv_freq (exporters that form it in
@@ -205,7 +191,7 @@ function patchCosSinCache(
   ] as const) {
     const stored = inlineValues(cache);
     if (!stored || stored.length !== rows * half) throw unrecognised(`${cache.name} holds no inline values`);
-    const expected = ropeCache(kind, from, rows);
+    const expected = ropeTable(kind, from, rows);
     for (let p = 0; p < rows; p++) {
       for (let j = 0; j < half; j++) {
         const k = p * half + j;
@@ -223,7 +209,7 @@ function patchCosSinCache(
         [ROPE_COS_CACHE, 'cos'],
         [ROPE_SIN_CACHE, 'sin'],
       ] as const
-    ).map(([name, kind]) => [name, { dims: [newRows, half], rawData: encodeValues(ropeCache(kind, to, newRows), cos.dataType) }]),
+    ).map(([name, kind]) => [name, { dims: [newRows, half], rawData: encodeValues(ropeTable(kind, to, newRows), cos.dataType) }]),
   );
 }
 

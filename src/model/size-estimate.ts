@@ -4,11 +4,11 @@
  * src/converter/llama-graph.ts makes (checked against the converter's real output in src/converter/size-estimate.test.ts):
  * - embedding table [V, d]: float32 in fp32 and q4 (q4 targets adapters without shader-f16),
  *   float16 in fp16 and q4f16;
- * - RMSNorm weights [d]: float32 always (2 per layer and the final norm);
+ * - RMSNorm weights [d]: in the activation type, float32 or float16 (2 per layer and the final norm);
  * - every Linear [out, in] (q, k, v, o, gate, up, down and the head): fp32/fp16 store it
  *   transposed at 4/2 bytes an element; q4/q4f16 store MatMulNBits parts: packed nibbles
- *   (16 bytes a 32-wide block), one scale a block (float32 in q4, float16 in q4f16) and zero
- *   points (4 bits a block, each row padded to whole bytes);
+ *   (16 bytes a 32-wide block) and one scale a block (float32 in q4, float16 in q4f16), no zero
+ *   points (symmetric);
  * - the head is stored whether tied or not (a tied head is a second copy of the table);
  * - q8 instead: DynamicQuantizeMatMul weights, int8 [in, out] plus a float32 scale per output
  *   (q|k|v and gate|up fused: the same bytes as apart), and the table int8 [d, V] with a scale per
@@ -27,9 +27,9 @@ export function storedExternalDataBytes(shape: LlamaShape, dtype: GraphDtype): n
   const linear = (out: number, inFeatures: number): number => {
     if (!quantized) return out * inFeatures * floatBytes;
     const blocksPerRow = inFeatures / 32;
-    return out * blocksPerRow * 16 + out * blocksPerRow * floatBytes + out * Math.ceil(blocksPerRow / 2);
+    return out * blocksPerRow * 16 + out * blocksPerRow * floatBytes;
   };
-  const norm = d * 4;
+  const norm = d * floatBytes;
   const layer = 2 * norm + linear(H * HD, d) + 2 * linear(KV * HD, d) + linear(d, H * HD) + 2 * linear(I, d) + linear(d, I);
   return V * d * floatBytes + L * layer + norm + linear(V, d);
 }

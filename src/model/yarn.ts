@@ -15,6 +15,21 @@ export interface RopeParameters {
   attentionFactor: number;
 }
 
+/**
+ * RoPE as a table: cos or sin(p · inv_freq) · attention factor for p in [0, rows), [rows, dim/2]
+ * row-major, in float32 like torch (GroupQueryAttention's and RotaryEmbedding's cos/sin caches).
+ */
+export function ropeTable(kind: 'cos' | 'sin', rope: RopeParameters, rows: number): Float32Array {
+  const half = rope.invFreq.length;
+  const out = new Float32Array(rows * half);
+  const trig = kind === 'cos' ? Math.cos : Math.sin;
+  const scale = Math.fround(rope.attentionFactor);
+  for (let p = 0; p < rows; p++) {
+    for (let j = 0; j < half; j++) out[p * half + j] = trig(Math.fround(p * rope.invFreq[j])) * scale;
+  }
+  return out;
+}
+
 /** Kanana's published long-context recipe (32K native → 128K). */
 export const KANANA_YARN_RECIPE = { type: 'yarn', factor: 4.4, original_max_position_embeddings: 32768, beta_fast: 64, beta_slow: 2 } as const;
 

@@ -106,21 +106,21 @@ describe('prepareContext over the model store', () => {
     }
   });
 
-  it('past it, transformers.js generates the YaRN reference (not the unpatched model’s tokens), and the stored bytes stay untouched', async () => {
+  it('past it, transformers.js generates the YaRN reference (the unpatched graph refuses such positions), and the stored bytes stay untouched', async () => {
     const before = await storedChunks();
     const patch = (await prepareContext(store, KEY, 'q4', CONTEXT))!;
     expect([...patch.overrides.keys()].sort()).toEqual(['config.json', 'onnx/model_q4.onnx']);
-    expect(patch).toMatchObject({ window: CONTEXT, nativeContext: 64, extension: { factor: 4, form: 'inv-freq' } });
+    expect(patch).toMatchObject({ window: CONTEXT, nativeContext: 64, extension: { factor: 4, form: 'cos-sin-cache' } });
     const served = JSON.parse(new TextDecoder().decode(patch.overrides.get('config.json'))) as HfLlamaConfig;
     expect(served).toEqual(patchConfigForContext(config, CONTEXT));
     expect(promptIds.length).toBeGreaterThan(2 * 64);
     expect(promptIds.length + NEW_TOKENS).toBeLessThanOrEqual(CONTEXT);
 
     const got = await generateFromStore(patch.overrides);
-    const unpatched = await generateFromStore(new Map());
     expect(got).toEqual(await referenceGreedy(served));
-    expect(unpatched).toEqual(await referenceGreedy(config));
-    expect(got).not.toEqual(unpatched);
+    expect(got).not.toEqual(await referenceGreedy(config));
+    // Its RoPE tables end at the native window: GroupQueryAttention refuses the positions past it.
+    await expect(generateFromStore(new Map())).rejects.toThrow(/cos_cache dimension 0/);
 
     // The originals: same bytes as the fixture, same chunks with the same digests.
     for (const path of ['config.json', 'onnx/model_q4.onnx']) {
@@ -135,7 +135,7 @@ describe('prepareContext over the model store', () => {
     const otherKey = 'local:other-theta';
     for (const path of files) {
       let bytes = new Uint8Array(readFileSync(join(FIXTURE, path)));
-      // Stored with another rope_theta: the graph's rope.inv_freq no longer matches the config.
+      // Stored with another rope_theta: the graph's RoPE tables no longer match the config.
       if (path === 'config.json') bytes = new TextEncoder().encode(JSON.stringify({ ...config, rope_theta: 10000 }));
       const writer = await store.openWriter(otherKey, path, { size: bytes.length });
       await writer.write(bytes);

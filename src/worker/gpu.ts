@@ -91,6 +91,8 @@ export async function acquireWebGpu(preference: Exclude<DevicePreference, 'wasm'
         maxComputeWorkgroupSizeY: limits.maxComputeWorkgroupSizeY,
         maxComputeWorkgroupSizeZ: limits.maxComputeWorkgroupSizeZ,
         maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
+        // onnxruntime's fused norm + q/k/v and norm + gate/up kernels bind more than the default 8.
+        maxStorageBuffersPerShaderStage: limits.maxStorageBuffersPerShaderStage,
       },
     });
   } catch (error) {

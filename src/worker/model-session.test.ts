@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NoByobBlob, readBlobInto } from './model-session.ts';
+import { FUSED_MATMUL_STORAGE_BUFFERS, graphOptimizationLevel, NoByobBlob, readBlobInto } from './model-session.ts';
 
 const bytesOf = (size: number, seed: number) => Uint8Array.from({ length: size }, (_, i) => (i * 7 + seed * 31) & 255);
 
@@ -49,5 +49,15 @@ describe('NoByobBlob (what ONNX Runtime reads external data from)', () => {
     expect(await readLikeOrt(slice.slice(5, 20))).toEqual({ bytes: whole.subarray(99_995, 100_010), byob: false });
     // A plain Blob would have given one: the class is what changes the reader.
     expect((await readLikeOrt(new Blob(parts))).byob).toBe(true);
+  });
+});
+
+describe('graphOptimizationLevel', () => {
+  const device = (maxStorageBuffersPerShaderStage: number) => ({ limits: { maxStorageBuffersPerShaderStage } as GPUSupportedLimits });
+
+  it('fuses on WASM and on devices that bind enough storage buffers, and not below (WebGPU’s default 8)', () => {
+    expect(graphOptimizationLevel(null)).toBe('all');
+    expect(graphOptimizationLevel(device(FUSED_MATMUL_STORAGE_BUFFERS))).toBe('all');
+    expect(graphOptimizationLevel(device(8))).toBe('basic');
   });
 });

@@ -179,6 +179,22 @@ export interface CreatedSession {
   io: DecoderIo;
 }
 
+/**
+ * Storage buffers onnxruntime's WebGPU fusions of an RMSNorm with the q/k/v or gate/up MatMulNBits
+ * reading it (MatMulNBitsQkv / MatMulNBitsMlp) bind in one shader; the fusion pass does not check
+ * the device's limit, and WebGPU's default is 8. Measured: they run under 10 (SwiftShader's limit).
+ */
+export const FUSED_MATMUL_STORAGE_BUFFERS = 10;
+
+/**
+ * The graph optimizations a session on `device` may use: all of them, unless the device binds too
+ * few storage buffers for the fused kernels; then the basic ones only (no fusions: the graph's own
+ * ops run as written, one kernel more per fused group).
+ */
+export function graphOptimizationLevel(device: Pick<GPUDevice, 'limits'> | null): 'all' | 'basic' {
+  return device && device.limits.maxStorageBuffersPerShaderStage < FUSED_MATMUL_STORAGE_BUFFERS ? 'basic' : 'all';
+}
+
 /** Creates the session and describes its I/O; fails (and releases it) if a chunk it read was corrupt. */
 export async function createDecoderSession(spec: DecoderSessionSpec): Promise<CreatedSession> {
   const [graphPath, ...dataPaths] = spec.files;
@@ -191,6 +207,7 @@ export async function createDecoderSession(spec: DecoderSessionSpec): Promise<Cr
     // Outputs stay where they are made: the KV cache and the logits are read on the GPU (or
     // downloaded once, when a token must be sampled on the CPU).
     ...(spec.gpuDevice ? { preferredOutputLocation: 'gpu-buffer' as const } : {}),
+    graphOptimizationLevel: graphOptimizationLevel(spec.gpuDevice),
     logSeverityLevel: 3,
   };
   const session = await ort().InferenceSession.create(graph, options);

@@ -23,10 +23,15 @@ export async function timedDecoderRun(
   const out = await session.run({
     input_ids: i64(ids, [1, ids.length]),
     attention_mask: i64(new Array(total).fill(1), [1, total]),
-    position_ids: i64(
-      ids.map((_, i) => position + i),
-      [1, ids.length],
-    ),
+    // Graphs whose attention applies RoPE itself take no position_ids.
+    ...(session.inputNames.includes('position_ids')
+      ? {
+          position_ids: i64(
+            ids.map((_, i) => position + i),
+            [1, ids.length],
+          ),
+        }
+      : {}),
     num_logits_to_keep: i64([1], []),
     ...past,
   });
