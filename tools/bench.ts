@@ -43,6 +43,8 @@ import { renderFile, renderRun, type ResultsFile } from './lib/bench-report.ts';
 import { benchPaths } from './lib/bench-server.ts';
 import { directoryReader, directoryWriter } from '../src/converter/node-io.ts';
 import { profileOf, type Profile } from './lib/bench-profiles.ts';
+import { ALL_FIXTURES } from './fixtures/registry.ts';
+import { isCurrentFixture } from './fixtures/stamp.ts';
 
 const root = join(import.meta.dirname, '..');
 const paths = benchPaths(root);
@@ -168,11 +170,17 @@ function run(command: string, args: string[]): void {
 
 const generated: string[] = [];
 
-/** A converted model with the precision's files, made with the fixtures tool when missing (`optIn`: that fixture alone). */
+/**
+ * A converted model with the precision's files, made with the fixtures tool when missing or made
+ * by an older converter (`optIn`: that fixture alone).
+ */
 function ensureModel(name: string, optIn: boolean, dtype: ModelDtype): void {
   const dir = join(paths.models, name);
   const configPath = join(dir, 'config.json');
-  const has = () => existsSync(configPath) && graphFiles(JSON.parse(readFileSync(configPath, 'utf8')), dtype).every((f) => existsSync(join(dir, f)));
+  const has = () =>
+    existsSync(configPath) &&
+    graphFiles(JSON.parse(readFileSync(configPath, 'utf8')), dtype).every((f) => existsSync(join(dir, f))) &&
+    (!ALL_FIXTURES[name] || isCurrentFixture(dir, name, optIn ? dtypes : undefined));
   if (has()) return;
   if (optIn) {
     generated.push(dir, join(root, 'fixtures', 'checkpoints', name));

@@ -13,21 +13,15 @@
  * last) matches and every file of its manifest is present with its size. Output is deterministic:
  * the same bytes on every run.
  */
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { sha256 } from '@noble/hashes/sha2.js';
-import { bytesToHex } from '@noble/hashes/utils.js';
-import { convertCheckpoint, MANIFEST_FILE, SUPPORTED_DTYPES, type ConvertDtype } from '../src/converter/convert.ts';
+import { convertCheckpoint, SUPPORTED_DTYPES, type ConvertDtype } from '../src/converter/convert.ts';
 import { writeSyntheticCheckpoint } from './lib/checkpoint.ts';
-import { type CheckpointSpec } from '../src/testing/fixture-specs.ts';
 import { FIXTURES_DIR } from '../src/testing/fixture-specs.ts';
 import { directoryReader, directoryWriter } from '../src/converter/node-io.ts';
 import { ALL_FIXTURES } from './fixtures/registry.ts';
-
-/** Bump when the generator or converter output changes, so stale fixtures are rebuilt (3: tied head stored after the table; 4: GroupQueryAttention; 5: rotary in GroupQueryAttention, fused norms, symmetric q4). */
-const GENERATOR_VERSION = 5;
-const STAMP_FILE = '.stamp';
+import { isComplete, STAMP_FILE, stampOf } from './fixtures/stamp.ts';
 
 function parseDtypes(list: string | undefined): ConvertDtype[] | undefined {
   if (list === undefined) return undefined;
@@ -35,19 +29,6 @@ function parseDtypes(list: string | undefined): ConvertDtype[] | undefined {
   const bad = dtypes.filter((d) => !SUPPORTED_DTYPES.includes(d));
   if (bad.length) throw new Error(`Unknown dtype(s) ${bad.join(', ')} (supported: ${SUPPORTED_DTYPES.join(', ')}).`);
   return dtypes;
-}
-
-function stampOf(spec: CheckpointSpec, dtypes: readonly ConvertDtype[]): string {
-  return bytesToHex(sha256(new TextEncoder().encode(JSON.stringify({ GENERATOR_VERSION, spec, dtypes })))) + '\n';
-}
-
-/** The stamp matches and every manifest file is there with its recorded size. */
-function isComplete(modelDir: string, stamp: string): boolean {
-  const stampFile = join(modelDir, STAMP_FILE);
-  const manifestFile = join(modelDir, MANIFEST_FILE);
-  if (!existsSync(stampFile) || readFileSync(stampFile, 'utf8') !== stamp || !existsSync(manifestFile)) return false;
-  const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { files: { path: string; size: number }[] };
-  return manifest.files.every((f) => existsSync(join(modelDir, f.path)) && statSync(join(modelDir, f.path)).size === f.size);
 }
 
 const { values } = parseArgs({ options: { force: { type: 'boolean' }, only: { type: 'string' }, dtypes: { type: 'string' } } });
