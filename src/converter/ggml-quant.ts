@@ -4,6 +4,7 @@
  */
 import { float16BitsToFloat32, float32ToFloat16Bits, toFloat16 } from '../lib/float16.ts';
 import { GgmlType, GgufError, Q4_0_BLOCK, Q4_0_BLOCK_BYTES } from './gguf-container.ts';
+import { largestMagnitude } from './quantize.ts';
 
 /**
  * ggml's `quantize_row_q4_0_ref` over rows of a multiple of 32 values: per block of 32,
@@ -19,16 +20,7 @@ export function quantizeQ4_0(values: Float32Array): Uint8Array {
   const f = Math.fround;
   for (let b = 0; b < blocks; b++) {
     const start = b * Q4_0_BLOCK;
-    let amax = 0;
-    let max = 0;
-    for (let j = 0; j < Q4_0_BLOCK; j++) {
-      const v = values[start + j];
-      if (amax < Math.abs(v)) {
-        amax = Math.abs(v);
-        max = v;
-      }
-    }
-    const d = f(max / -8);
+    const d = f(largestMagnitude(values, start, Q4_0_BLOCK) / -8);
     const id = d ? f(1 / d) : 0;
     const o = b * Q4_0_BLOCK_BYTES;
     view.setUint16(o, float32ToFloat16Bits(d), true);

@@ -21,6 +21,19 @@ export interface Q4Weight {
   scales: Float32Array;
 }
 
+/** The value of largest magnitude among values[start … start + count), with its sign (the first such one). */
+export function largestMagnitude(values: Float32Array, start: number, count: number): number {
+  let amax = 0;
+  let max = 0;
+  for (let i = start; i < start + count; i++) {
+    if (amax < Math.abs(values[i])) {
+      amax = Math.abs(values[i]);
+      max = values[i];
+    }
+  }
+  return max;
+}
+
 /**
  * Quantizes a Hugging Face Linear weight (row-major [N = out, K = in]) block-wise along K,
  * symmetrically with ggml's Q4_0 rounding (ggml-quant.ts): scale = (the value of largest
@@ -36,16 +49,7 @@ export function quantizeQ4(weight: Float32Array, n: number, k: number): Q4Weight
   const f = Math.fround;
   for (let blockIndex = 0; blockIndex < n * blocksPerRow; blockIndex++) {
     const start = blockIndex * Q4_BLOCK_SIZE;
-    let amax = 0;
-    let max = 0;
-    for (let i = 0; i < Q4_BLOCK_SIZE; i++) {
-      const v = weight[start + i];
-      if (amax < Math.abs(v)) {
-        amax = Math.abs(v);
-        max = v;
-      }
-    }
-    const scale = f(max / -Q4_ZERO_POINT);
+    const scale = f(largestMagnitude(weight, start, Q4_BLOCK_SIZE) / -Q4_ZERO_POINT);
     const inverse = scale ? f(1 / scale) : 0;
     scales[blockIndex] = scale;
     const quantized = (v: number) => Math.min(15, Math.trunc(f(f(v * inverse) + Q4_ZERO_POINT + 0.5)));
