@@ -53,4 +53,17 @@ describe('attention forms', () => {
     expect(count(plan(oddHead), 'GroupQueryAttention')).toBe(0);
     expect(() => plan(oddHead, 'gqa')).toThrow(GraphOptionError);
   });
+
+  it('every initializer feeds a node, and every value has one producer', () => {
+    for (const graph of [
+      plan(config),
+      plan(config, 'plain'),
+      plan({ ...config, hidden_size: 48, num_attention_heads: 6, num_key_value_heads: 2, head_dim: 8 }),
+    ]) {
+      const read = new Set(graph.nodes.flatMap((n) => n.inputs));
+      expect(graph.initializers.map((t) => t.name).filter((name) => !read.has(name))).toEqual([]);
+      const produced = [...graph.inputs.map((v) => v.name), ...graph.initializers.map((t) => t.name), ...graph.nodes.flatMap((n) => n.outputs.filter(Boolean))];
+      expect(produced.length).toBe(new Set(produced).size);
+    }
+  });
 });

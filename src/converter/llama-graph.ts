@@ -247,8 +247,6 @@ export function planLlamaGraph(shape: LlamaShape, rope: RopeParameters, dtype: G
     };
   }
 
-  const axes1 = g.constInt64('axes_1', [1]);
-  const zero = g.constInt64('zero_1d', [0]);
   const dim1 = g.constInt64('dim_1', [1]);
   const scalar0 = g.constInt64('scalar_0', [0], []);
   const total = g.op('Squeeze', [g.op('Slice', [g.op('Shape', ['attention_mask']), dim1, g.constInt64('dim_2', [2])])]);
@@ -296,13 +294,14 @@ export function planLlamaGraph(shape: LlamaShape, rope: RopeParameters, dtype: G
    * (see docs/model-format.md).
    */
   function groupQueryAttention() {
+    const axes1 = g.constInt64('axes_1', [1]);
     const seqlensK = g.op('Cast', [g.op('Sub', [g.op('ReduceSum', ['attention_mask', axes1], { keepdims: 0 }), g.constInt64('one_1d', [1])])], {
       to: DataType.INT32,
     });
     const totalInt32 = g.op('Cast', [total], { to: DataType.INT32 });
-    const flatShape = g.constInt64('flat_heads', [0, 0, -1]);
-    const headsShape = g.constInt64('split_heads', [0, 0, -1, HD]);
-    const rotated = (x: string) => (applyRope ? g.op('Reshape', [applyRope(g.op('Reshape', [x, headsShape])), flatShape]) : x);
+    // Our own RoPE (when the op cannot rotate): on [B, S, heads, HD] views of the projections.
+    const ownRope = applyRope && { apply: applyRope, flat: g.constInt64('flat_heads', [0, 0, -1]), heads: g.constInt64('split_heads', [0, 0, -1, HD]) };
+    const rotated = (x: string) => (ownRope ? g.op('Reshape', [ownRope.apply(g.op('Reshape', [x, ownRope.heads])), ownRope.flat]) : x);
     const rotary: Record<string, number> = ropeCaches ? { do_rotary: 1, rotary_interleaved: 0 } : {};
     return (l: number, normed: string, p: string): string => {
       const { q, k, v } = qkv(normed, p);
@@ -329,6 +328,7 @@ export function planLlamaGraph(shape: LlamaShape, rope: RopeParameters, dtype: G
   /** Standard ops: additive mask [B, 1, S, T] (causal over absolute positions, and padding), KV heads expanded. */
   function plainAttention() {
     const scalar1 = g.constInt64('scalar_1', [1], []);
+    const zero = g.constInt64('zero_1d', [0]);
     const seq = g.op('Squeeze', [g.op('Slice', [g.op('Shape', ['input_ids']), dim1, g.constInt64('dim_2b', [2])])]);
     const past = g.op('Sub', [total, seq]);
     const keyIndex = g.op('Unsqueeze', [g.op('Range', [scalar0, total, scalar1]), zero]);
