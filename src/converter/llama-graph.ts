@@ -1,14 +1,11 @@
 /**
  * Builds the decoder-with-past ONNX graph of a Llama-family model in the I/O layout transformers.js
- * expects (docs/model-format.md). Plain ONNX ops (ORT fuses RMSNorm and friends) except
- * com.microsoft contrib ops: MatMulNBits for 4-bit weights and GroupQueryAttention, which
- * onnxruntime-web's WebGPU and WASM EPs and onnxruntime-node all implement, and
- * DynamicQuantizeMatMul for int8 weights (q8: a CPU op, for WASM). GroupQueryAttention appends the
- * new keys and values to the cache and attends over the grouped KV heads without expanding them to
- * every query head or materializing a [heads, seq, total] score tensor in the graph (the plain-op
- * attention, still selectable, does both). GroupQueryAttention also applies RoPE (do_rotary) from
- * patchable `cos_cache` / `sin_cache` tables; the plain form keeps its own RoPE ops on patchable
- * `rope.inv_freq` / `rope.attention_scale` (docs/model-format.md).
+ * expects (docs/model-format.md), in the ops onnxruntime's WebGPU EP fuses: (Skip)Simplified-
+ * LayerNormalization for the norms and residual adds, MatMulNBits for 4-bit weights (fused with the
+ * norm before them), GroupQueryAttention with its own RoPE from patchable cos/sin tables, and
+ * DynamicQuantizeMatMul for int8 weights (q8: a CPU op, for WASM). The plain-op attention, still
+ * selectable, expands the KV heads and materializes the scores, with RoPE ops on patchable
+ * `rope.inv_freq` / `rope.attention_scale`.
  *
  * The graph is planned without touching any weight: each weight is a WeightSpec (which checkpoint
  * tensor, which encoding, how many bytes) handed to a `place` callback that decides where its
@@ -213,12 +210,9 @@ export function planLlamaGraph(shape: LlamaShape, rope: RopeParameters, dtype: G
   // onnxruntime's kernels need head_dim a multiple of 16 for it; otherwise (and in the plain form)
   // the graph computes cos/sin from position_ids.
   const rotaryInAttention = attention === 'gqa' && HD % 16 === 0;
-  const ropeCaches = rotaryInAttention
-    ? {
-        cos: g.constFloatAs(half, ROPE_COS_CACHE, ropeTable('cos', rope, shape.maxPositionEmbeddings), [shape.maxPositionEmbeddings, HD / 2]),
-        sin: g.constFloatAs(half, ROPE_SIN_CACHE, ropeTable('sin', rope, shape.maxPositionEmbeddings), [shape.maxPositionEmbeddings, HD / 2]),
-      }
-    : null;
+  const ropeCache = (kind: 'cos' | 'sin', name: string) =>
+    g.constFloatAs(half, name, ropeTable(kind, rope, shape.maxPositionEmbeddings), [shape.maxPositionEmbeddings, HD / 2]);
+  const ropeCaches = rotaryInAttention ? { cos: ropeCache('cos', ROPE_COS_CACHE), sin: ropeCache('sin', ROPE_SIN_CACHE) } : null;
   const applyRope = rotaryInAttention ? null : ropeFromPositions();
 
   /**
