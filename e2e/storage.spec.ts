@@ -6,13 +6,15 @@
  * chats offline without a single request; a quota too small for the next model is refused before
  * anything is written where the browser reports its real quota (default Chromium reports usage +
  * 10 GiB: see src/db/storage-manager.ts), and the stored model stays loadable; the storage
- * manager deletes (space is really freed) and imports a folder.
+ * manager deletes (space is really freed) and imports a folder; two tabs fetch each byte once; a
+ * byte flipped on the wire fails the file's SHA-256 and the file is fetched again.
  * WASM runs the model here (WebGPU is e2e/chat.spec.ts's subject), in q4 (not WASM's default
  * q8): its data file spans two 32 MiB chunks; every reply is checked against the TypeScript
  * reference.
  * Backend: the default, Automatic (WASM beside SwiftShader here), q4 chosen.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, expect, test, type BrowserContext, type Page, type Request } from '@playwright/test';
@@ -21,19 +23,32 @@ import { FIXTURE_MODELS_DIR } from '../src/testing/fixture-specs.ts';
 import { startMockHub, type MockHub } from '../src/testing/mock-hub.ts';
 import { lastReplyText, loadEnded, openApp, pressLoad, replyTo, send, setSampling } from './support/app.ts';
 import { ReferenceChat } from './support/reference.ts';
-import { corruptChunk, storageUsage, storedFile, storedRows } from './support/store.ts';
+import { corruptChunk, storageUsage, storedDigests, storedFile, storedRows } from './support/store.ts';
 
 test.describe.configure({ mode: 'serial' });
+
+/** Whether byte ranges (inclusive ends), taken in order of their starts, cover 0..size - 1 exactly once. */
+function coveredOnce(ranges: { start: number; end: number }[], size: number): boolean {
+  let next = 0;
+  for (const { start, end } of [...ranges].sort((x, y) => x.start - y.start)) {
+    if (start !== next) return false;
+    next = end + 1;
+  }
+  return next === size;
+}
 
 const MODELS = FIXTURE_MODELS_DIR;
 const DATA = 'onnx/model_q4.onnx_data';
 const CHUNK = 32 * 1024 * 1024; // CHUNK_BYTES in src/db/model-store.ts
+const PIECE = 4 * 1024 * 1024; // PIECE_BYTES in src/worker/download-file.ts: one Range request while a file streams in
 const NEW_TOKENS = 4;
 
 let hub: MockHub;
 let context: BrowserContext;
 let profileDir = '';
 let page: Page;
+/** The context's own page (the two-tab test points `page` at its tabs for a while). */
+let home: Page;
 let reference: ReferenceChat;
 const requests: Request[] = [];
 /** What storing Hub tiny added to the origin's usage (Chromium compresses IndexedDB data, so not its raw size). */
@@ -86,7 +101,11 @@ async function chatMatchesReference(chat: ReferenceChat): Promise<void> {
 test.beforeAll(async ({ baseURL }) => {
   reference = await ReferenceChat.create('tiny-llama', 'q4');
   hub = await startMockHub({
-    repos: { 'hanmadi/tiny-llama': { dir: join(MODELS, 'tiny-llama') }, 'hanmadi/tiny-llama-ctx64': { dir: join(MODELS, 'tiny-llama-ctx64') } },
+    repos: {
+      'hanmadi/tiny-llama': { dir: join(MODELS, 'tiny-llama') },
+      'hanmadi/tiny-llama-ctx64': { dir: join(MODELS, 'tiny-llama-ctx64') },
+      'hanmadi/tiny-llama-flip': { dir: join(MODELS, 'tiny-llama') },
+    },
   });
   // A profile on disk, as a user's: an in-memory (incognito) profile never gives IndexedDB's blob
   // storage back to the quota accounting (Chromium 156), so "deleting frees the space" needs one.
@@ -96,7 +115,7 @@ test.beforeAll(async ({ baseURL }) => {
   context.on('request', (request) => {
     if (!/^(data|blob):/.test(request.url())) requests.push(request);
   });
-  page = await context.newPage();
+  page = home = await context.newPage();
 });
 
 test.afterAll(async () => {
@@ -111,8 +130,9 @@ test('a download cut mid-file resumes after a reload with only the missing bytes
   await addModel(folderUrl('hanmadi/tiny-llama'), 'Hub tiny');
   const key = modelKey('hanmadi/tiny-llama');
 
-  // The connection drops 3 MiB into the data file's second chunk, and the network stays down.
-  const cutAt = CHUNK + 3 * 1024 * 1024;
+  // The connection drops 64 KiB into the second (last) piece of the data file's second chunk, and
+  // the network stays down: the first piece of that chunk arrived whole and is kept.
+  const cutAt = CHUNK + PIECE + 64 * 1024;
   hub.cutFileAt(DATA, cutAt);
   const usageBefore = await storageUsage(page);
   const sent = requests.length;
@@ -121,6 +141,7 @@ test('a download cut mid-file resumes after a reload with only the missing bytes
   expect(requests.slice(sent).some((request) => request.url().startsWith(hub.url))).toBe(true); // the recorder sees the workers' fetches
 
   const kept = (await storedFile(page, key, DATA))!;
+  expect(kept.size).toBeGreaterThan(cutAt);
   expect(kept.hashedChunks).toBe(1);
   expect(kept.storedBytes).toBeGreaterThan(CHUNK); // the partial second chunk was kept too
   expect(kept.storedBytes).toBeLessThanOrEqual(cutAt);
@@ -141,7 +162,7 @@ test('a download cut mid-file resumes after a reload with only the missing bytes
 
   const resumed = hub.log.slice(mark).filter((r) => r.file && r.method === 'GET');
   const data = resumed.filter((r) => r.file === DATA);
-  expect(data[0].range).toEqual({ start: kept.storedBytes, end: Math.min(kept.size, 2 * CHUNK) - 1 });
+  expect(data[0].range).toEqual({ start: kept.storedBytes, end: Math.min(kept.size, 2 * CHUNK, kept.storedBytes + PIECE) - 1 });
   expect(data.reduce((sum, r) => sum + r.bytesSent, 0)).toBe(kept.size - kept.storedBytes);
   // Besides the manifest (to plan), only the files not stored before the cut were fetched.
   const expectedFiles = [DATA, 'hanmadi-manifest.json', ...OTHER_FILES.filter((path) => !storedBefore.includes(path))];
@@ -300,14 +321,43 @@ test('two tabs loading the same model download each byte once, and the other tab
     for (const tab of [a, b]) await expect(tab.getByText(/^Loaded: .*\(WASM, q4\)$/)).toBeVisible({ timeout: 300_000 });
     const size = (await storedFile(a, modelKey(repo), DATA))!.size;
     const data = hub.log.slice(mark).filter((r) => r.file === DATA);
-    // One Web Lock per file: the second tab waited and found each file stored.
-    expect(data.map((r) => r.range)).toEqual([
-      { start: 0, end: CHUNK - 1 },
-      { start: CHUNK, end: size - 1 },
-    ]);
+    // One Web Lock per file: the second tab waited and found each file stored. The requests, one
+    // piece each, cover the file exactly once.
+    expect(size).toBeGreaterThan(CHUNK);
+    expect(
+      coveredOnce(
+        data.map((r) => r.range!),
+        size,
+      ),
+    ).toBe(true);
     await expect(b.getByTestId('stored-model').filter({ hasText: 'Shared' })).toContainText('Complete');
     await expect(b.getByRole('combobox', { name: 'Model' }).locator('option', { hasText: 'Shared' })).toHaveText(/· stored$/);
   } finally {
+    page = home;
     await own.close();
   }
+});
+
+test('a byte flipped on its way from the server fails the file hash, and the file is fetched again before the model is complete', async () => {
+  await openApp(page);
+  const repo = 'hanmadi/tiny-llama-flip';
+  await addModel(folderUrl(repo), 'Flipped on the wire');
+  const key = modelKey(repo);
+  const bytes = readFileSync(join(MODELS, 'tiny-llama', DATA));
+  // One byte of the data file's second chunk arrives inverted, once.
+  const flipAt = CHUNK + 12_345;
+  hub.flipByte(DATA, flipAt);
+  const mark = hub.log.length;
+  await startLoad(key);
+  await loaded();
+  expect(hub.flipSent).toBe(true);
+
+  // The whole-file SHA-256 failed, so nothing of the first copy was kept: the file came twice,
+  // the flipped byte included, before the load could begin.
+  const data = hub.log.slice(mark).filter((r) => r.file === DATA && r.method === 'GET');
+  expect(data.reduce((sum, r) => sum + r.bytesSent, 0)).toBe(2 * bytes.length);
+  expect(data.filter((r) => r.range!.start <= flipAt && r.range!.end >= flipAt)).toHaveLength(2);
+  expect((await storedFile(page, key, DATA))!.verified).toBe('sha256');
+  expect((await storedDigests(page, key))[DATA]).toBe(createHash('sha256').update(bytes).digest('hex'));
+  await chatMatchesReference(reference);
 });

@@ -6,7 +6,8 @@
  *   Reads are not widened: the one small read that benefits from coalescing, the safetensors
  *   header, is a single 64 KiB read already (safetensors.ts); widening tensor reads (norm
  *   weights are 3.5 KB) would fetch neighbours' bytes twice and a resumed run would refetch
- *   finished tensors.
+ *   finished tensors. `readBlob` takes a range as a Blob instead, for a caller that stores
+ *   bytes rather than reads them (the model downloader).
  * - fetchBytes, a whole small file (config, tokenizer).
  * Both retry transient failures (network errors, 408/429/5xx, a body cut short) with exponential
  * backoff, go on from the bytes already received, stop on an AbortSignal, and report bytes received.
@@ -289,9 +290,7 @@ export class HttpByteSource {
    * holds the body back; whatever it throws ends the read at once, without a retry.
    */
   async readStream(offset: number, length: number, sink: BodySink, progress = { filled: 0 }): Promise<void> {
-    if (offset < 0 || offset + length > this.size) {
-      throw new RangeError(`Read of ${length} bytes at ${offset} is outside ${this.url} (${this.size} bytes).`);
-    }
+    this.checkRange(offset, length);
     await withRetries(
       this.url,
       this.options,
@@ -305,8 +304,54 @@ export class HttpByteSource {
 
   /** One request for the bytes not yet handed over, at `offset + progress.filled`. */
   private async fetchPart(offset: number, length: number, sink: BodySink, progress: { filled: number }): Promise<void> {
-    const start = offset + progress.filled;
-    const end = offset + length - 1;
+    const { response, bytes } = await this.rangeResponse(offset + progress.filled, offset + length - 1);
+    // A server may send less than asked (never more): read it, and the rest comes next request.
+    return readBody(this.url, response, progress.filled + bytes, sink, progress, (n) => this.count(n));
+  }
+
+  /**
+   * The `length` bytes at `offset` as one Blob, for a caller that stores them rather than reads
+   * them: the browser moves a `response.blob()` body into its blob store without handing it to
+   * JavaScript piece by piece (measured in Chromium: 2-3x the rate of reading the same body
+   * through a stream reader, the cost that dominated storing a download). Unlike readStream,
+   * bytes of a response cut mid-body are not kept: the retry asks for that response's range
+   * again, so callers keep each read to a few MiB.
+   */
+  async readBlob(offset: number, length: number): Promise<Blob> {
+    this.checkRange(offset, length);
+    const parts: Blob[] = [];
+    let received = 0;
+    await withRetries(
+      this.url,
+      this.options,
+      async () => {
+        while (received < length) {
+          const { response, bytes } = await this.rangeResponse(offset + received, offset + length - 1);
+          let body: Blob;
+          try {
+            body = await response.blob();
+          } catch (error) {
+            if (this.options.signal?.aborted) throw error;
+            throw new TransientFailure(`body interrupted (${error instanceof Error ? error.message : String(error)})`);
+          }
+          if (body.size > bytes) throw new HttpSourceError('bad-response', `${this.url} sent more bytes than requested.`, this.url);
+          if (body.size < bytes) throw new TransientFailure('body shorter than its Content-Range');
+          parts.push(body);
+          received += body.size;
+          this.count(body.size);
+        }
+      },
+      () => received,
+    );
+    return parts.length === 1 ? parts[0] : new Blob(parts);
+  }
+
+  /**
+   * Requests bytes `start`..`end` and checks the answer before its body is read: a 206 whose
+   * Content-Range starts at `start` (it may end early: `bytes` says how many it sends), or a 200
+   * for a request of the whole file. Anything else is refused (or thrown as transient).
+   */
+  private async rangeResponse(start: number, end: number): Promise<{ response: Response; bytes: number }> {
     const response = await this.request(start, end);
     const wholeFile = start === 0 && end === this.size - 1;
     if (response.status === 200 && !wholeFile) {
@@ -334,8 +379,7 @@ export class HttpByteSource {
         throw new HttpSourceError('size-changed', `${this.url} is now ${range.total} bytes, not ${this.size}.`, this.url, 206);
       }
       this.seen(response);
-      // A server may send less than asked (never more): read it, and the rest comes next request.
-      return readBody(this.url, response, progress.filled + (range.end - range.start + 1), sink, progress, (n) => this.count(n));
+      return { response, bytes: range.end - range.start + 1 };
     }
     if (response.status !== 200) await rejectStatus(this.url, response);
     const total = Number(response.headers.get('Content-Length') ?? this.size);
@@ -345,7 +389,7 @@ export class HttpByteSource {
     }
     this.seen(response);
     // (A whole-file 200 answers only a request for the whole file, made before any byte arrived.)
-    return readBody(this.url, response, length, sink, progress, (n) => this.count(n));
+    return { response, bytes: end - start + 1 };
   }
 
   /** The total size from a `bytes=0-0` answer. */
@@ -384,6 +428,12 @@ export class HttpByteSource {
     } catch (error) {
       void discard(response);
       throw error;
+    }
+  }
+
+  private checkRange(offset: number, length: number): void {
+    if (offset < 0 || offset + length > this.size) {
+      throw new RangeError(`Read of ${length} bytes at ${offset} is outside ${this.url} (${this.size} bytes).`);
     }
   }
 

@@ -1,8 +1,9 @@
 /**
  * ChunkedFileWriter beyond model-store.test.ts: the running whole-file hash across reloads (its
  * saved state, or the stored chunks hashed again when the state is of an earlier format or
- * refused — never a verification resting on a state that does not describe the bytes), and the
- * commit pipeline (order, depth, a failed commit stopping every later one).
+ * refused — never a verification resting on a state that does not describe the bytes), pieces
+ * stored as the Blobs they came in, and the commit pipeline (order, depth, a failed commit
+ * stopping every later one).
  */
 import 'fake-indexeddb/auto';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -132,6 +133,48 @@ describe('the running whole-file hash', () => {
     const wrong = await store.openWriter('m', 'wrong', { size: 800, sha256: bytesToHex(sha256(content.subarray(1, 801))) }, { chunkSize: CHUNK });
     await wrong.write(small);
     await expect(wrong.finish()).rejects.toMatchObject({ code: 'verification-failed' });
+  });
+});
+
+describe('pieces given with their Blob', () => {
+  /** `content` from `start` to `end` as the Blob a download's response.blob() gives, with its bytes. */
+  const piece = (start: number, end: number) => [content.slice(start, end), new Blob([content.slice(start, end)])] as const;
+
+  it('stores the Blobs, mixed with copied bytes and across chunk ends, with the same chunk digests and file hash as bytes alone', async () => {
+    const writer = await store.openWriter('m', 'f', identity, { chunkSize: CHUNK });
+    // A Blob inside chunk 0, copied bytes finishing it, one Blob across chunks 1-3, then bytes to the end.
+    await writer.append(...piece(0, 600));
+    await writer.append(content.slice(600, 1000));
+    await writer.append(...piece(1000, 3300));
+    await writer.append(content.slice(3300));
+    expect(await writer.finish()).toBe('sha256');
+    const record = (await db.modelFiles.get(['m', 'f']))!;
+    const expected = [0, 1, 2, 3, 4].map((i) => bytesToHex(sha256(content.subarray(i * CHUNK, (i + 1) * CHUNK))));
+    expect(record.chunkSha256).toEqual(expected);
+    expect(await store.unverifiedBytes(record)).toEqual(content);
+  });
+
+  it('saves the pieces of an unfinished chunk as a partial chunk, and a reload goes on from its last byte', async () => {
+    const writer = await store.openWriter('m', 'f', identity, { chunkSize: CHUNK });
+    await writer.append(...piece(0, 1000));
+    await writer.append(...piece(1000, 1400));
+    await writer.append(...piece(1400, 1750));
+    await writer.savePartial();
+    const kept = (await db.modelFiles.get(['m', 'f']))!;
+    expect([kept.hashedChunks, kept.storedBytes, kept.hashState?.length]).toEqual([1, 1750, 1750]);
+    expect(await store.chunkBytes('m', 'f', 1)).toEqual(content.slice(1000, 1750));
+
+    const { store: fresh, chunkReads } = reopened();
+    const again = await fresh.openWriter('m', 'f', identity, { chunkSize: CHUNK });
+    expect(again.offset).toBe(1750);
+    await again.append(...piece(1750, content.length));
+    expect(await again.finish()).toBe('sha256');
+    expect(chunkReads).toEqual([]); // the saved state covered the partial chunk: nothing hashed again
+  });
+
+  it('refuses a Blob that does not hold the bytes given with it', async () => {
+    const writer = await store.openWriter('m', 'f', identity, { chunkSize: CHUNK });
+    await expect(writer.append(content.slice(0, 10), new Blob([content.slice(0, 9)]))).rejects.toThrow(/9 bytes given for 10/);
   });
 });
 

@@ -1,15 +1,17 @@
 /**
  * Writes one model file into the store chunk by chunk (ModelStore.openWriter hands these out;
  * nothing else creates one). Each chunk, its SHA-256 and the file's new state commit in one
- * transaction, in order. The whole-file SHA-256 runs over the bytes as they are appended (its
- * state saved with each chunk, running-hash.ts), so nothing is hashed twice and a reload resumes
- * where the stored bytes end. `append()` lets the next bytes arrive while full chunks are still
- * being digested and committed (at most PIPELINE_DEPTH of them queued); `write()` waits for them.
+ * transaction, in order. The whole-file SHA-256 and the chunk's run over the bytes as they are
+ * appended (the file's state saved with each chunk, running-hash.ts), so nothing is hashed twice
+ * and a reload resumes where the stored bytes end. `append()` lets the next bytes arrive while
+ * full chunks are still being committed (at most PIPELINE_DEPTH of them queued); `write()` waits
+ * for them. Bytes that come with a Blob already holding them (a download's `response.blob()`, a
+ * folder file's slice) are stored as that Blob: the chunk record references it, nothing copies it.
  */
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { chunkCount, chunkLength, sameContent, type FileIdentity } from '../lib/chunked-file.ts';
 import { gitBlobSha1, sha256Hex } from '../lib/digests.ts';
-import { type ResumableSha256 } from '../lib/resumable-sha256.ts';
+import { ResumableSha256 } from '../lib/resumable-sha256.ts';
 import type { FileVerification, StoredChunkRecord, StoredFileRecord } from './app-db.ts';
 import { resumeRunningHash } from './running-hash.ts';
 import { StoreError, type FileStatus } from './stored-file.ts';
@@ -32,8 +34,8 @@ export interface WriterStore {
 }
 
 /**
- * Full chunks queued behind the one being filled: enough that a transaction or digest taking
- * longer than usual never stalls the network; each holds a chunk-sized Blob until committed.
+ * Full chunks queued behind the one being filled: enough that a transaction taking longer than
+ * usual never stalls the network; each holds a chunk-sized Blob until committed.
  */
 export const PIPELINE_DEPTH = 2;
 
@@ -45,7 +47,12 @@ export const PIPELINE_DEPTH = 2;
  * `repairChunk`, checked against the digest recorded the first time.
  */
 export class ChunkedFileWriter {
-  private buffer: Uint8Array;
+  /** The chunk being filled, in order: Blobs given with their bytes, and views of `staging` for bytes copied there. */
+  private parts: (Blob | Uint8Array<ArrayBuffer>)[] = [];
+  /** Where appended bytes without a Blob are copied until their chunk is stored (allocated on first use). */
+  private staging: Uint8Array<ArrayBuffer> | null = null;
+  private staged = 0;
+  /** Bytes of the chunk being filled. */
   private filled = 0;
   /** The chunk being filled; the chunks below it are committed or queued. */
   private next: number;
@@ -62,13 +69,11 @@ export class ChunkedFileWriter {
     partial: Uint8Array | null,
     /** The whole-file hash over every byte appended; null when the file keeps none (running-hash.ts). */
     private readonly hash: ResumableSha256 | null,
+    /** The SHA-256 of the chunk being filled, over its bytes so far. */
+    private readonly chunkHash: ResumableSha256,
   ) {
-    this.buffer = new Uint8Array(Math.max(1, Math.min(record.chunkSize, record.size)));
     this.next = record.hashedChunks;
-    if (partial) {
-      this.buffer.set(partial);
-      this.filled = partial.length;
-    }
+    if (partial) this.take(partial);
   }
 
   static async open(store: WriterStore, modelKey: string, path: string, identity: FileIdentity, chunkSize: number): Promise<ChunkedFileWriter> {
@@ -109,7 +114,7 @@ export class ChunkedFileWriter {
       await store.resetFile(modelKey, path);
       return ChunkedFileWriter.open(store, modelKey, path, identity, chunkSize);
     }
-    return new ChunkedFileWriter(store, record, missing, partialBytes, hash);
+    return new ChunkedFileWriter(store, record, missing, partialBytes, hash, await ResumableSha256.create());
   }
 
   get file(): Readonly<StoredFileRecord> {
@@ -137,29 +142,64 @@ export class ChunkedFileWriter {
   }
 
   /**
-   * Appends bytes at `offset` and hashes them; a chunk that fills up is queued for its digest and
-   * commit, and this resolves once the bytes are taken (waiting only while PIPELINE_DEPTH chunks
-   * are queued). A failed commit is thrown by the next call.
+   * Appends bytes at `offset` and hashes them; a chunk that fills up is queued for its commit,
+   * and this resolves once the bytes are taken (waiting only while PIPELINE_DEPTH chunks are
+   * queued). `blob`, when given, holds exactly `bytes` and is stored instead of a copy of them.
+   * A failed commit is thrown by the next call.
    */
-  async append(bytes: Uint8Array): Promise<void> {
+  async append(bytes: Uint8Array, blob?: Blob): Promise<void> {
     this.throwIfFailed();
+    if (blob && blob.size !== bytes.length) throw new Error(`A Blob of ${blob.size} bytes given for ${bytes.length} bytes.`);
     let at = 0;
     while (at < bytes.length) {
       const index = this.next;
       if (index >= chunkCount(this.record.size, this.record.chunkSize))
         throw new StoreError('verification-failed', `${this.record.path} got more bytes than its ${this.record.size}.`, this.record.path);
-      const want = chunkLength(this.record, index);
-      const piece = bytes.subarray(at, at + Math.min(want - this.filled, bytes.length - at));
-      this.buffer.set(piece, this.filled);
+      const end = at + Math.min(chunkLength(this.record, index) - this.filled, bytes.length - at);
+      const piece = bytes.subarray(at, end);
+      this.take(piece, blob && (end - at === blob.size ? blob : blob.slice(at, end)));
       this.hash?.update(piece);
-      this.filled += piece.length;
-      at += piece.length;
-      if (this.filled === want) {
+      at = end;
+      if (this.filled === chunkLength(this.record, index)) {
         while (this.queue.length >= PIPELINE_DEPTH) await this.queue[0];
         this.throwIfFailed();
-        this.enqueue(index, this.buffer.subarray(0, want));
+        this.enqueue(index);
       }
     }
+  }
+
+  /** Adds a piece to the chunk being filled: as the Blob holding it, or copied into `staging`. */
+  private take(piece: Uint8Array, blob?: Blob): void {
+    if (blob) {
+      this.parts.push(blob);
+    } else {
+      this.staging ??= new Uint8Array(Math.max(1, Math.min(this.record.chunkSize, this.record.size)));
+      this.staging.set(piece, this.staged);
+      // Pieces copied one after another are one view (a Blob of thousands of small parts costs more to build).
+      const last = this.parts.at(-1);
+      let start = this.staged;
+      if (last instanceof Uint8Array && last.byteOffset + last.length === this.staged) {
+        start = last.byteOffset;
+        this.parts.pop();
+      }
+      this.staged += piece.length;
+      this.parts.push(this.staging.subarray(start, this.staged));
+    }
+    this.chunkHash.update(piece);
+    this.filled += piece.length;
+  }
+
+  /** The chunk being filled as one Blob (its copied bytes copied once more, its Blobs referenced). */
+  private filledBlob(): Blob {
+    return new Blob(this.parts);
+  }
+
+  /** Empties the chunk being filled (its bytes are in a queued commit, or dropped). */
+  private clearFilled(): void {
+    this.parts = [];
+    this.staged = 0;
+    this.filled = 0;
+    this.chunkHash.reset();
   }
 
   /** Waits until every queued chunk is committed; throws the first commit that failed. */
@@ -173,23 +213,22 @@ export class ChunkedFileWriter {
   }
 
   /**
-   * Queues chunk `index` behind the commits before it. The digest and the Blob copy the bytes
-   * now (both are specified to), so the buffer takes the next chunk's bytes at once; the hash
-   * state is taken now too, at exactly this chunk's end.
+   * Queues chunk `index` (the chunk just filled) behind the commits before it. Its Blob copies
+   * the staged bytes now (the Blob constructor is specified to), so staging takes the next
+   * chunk's bytes at once; its digest and the file's hash state are taken now too, at exactly
+   * this chunk's end.
    */
-  private enqueue(index: number, bytes: Uint8Array): void {
-    const digest = sha256Hex(bytes);
-    digest.catch(() => undefined); // awaited below; a failure before then is not unhandled
-    const data = new Blob([bytes as Uint8Array<ArrayBuffer>]);
+  private enqueue(index: number): void {
+    const data = this.filledBlob();
+    const chunkSha256 = bytesToHex(this.chunkHash.digest());
     const hashState = this.hash?.exportState();
-    const size = bytes.length;
+    const size = this.filled;
     this.next = index + 1;
-    this.filled = 0;
+    this.clearFilled();
     const previous = this.queue.at(-1) ?? Promise.resolve();
     const commit = previous
       .then(async () => {
         if (this.failure) return;
-        const chunkSha256 = await digest;
         const advance = (file: StoredFileRecord): StoredFileRecord => ({
           ...file,
           chunkSha256: [...file.chunkSha256.slice(0, index), chunkSha256],
@@ -245,7 +284,7 @@ export class ChunkedFileWriter {
     const keep = offset - index * record.chunkSize;
     let prefix = new Uint8Array(0);
     if (keep > 0 && index === record.hashedChunks) {
-      prefix = this.buffer.slice(0, keep);
+      prefix = new Uint8Array(await this.filledBlob().slice(0, keep).arrayBuffer());
     } else if (keep > 0) {
       const bytes = await this.store.intactChunkBytes(record, index);
       if (!bytes || bytes.length < keep) {
@@ -264,8 +303,8 @@ export class ChunkedFileWriter {
     await this.store.truncateChunks(truncated, index, partial);
     this.record = truncated;
     this.next = index;
-    this.buffer.set(prefix);
-    this.filled = prefix.length;
+    this.clearFilled();
+    if (prefix.length) this.take(prefix);
   }
 
   /** What savePartial would write, as records for a caller's own transaction (ModelStore.saveConversion); then adopt(). */
@@ -279,8 +318,7 @@ export class ChunkedFileWriter {
       ...(this.hash ? { hashState: this.hash.exportState() } : {}),
       updatedAt: Date.now(),
     };
-    const chunk =
-      this.filled > 0 ? { modelKey: record.modelKey, path: record.path, index, data: new Blob([this.buffer.slice(0, this.filled)]), size: this.filled } : null;
+    const chunk = this.filled > 0 ? { modelKey: record.modelKey, path: record.path, index, data: this.filledBlob(), size: this.filled } : null;
     return { record, chunk };
   }
 

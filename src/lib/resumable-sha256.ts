@@ -96,6 +96,13 @@ export class ResumableSha256 {
     return this;
   }
 
+  /** Starts over from no bytes (a hasher reused for the next piece of work). */
+  reset(): this {
+    this.hasher.init();
+    this.bytes = 0;
+    return this;
+  }
+
   exportState(): Sha256State {
     return { format: SHA256_STATE_FORMAT, length: this.bytes, state: bytesToHex(this.hasher.save()) };
   }

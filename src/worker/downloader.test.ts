@@ -19,10 +19,15 @@ import { AppDB, type StoredChunkRecord, type StoredFileRecord } from '../db/app-
 import { ModelStore } from '../db/model-store.ts';
 import type { ModelSource } from '../model/catalog.ts';
 import { AppError } from '../lib/errors.ts';
+import { PIECES_AHEAD } from './download-file.ts';
 import { ensureStored, memoryLocks, SMALL_FILES_AT_ONCE, type DownloaderDeps } from './downloader.ts';
 import type { DownloadProgress, StoredModelSpec } from './protocol.ts';
 
 const CHUNK = 4 * 1024 * 1024;
+/** Bytes a request asks for as a file streams in: a quarter chunk, so a cut keeps a partial chunk. */
+const PIECE = 1024 * 1024;
+/** What a cut can lose beyond the bytes it keeps: the pieces in flight (one cut short, the others past it). */
+const LOST_AT_MOST = PIECES_AHEAD * PIECE;
 const REPO = 'hanmadi/tiny-llama';
 const DATA = 'onnx/model_q4.onnx_data';
 const Q4_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model_q4.onnx', DATA];
@@ -63,8 +68,19 @@ let hub: MockHub | null = null;
 
 const RETRY = { maxAttempts: 2, retryDelayMs: 5 };
 
+/** The Range requests that store bytes `from`..`size` of a file: PIECE bytes each, never across a chunk's end; a file of one chunk in one. */
+function pieceRanges(size: number, from = 0): { start: number; end: number }[] {
+  const ranges = [];
+  for (let start = from; start < size;) {
+    const end = Math.min(size, start + (size <= CHUNK ? size : PIECE), (Math.floor(start / CHUNK) + 1) * CHUNK);
+    ranges.push({ start, end: end - 1 });
+    start = end;
+  }
+  return ranges;
+}
+
 function deps(extra: Partial<DownloaderDeps> = {}): DownloaderDeps {
-  return { store, chunkSize: CHUNK, retry: RETRY, locks: memoryLocks(), ...extra };
+  return { store, chunkSize: CHUNK, pieceBytes: PIECE, retry: RETRY, locks: memoryLocks(), ...extra };
 }
 
 async function serve(dir: string, options: { redirectLfs?: boolean } = {}): Promise<MockHub> {
@@ -110,7 +126,7 @@ afterEach(async () => {
 });
 
 describe('downloading a converted folder (hanmadi-manifest.json)', () => {
-  it('stores every q4 file verified, one Range request per chunk, and a second call makes no request', async () => {
+  it('stores every q4 file verified, Range requests of a piece within a chunk, and a second call makes no request', async () => {
     const dir = makeRepo('plain');
     const h = await serve(dir);
     const progress: DownloadProgress[] = [];
@@ -125,10 +141,10 @@ describe('downloading a converted folder (hanmadi-manifest.json)', () => {
     expect([model.status, model.totalBytes, [...model.files].sort()]).toEqual(['complete', progress.at(-1)!.total, [...Q4_FILES].sort()]);
 
     const ranges = requestsFor(h, DATA).map((r) => r.range);
-    expect(ranges).toEqual(Array.from({ length: Math.ceil(size / CHUNK) }, (_, i) => ({ start: i * CHUNK, end: Math.min(size, (i + 1) * CHUNK) - 1 })));
-    // config.json came with planning (no Range); everything else chunk by chunk, once.
+    expect(ranges).toEqual(pieceRanges(size));
+    // config.json came with planning (no Range); everything else piece by piece, once.
     for (const path of Q4_FILES)
-      expect(requestsFor(h, path).length, path).toBe(path === 'config.json' ? 1 : Math.ceil(readFileSync(join(dir, path)).length / CHUNK));
+      expect(requestsFor(h, path).length, path).toBe(path === 'config.json' ? 1 : pieceRanges(readFileSync(join(dir, path)).length).length);
     expect(progress.at(-1)).toMatchObject({ phase: 'done', loaded: progress.at(-1)!.total });
     expect(progress.some((p) => p.phase === 'downloading' && p.loaded > 0 && p.loaded < p.total)).toBe(true);
 
@@ -137,7 +153,7 @@ describe('downloading a converted folder (hanmadi-manifest.json)', () => {
     expect(h.log.length).toBe(before);
   });
 
-  it('after a cut mid-file with the network down, fails typed, keeps every byte received, and resumes at exactly that byte', async () => {
+  it('after a cut mid-file with the network down, fails typed, keeps every piece received, and resumes at exactly the byte kept', async () => {
     const dir = makeRepo('cut');
     const h = await serve(dir);
     const size = readFileSync(join(dir, DATA)).length;
@@ -158,10 +174,10 @@ describe('downloading a converted folder (hanmadi-manifest.json)', () => {
     const result = await ensureStored(spec(folderSource(h)), deps());
     expect(result.outcome).toBe('complete');
     const resumed = requestsFor(h, DATA, mark);
-    expect(resumed[0].range).toEqual({ start: kept.storedBytes, end: 5 * CHUNK - 1 });
+    expect(resumed[0].range).toEqual(pieceRanges(size, kept.storedBytes)[0]);
     expect(resumed.reduce((s, r) => s + r.bytesSent, 0)).toBe(size - kept.storedBytes);
-    // Only what was missing crossed the network again (bytes lost in the cut itself aside).
-    expect(sentBefore - kept.storedBytes).toBeLessThan(64 * 1024);
+    // Only what was missing crossed the network again (the pieces in flight at the cut aside).
+    expect(sentBefore - kept.storedBytes).toBeLessThan(LOST_AT_MOST);
     for (const path of completeBefore) expect(requestsFor(h, path, mark), path).toEqual([]);
     expect(await storedSha('user:tiny', DATA)).toBe(diskSha(dir, DATA));
   });
@@ -182,7 +198,7 @@ describe('downloading a converted folder (hanmadi-manifest.json)', () => {
 
   it('restarts a file whose published hash changed since its first bytes were stored', async () => {
     const h = await serve(makeRepo('v1'));
-    h.cutFileAt(DATA, 2 * CHUNK + 5);
+    h.cutFileAt(DATA, 2 * CHUNK + PIECE + 5);
     await failure(ensureStored(spec(folderSource(h)), deps()));
     expect((await db.modelFiles.get(['user:tiny', DATA]))!.storedBytes).toBeGreaterThan(2 * CHUNK);
 
@@ -210,7 +226,7 @@ describe('downloading a converted folder (hanmadi-manifest.json)', () => {
         .count(),
     ).toBe(0);
     // Fetched again once before giving up.
-    expect(requestsFor(h, 'tokenizer.json').length).toBe(2 * Math.ceil(readFileSync(join(dir, 'tokenizer.json')).length / CHUNK));
+    expect(requestsFor(h, 'tokenizer.json').length).toBe(2 * pieceRanges(readFileSync(join(dir, 'tokenizer.json')).length).length);
   });
 
   it('refuses a download the quota cannot hold before writing anything, and keeps what is stored', async () => {
@@ -266,7 +282,8 @@ describe('downloading a converted folder (hanmadi-manifest.json)', () => {
     const paused = await ensureStored(spec(folderSource(h)), everyPiece, {
       signal: controller.signal,
       onProgress: (p) => {
-        if ((p.files.find((f) => f.path === DATA)?.loaded ?? 0) > CHUNK) controller.abort('pause');
+        // Pieces arrive in any order, PIECES_AHEAD at a time: past this, the first chunk and a piece after it arrived whole.
+        if ((p.files.find((f) => f.path === DATA)?.loaded ?? 0) > CHUNK + LOST_AT_MOST) controller.abort('pause');
       },
     });
     expect(paused.outcome).toBe('paused');
@@ -323,7 +340,7 @@ describe('downloading a converted folder (hanmadi-manifest.json)', () => {
     expect(waits).toContain(DATA);
     const size = readFileSync(join(dir, DATA)).length;
     expect(size).toBeGreaterThan(CHUNK);
-    expect(requestsFor(h, DATA).length).toBe(Math.ceil(size / CHUNK));
+    expect(requestsFor(h, DATA).length).toBe(pieceRanges(size).length);
   });
 
   it('says when the host ignores Range requests', async () => {
@@ -412,7 +429,7 @@ describe('the download pipeline', () => {
         networkFailed();
         throw error;
       });
-    const cutAt = 2 * CHUNK + 1_000_000;
+    const cutAt = 2 * CHUNK + 1.5 * PIECE;
     h.cutFileAt(DATA, cutAt);
     const error = await failure(ensureStored(spec(folderSource(h)), deps({ store: gated, fetch: watchingFetch })));
     expect(error.toValue()).toMatchObject({ code: 'download-failed', params: { file: DATA } });
@@ -427,7 +444,7 @@ describe('the download pipeline', () => {
     expect(kept.chunkSha256).toEqual([0, 1].map((i) => bytesToHex(sha256(bytes.subarray(i * CHUNK, (i + 1) * CHUNK)))));
     expect(kept.hashState).toMatchObject({ length: kept.storedBytes });
     const sentBefore = requestsFor(h, DATA).reduce((s, r) => s + r.bytesSent, 0);
-    expect(sentBefore - kept.storedBytes).toBeLessThan(64 * 1024);
+    expect(sentBefore - kept.storedBytes).toBeLessThan(LOST_AT_MOST);
 
     h.setNetworkDown(false);
     const mark = h.log.length;

@@ -4,11 +4,11 @@
  *
  * - A complete stored model is answered from the store alone: no request leaves (offline works).
  * - Otherwise the source is planned (download-plan.ts), the quota checked against the bytes still
- *   missing before anything is written, and each file fetched with one HTTP Range request per
- *   chunk (CHUNK_BYTES), network, hashing and IndexedDB overlapping (download-file.ts). A cut
- *   connection is retried from the byte it reached (http-source.ts); past the retries, the bytes
- *   of the unfinished chunk are kept too, so the next attempt — after a reload or a tab close —
- *   asks only for what is missing.
+ *   missing before anything is written, and each file fetched in HTTP Range requests of a few MiB
+ *   taken as Blobs, network, hashing and IndexedDB overlapping (download-file.ts). A cut request
+ *   is retried (http-source.ts); past the retries, the pieces of the unfinished chunk already
+ *   taken are kept too, so the next attempt — after a reload or a tab close — asks only for what
+ *   is missing.
  * - Chunks lost later (found corrupt when loading) are fetched one by one and must equal the
  *   digest recorded the first time; a changed ETag, size or hash means the file changed at its
  *   source: it starts over (once).
@@ -66,6 +66,8 @@ export interface DownloaderDeps {
   /** Retry policy for transient network failures (http-source.ts defaults otherwise). */
   retry?: Pick<HttpOptions, 'maxAttempts' | 'retryDelayMs'>;
   chunkSize?: number;
+  /** Bytes a request asks for while a file streams in (download-file.ts's PIECE_BYTES otherwise). */
+  pieceBytes?: number;
   /** The least time between byte-progress events (file starts and ends are always reported). */
   progressIntervalMs?: number;
 }
@@ -237,7 +239,7 @@ export async function ensureStored(spec: StoredModelSpec, deps: DownloaderDeps, 
         async () => {
           fileProgress.state = 'downloading';
           emit(true);
-          return downloadFile(store, spec.modelKey, file, { ...fileHttp, chunkSize: deps.chunkSize }, (loaded) => {
+          return downloadFile(store, spec.modelKey, file, { ...fileHttp, chunkSize: deps.chunkSize, pieceBytes: deps.pieceBytes }, (loaded) => {
             fileProgress.loaded = loaded;
             emit();
           });

@@ -117,8 +117,9 @@ export async function importFolder(store: ModelStore, folderFiles: readonly Fold
       while (writer.offset < file.size) {
         options.signal?.throwIfAborted();
         const end = Math.min(file.size, writer.offset + writer.file.chunkSize);
-        // The next slice is read while this one's chunk is digested and committed.
-        await writer.append(new Uint8Array(await file.slice(writer.offset, end).arrayBuffer()));
+        // The next slice is read while this one's chunk is committed; the slice itself is what is stored (no copy).
+        const slice = file.slice(writer.offset, end);
+        await writer.append(new Uint8Array(await slice.arrayBuffer()), slice);
         progress[i].loaded = writer.offset;
         emit('downloading');
       }
