@@ -1,5 +1,9 @@
 /**
- * HTTP reading for the converter with `fetch` only (browser worker or Node):
+ * HTTP reading for the converter and the downloader with `fetch` only (browser worker or Node).
+ * One file past ~400 lines on purpose: both read forms (stream and Blob) share HttpByteSource's
+ * Range checks, retry loop and error types, which are private to it.
+ *
+ * What it offers:
  * - HttpByteSource, a ByteSource over Range requests. Each read is `Range: bytes=a-b`, answered
  *   206 with a matching Content-Range; a server that ignores Range (200 for part of a file) is
  *   refused and its body cancelled unread, so a 4 GB file is never downloaded by accident.
@@ -312,8 +316,8 @@ export class HttpByteSource {
   /**
    * The `length` bytes at `offset` as one Blob, for a caller that stores them rather than reads
    * them: the browser moves a `response.blob()` body into its blob store without handing it to
-   * JavaScript piece by piece (measured in Chromium: 2-3x the rate of reading the same body
-   * through a stream reader, the cost that dominated storing a download). Unlike readStream,
+   * JavaScript piece by piece (reading it through a stream reader was what bounded storing a
+   * download: README, "Cold downloads into the store"). Unlike readStream,
    * bytes of a response cut mid-body are not kept: the retry asks for that response's range
    * again, so callers keep each read to a few MiB.
    */

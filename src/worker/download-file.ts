@@ -24,8 +24,8 @@ import type { PlannedFile } from './download-plan.ts';
 /**
  * Bytes asked for in one request as a file streams in. Small enough that a cut connection or a
  * pause loses little (a piece in flight is fetched again whole), large enough that requests stay
- * few: measured with the bench's download stage (tiny-llama, loopback), 1 MiB pieces stored at
- * ~75% of the rate of 4 MiB ones, and 8 MiB ones were no faster.
+ * few (smaller pieces stored slower and larger ones no faster in one-off profile runs: README,
+ * "Cold downloads into the store").
  */
 export const PIECE_BYTES = 4 * 1024 * 1024;
 /** Requests in flight while the writer takes the piece before them: hides each request's round trip. */
