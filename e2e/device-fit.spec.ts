@@ -82,9 +82,9 @@ test('a model whose download exceeds the storage left is marked as not fitting, 
 
 test('a first visit starts on the first model that fits, not on the catalog’s first', async ({ page }) => {
   // The catalog is data: listed first, a model whose embedding table (a million tokens × 16384 in
-  // float32, q4's layout: 61 GiB) no GPU can hold, nor WebAssembly its 40 GB; then the tiny model.
-  // Its config.json says so too: picking a model reads it, and the fit is then judged from it.
-  const table = 1_000_000 * 16384 * 4;
+  // q4's 4-bit layout: 7.6 GiB) no GPU can hold in one buffer, nor WebAssembly its 40 GB; then the
+  // tiny model. Its config.json says so too: picking a model reads it, and the fit is then judged from it.
+  const table = (1_000_000 * 16384) / 2;
   await page.route(/\/models\/local\.json$/, async (route) => {
     const response = await route.fetch();
     const { models } = (await response.json()) as { models: { id: string; label: string; sizing: Record<string, unknown> }[] };

@@ -7,19 +7,22 @@
  * anything is written where the browser reports its real quota (default Chromium reports usage +
  * 10 GiB: see src/db/storage-manager.ts), and the stored model stays loadable; the storage
  * manager deletes (space is really freed) and imports a folder; two tabs fetch each byte once; a
- * byte flipped on the wire fails the file's SHA-256 and the file is fetched again.
- * WASM runs the model here (WebGPU is e2e/chat.spec.ts's subject), in q4 (not WASM's default
- * q8): its data file spans two 32 MiB chunks; every reply is checked against the TypeScript
- * reference.
- * Backend: the default, Automatic (WASM beside SwiftShader here), q4 chosen.
+ * byte flipped on the wire fails the file's SHA-256 and the file is fetched again; a model in the
+ * layout of earlier versions (q4 with a float token embedding) still loads beside a new download
+ * in today's (4-bit embedding).
+ * WASM runs the model here (WebGPU is e2e/chat.spec.ts's subject), in fp32 (not WASM's default
+ * q8): its data file (63 MiB) spans two 32 MiB chunks, where the 4-bit and 8-bit ones fit in one;
+ * every reply is checked against the TypeScript reference.
+ * Backend: the default, Automatic (WASM beside SwiftShader here), fp32 chosen.
  */
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, expect, test, type BrowserContext, type Page, type Request } from '@playwright/test';
 import { CHROMIUM_ARGS, LAUNCH_OPTIONS } from '../playwright.config.ts';
-import { FIXTURE_MODELS_DIR } from '../src/testing/fixture-specs.ts';
+import { FIXTURE_MODELS_DIR, FIXTURES_DIR } from '../src/testing/fixture-specs.ts';
 import { startMockHub, type MockHub } from '../src/testing/mock-hub.ts';
 import { lastReplyText, loadEnded, openApp, pressLoad, replyTo, send, setSampling } from './support/app.ts';
 import { ReferenceChat } from './support/reference.ts';
@@ -38,7 +41,8 @@ function coveredOnce(ranges: { start: number; end: number }[], size: number): bo
 }
 
 const MODELS = FIXTURE_MODELS_DIR;
-const DATA = 'onnx/model_q4.onnx_data';
+const DTYPE = 'fp32';
+const DATA = 'onnx/model.onnx_data';
 const CHUNK = 32 * 1024 * 1024; // CHUNK_BYTES in src/db/model-store.ts
 const PIECE = 4 * 1024 * 1024; // PIECE_BYTES in src/worker/download-file.ts: one Range request while a file streams in
 const NEW_TOKENS = 4;
@@ -53,6 +57,8 @@ let reference: ReferenceChat;
 const requests: Request[] = [];
 /** What storing Hub tiny added to the origin's usage (Chromium compresses IndexedDB data, so not its raw size). */
 let hubTinyUsage = 0;
+/** tiny-llama in q4 as versions before the 4-bit token embedding converted it (`--embedding float`). */
+let legacyDir = '';
 
 const folderUrl = (repo: string) => `${hub.url}/${repo}/resolve/main/`;
 const modelKey = (repo: string) => `user:${folderUrl(repo)}`;
@@ -65,21 +71,21 @@ async function addModel(url: string, name: string): Promise<void> {
   await expect(page.getByRole('dialog')).toBeHidden();
 }
 
-/** Picks a model in q4 (on the default device). */
-async function pickModel(key: string): Promise<void> {
+/** Picks a model in `dtype` (on the default device). */
+async function pickModel(key: string, dtype: string = DTYPE): Promise<void> {
   await page.getByRole('combobox', { name: 'Model' }).selectOption(key);
-  await page.getByRole('combobox', { name: 'Precision' }).selectOption('q4');
+  await page.getByRole('combobox', { name: 'Precision' }).selectOption(dtype);
 }
 
-/** Picks a model in q4 and presses Load; does not wait for the outcome. */
-async function startLoad(key: string): Promise<void> {
-  await pickModel(key);
+/** Picks a model in `dtype` and presses Load; does not wait for the outcome. */
+async function startLoad(key: string, dtype: string = DTYPE): Promise<void> {
+  await pickModel(key, dtype);
   await pressLoad(page);
 }
 
 /** The load the last press of Load model started has ended, loaded (not a model loaded before it). */
-async function loaded(): Promise<void> {
-  await loadEnded(page, /^Loaded: .*\(WASM, q4\)$/);
+async function loaded(dtype: string = DTYPE): Promise<void> {
+  await loadEnded(page, new RegExp(`^Loaded: .*\\(WASM, ${dtype}\\)$`));
 }
 
 /**
@@ -99,12 +105,19 @@ async function chatMatchesReference(chat: ReferenceChat): Promise<void> {
 }
 
 test.beforeAll(async ({ baseURL }) => {
-  reference = await ReferenceChat.create('tiny-llama', 'q4');
+  reference = await ReferenceChat.create('tiny-llama', DTYPE);
+  legacyDir = mkdtempSync(join(tmpdir(), 'hanmadi-legacy-'));
+  const checkpoint = join(FIXTURES_DIR, 'checkpoints', 'tiny-llama');
+  execFileSync('npx', ['tsx', 'tools/convert.ts', '--input', checkpoint, '--output', legacyDir, '--dtype', 'q4', '--embedding', 'float'], {
+    cwd: join(import.meta.dirname, '..'),
+    stdio: 'ignore',
+  });
   hub = await startMockHub({
     repos: {
       'hanmadi/tiny-llama': { dir: join(MODELS, 'tiny-llama') },
       'hanmadi/tiny-llama-ctx64': { dir: join(MODELS, 'tiny-llama-ctx64') },
       'hanmadi/tiny-llama-flip': { dir: join(MODELS, 'tiny-llama') },
+      'hanmadi/tiny-llama-legacy': { dir: legacyDir },
     },
   });
   // A profile on disk, as a user's: an in-memory (incognito) profile never gives IndexedDB's blob
@@ -121,6 +134,7 @@ test.beforeAll(async ({ baseURL }) => {
 test.afterAll(async () => {
   await context?.close();
   if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+  if (legacyDir) rmSync(legacyDir, { recursive: true, force: true });
   await hub?.close();
 });
 
@@ -130,7 +144,7 @@ test('a download cut mid-file resumes after a reload with only the missing bytes
   await addModel(folderUrl('hanmadi/tiny-llama'), 'Hub tiny');
   const key = modelKey('hanmadi/tiny-llama');
 
-  // The connection drops 64 KiB into the second (last) piece of the data file's second chunk, and
+  // The connection drops 64 KiB into the second piece of the data file's second chunk, and
   // the network stays down: the first piece of that chunk arrived whole and is kept.
   const cutAt = CHUNK + PIECE + 64 * 1024;
   hub.cutFileAt(DATA, cutAt);
@@ -147,7 +161,7 @@ test('a download cut mid-file resumes after a reload with only the missing bytes
   expect(kept.storedBytes).toBeLessThanOrEqual(cutAt);
   // The other files go beside the data file's stream (three at a time), so how many of them were reached before the
   // cut depends on timing; each one that was is whole and checked, and the resume fetches exactly the rest.
-  const OTHER_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model_q4.onnx'];
+  const OTHER_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model.onnx'];
   const storedBefore: string[] = [];
   for (const path of OTHER_FILES) {
     if ((await storedFile(page, key, path))?.verified === 'sha256') storedBefore.push(path);
@@ -238,7 +252,7 @@ test('where the browser reports its real quota, a download that does not fit is 
       await page.getByRole('dialog', { name: "This model won't run on this device" }).getByRole('button', { name: 'Load anyway' }).click();
       const alert = page.getByRole('alert');
       await expect(alert).toContainText('Not enough storage space');
-      await expect(alert).toContainText(/4\d\.\d MB must be stored, but only 10\.0 MB is available/);
+      await expect(alert).toContainText(/7\d\.\d MB must be stored, but only 10\.0 MB is available/); // its fp32 files
       expect(await storedRows(page, modelKey('hanmadi/tiny-llama-ctx64'))).toEqual({ models: 0, files: 0, chunks: 0 });
       expect(await storedRows(page, modelKey('hanmadi/tiny-llama'))).toEqual(first);
 
@@ -270,13 +284,13 @@ test('the storage manager imports a folder that then chats, and deleting frees t
   expect(imported).toMatch(/^import:/);
   await startLoad(imported!);
   await loaded();
-  const ctx64 = await ReferenceChat.create('tiny-llama-ctx64', 'q4');
+  const ctx64 = await ReferenceChat.create('tiny-llama-ctx64', DTYPE);
   await chatMatchesReference(ctx64);
 
   const before = await storageUsage(page);
-  await panel.getByRole('button', { name: 'Delete Hub tiny (q4)' }).click();
+  await panel.getByRole('button', { name: `Delete Hub tiny (${DTYPE})` }).click();
   await expect(rows).toHaveCount(3);
-  await expect(panel.getByRole('status').filter({ hasText: 'Freed' })).toContainText(/Freed 4\d\.\d MB/);
+  await expect(panel.getByRole('status').filter({ hasText: 'Freed' })).toContainText(/Freed 7\d\.\d MB/); // its 66 MB data file, 9 MB tokenizer and the rest
   expect(await storedRows(page, modelKey('hanmadi/tiny-llama'))).toEqual({ models: 0, files: 0, chunks: 0 });
   // The browser's own accounting gives back most of what storing the model took: the chunk blobs'
   // files go at once; IndexedDB's own records (a few per cent here) wait for LevelDB's compaction,
@@ -318,7 +332,7 @@ test('two tabs loading the same model download each byte once, and the other tab
       page = tab;
       await startLoad(modelKey(repo));
     }
-    for (const tab of [a, b]) await expect(tab.getByText(/^Loaded: .*\(WASM, q4\)$/)).toBeVisible({ timeout: 300_000 });
+    for (const tab of [a, b]) await expect(tab.getByText(new RegExp(`^Loaded: .*\\(WASM, ${DTYPE}\\)$`))).toBeVisible({ timeout: 300_000 });
     const size = (await storedFile(a, modelKey(repo), DATA))!.size;
     const data = hub.log.slice(mark).filter((r) => r.file === DATA);
     // One Web Lock per file: the second tab waited and found each file stored. The requests, one
@@ -360,4 +374,29 @@ test('a byte flipped on its way from the server fails the file hash, and the fil
   expect((await storedFile(page, key, DATA))!.verified).toBe('sha256');
   expect((await storedDigests(page, key))[DATA]).toBe(createHash('sha256').update(bytes).digest('hex'));
   await chatMatchesReference(reference);
+});
+
+test('a model stored in the layout of earlier versions (float token embedding) still loads and chats, beside a new download in the 4-bit one', async () => {
+  const graph = 'onnx/model_q4.onnx';
+  const layouts = { legacy: readFileSync(join(legacyDir, graph)), current: readFileSync(join(MODELS, 'tiny-llama', graph)) };
+  // Today's graph names the 4-bit table; the legacy one gathers from a float32 table and has its own head.
+  expect([layouts.legacy.includes('model.embed_tokens.weight.q4'), layouts.current.includes('model.embed_tokens.weight.q4')]).toEqual([false, true]);
+  expect(layouts.legacy.includes('lm_head.tied.q4')).toBe(true);
+
+  await openApp(page);
+  await addModel(folderUrl('hanmadi/tiny-llama-legacy'), 'Legacy tiny');
+  await startLoad(modelKey('hanmadi/tiny-llama-legacy'), 'q4');
+  await loaded('q4');
+  const legacyData = (await storedFile(page, modelKey('hanmadi/tiny-llama-legacy'), 'onnx/model_q4.onnx_data'))!;
+  expect(legacyData.verified).toBe('sha256');
+  await chatMatchesReference(await ReferenceChat.create('tiny-llama', 'q4', undefined, 'float'));
+
+  // The Hub's tiny-llama in q4 is downloaded now, in today's layout: a table of an eighth the bytes.
+  await startLoad(modelKey('hanmadi/tiny-llama'), 'q4');
+  await loaded('q4');
+  const currentData = (await storedFile(page, modelKey('hanmadi/tiny-llama'), 'onnx/model_q4.onnx_data'))!;
+  expect(currentData.size).toBe(readFileSync(join(MODELS, 'tiny-llama', 'onnx/model_q4.onnx_data')).length);
+  // The legacy file holds the float32 table [128256, 64] besides its head, which is as large as today's shared table.
+  expect(legacyData.size - currentData.size).toBe(128256 * 64 * 4);
+  await chatMatchesReference(await ReferenceChat.create('tiny-llama', 'q4'));
 });

@@ -263,8 +263,10 @@ async function main(): Promise<void> {
     // The depth probe is counted on WebGPU only.
     if (profile.depthProbe && devices.includes('webgpu')) ensureModel(profile.depthProbe, true, dtype);
   }
-  const gguf = stages.includes('peer') ? await ensureGguf() : null;
   const checkpointDir = join(root, 'fixtures', 'checkpoints', model);
+  // The GGUF is the peer's model, and the size every run compares its files with.
+  const ggufName = stages.includes('peer') || existsSync(join(checkpointDir, 'config.json')) ? await ensureGguf() : null;
+  const gguf = stages.includes('peer') ? ggufName : null;
   const checkpoint = stages.includes('conversion') && existsSync(join(checkpointDir, 'config.json')) ? checkpointDir : null;
   if (stages.includes('conversion') && !checkpoint) log(`no checkpoint at ${checkpointDir}: the conversion stage is skipped (the fixtures tool makes it)`);
   // Without the conversion stage the checkpoint was only needed for the GGUF: an opt-in model's 4 GB go as soon as possible.
@@ -276,6 +278,10 @@ async function main(): Promise<void> {
         `${model} ${dtype}: stages ${stages.join(', ')} on ${devices.join(', ')}; ${options.reductions.length ? `reduced: ${options.reductions.join('; ')}` : 'standard plan'}`,
       );
       const result = await runModelBench(options, { paths, chromiumPath, gguf, checkpoint });
+      if (ggufName) {
+        const ggufBytes = statSync(join(paths.gguf, ggufName)).size;
+        result.size = { modelBytes: result.model_files.bytes, ggufBytes, oursOverGguf: result.model_files.bytes / ggufBytes };
+      }
       const adapter = result.page?.adapter;
       const adapterName = adapter
         ? [adapter.vendor, adapter.architecture]

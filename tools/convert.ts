@@ -1,16 +1,17 @@
 /**
- * `npm run convert -- --input <hf-dir> --output <dir> --dtype fp32,q4 [--attention gqa|plain]`
+ * `npm run convert -- --input <hf-dir> --output <dir> --dtype fp32,q4 [--attention gqa|plain] [--embedding quantized|float]`
  * Converts a Hugging Face Llama-family checkpoint into a folder transformers.js loads
- * (`--attention plain`: the standard-op attention instead of GroupQueryAttention).
+ * (`--attention plain`: the standard-op attention instead of GroupQueryAttention;
+ * `--embedding float`: q4/q4f16 with the float token embedding of earlier versions, for comparison).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { convertCheckpoint, SUPPORTED_DTYPES, TOKENIZER_FILES, type ConvertDtype } from '../src/converter/convert.ts';
-import type { AttentionKind } from '../src/model/graph-format.ts';
+import type { AttentionKind, EmbeddingLayout } from '../src/model/graph-format.ts';
 import { directoryReader, directoryWriter } from '../src/converter/node-io.ts';
 
-const usage = `usage: npm run convert -- --input <hf-checkpoint-dir> --output <dir> [--dtype ${SUPPORTED_DTYPES.join(',')}] [--attention gqa|plain]`;
+const usage = `usage: npm run convert -- --input <hf-checkpoint-dir> --output <dir> [--dtype ${SUPPORTED_DTYPES.join(',')}] [--attention gqa|plain] [--embedding quantized|float]`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
       output: { type: 'string' },
       dtype: { type: 'string', default: 'q4' },
       attention: { type: 'string' },
+      embedding: { type: 'string' },
       help: { type: 'boolean' },
     },
   });
@@ -32,6 +34,11 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const attention = values.attention as AttentionKind | undefined;
+  if (values.embedding !== undefined && values.embedding !== 'quantized' && values.embedding !== 'float') {
+    console.error(`--embedding must be quantized or float, got "${values.embedding}".\n${usage}`);
+    process.exit(1);
+  }
+  const embedding = values.embedding as EmbeddingLayout | undefined;
   // A checkpoint saved by `model.save_pretrained` alone has no tokenizer: convert it anyway (it
   // loads in transformers.js for token ids) and say what Hanmadi will need to chat with it.
   const missingTokenizer = TOKENIZER_FILES.filter((name) => !existsSync(join(values.input!, name)));
@@ -44,6 +51,7 @@ async function main(): Promise<void> {
   await convertCheckpoint(directoryReader(values.input), directoryWriter(values.output), {
     dtypes,
     attention,
+    embedding,
     tokenizerOptional: true,
     onProgress(event) {
       if (event.kind !== 'tensor') return;

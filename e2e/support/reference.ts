@@ -12,6 +12,7 @@
 import { join } from 'node:path';
 import { AutoTokenizer, env, type PreTrainedTokenizer } from '@huggingface/transformers';
 import type { HfLlamaConfig } from '../../src/model/config.ts';
+import type { EmbeddingLayout } from '../../src/model/graph-format.ts';
 import type { ReferenceLlama } from '../../src/model/reference.ts';
 import { dtypeReference } from '../../src/testing/dtype-reference.ts';
 import { FIXTURE_MODELS_DIR, FIXTURES_DIR } from '../../src/testing/fixture-specs.ts';
@@ -42,14 +43,20 @@ export class ReferenceChat {
     private readonly eosIds: number[],
   ) {}
 
-  static async create(fixture: string, dtype: 'fp32' | 'q4' | 'q8', configOverride: (c: HfLlamaConfig) => HfLlamaConfig = (c) => c): Promise<ReferenceChat> {
+  /** `embedding`: the q4 graph's embedding layout (`float`: a model converted before the table was quantized). */
+  static async create(
+    fixture: string,
+    dtype: 'fp32' | 'q4' | 'q8',
+    configOverride: (c: HfLlamaConfig) => HfLlamaConfig = (c) => c,
+    embedding: EmbeddingLayout = 'quantized',
+  ): Promise<ReferenceChat> {
     env.allowRemoteModels = false;
     env.allowLocalModels = true;
     env.localModelPath = FIXTURE_MODELS_DIR + '/';
     const tokenizer = await AutoTokenizer.from_pretrained(fixture);
     const checkpoint = join(FIXTURES_DIR, 'checkpoints', fixture);
     const config = configOverride(JSON.parse(readFileSync(join(checkpoint, 'config.json'), 'utf8')) as HfLlamaConfig);
-    const model = dtypeReference(config, await readCheckpointWeights(checkpoint), dtype);
+    const model = dtypeReference(config, await readCheckpointWeights(checkpoint), dtype, { embedding });
     const eos = config.eos_token_id;
     return new ReferenceChat(tokenizer, model, Array.isArray(eos) ? eos : eos == null ? [] : [eos]);
   }

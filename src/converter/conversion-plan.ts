@@ -4,11 +4,11 @@
  * The converter core (convert.ts) follows it; the in-browser conversion sizes its files from it.
  */
 import type { LlamaShape } from '../model/config.ts';
-import type { AttentionKind, GraphDtype } from '../model/graph-format.ts';
+import type { GraphDtype } from '../model/graph-format.ts';
 import { DTYPE_FILE_SUFFIX } from '../model/model-files.ts';
 import type { RopeParameters } from '../model/yarn.ts';
 import { layoutExternalData, type ExternalLocation } from './external-data.ts';
-import { planLlamaGraph } from './llama-graph.ts';
+import { planLlamaGraph, type GraphOptions } from './llama-graph.ts';
 import type { Graph, Tensor } from './onnx-proto.ts';
 import { isQ8, type Q8Part, type WeightSpec } from './weight-encoding.ts';
 
@@ -48,7 +48,7 @@ export function planConversion(
   rope: RopeParameters,
   dtypes: readonly ConvertDtype[],
   maxChunkBytes: number,
-  attention?: AttentionKind,
+  options: GraphOptions = {},
 ): ConversionPlan {
   const graphs = new Map<ConvertDtype, Graph>();
   const steps = new Map<string, ConversionStep>();
@@ -65,7 +65,7 @@ export function planConversion(
         bySource.set(spec.source, group);
         return tensor;
       },
-      { attention },
+      options,
     );
     const writeOrder = [...bySource.values()].flat();
     const layout = layoutExternalData(

@@ -51,11 +51,11 @@ describe.each([
 
   it('writes every weight where its graph points, with the bytes buildLlamaGraph encodes from whole tensors', async () => {
     // Tiny row blocks (3 rows) and chunks, so blocks, held weights and chunk changes all occur.
-    const { writer } = await convert(files, { dtypes: ALL, blockBytes: 1000, maxExternalChunkBytes: 100_000 });
+    const { writer } = await convert(files, { dtypes: ALL, blockBytes: 1000, maxExternalChunkBytes: 40_000 });
     const weights = await checkpointWeights(files);
     const shape = resolveLlamaShape(config);
     const rope = computeRopeParameters(config);
-    const plan = planConversion(shape, rope, ALL, 100_000);
+    const plan = planConversion(shape, rope, ALL, 40_000);
     for (const dtype of ALL) {
       const graph = plan.graphs.get(dtype)!;
       expect(writer.get(`onnx/${graphFileName(dtype)}`)).toEqual(

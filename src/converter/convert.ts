@@ -17,7 +17,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import { resolveLlamaShape, UnsupportedModelError, type HfLlamaConfig, type LlamaShape } from '../model/config.ts';
 import { computeRopeParameters, type RopeParameters } from '../model/yarn.ts';
-import { type AttentionKind } from '../model/graph-format.ts';
+import { type AttentionKind, type EmbeddingLayout } from '../model/graph-format.ts';
 import {
   fusedWeightsOpenAfter,
   graphFileName,
@@ -46,8 +46,12 @@ export const GRAPH_OPSETS = [
   { domain: 'com.microsoft', version: 1 },
 ];
 
-/** Part of every plan id: bump when the converter's output bytes change, so no run resumes onto older output (2: GroupQueryAttention). */
-const OUTPUT_VERSION = 2;
+/**
+ * Part of every plan id: bump when the converter's output bytes change, so no run resumes onto
+ * older output (2: GroupQueryAttention; 3: 4-bit token embedding). The id also holds where each
+ * weight is placed, so a layout change cannot resume onto older output even unbumped.
+ */
+const OUTPUT_VERSION = 3;
 /** The checkpoint's tokenizer files, copied unchanged: Hanmadi needs both to chat. */
 export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json'] as const;
 /** External data is split into files of at most this size unless told otherwise (the CLI and the in-browser conversion write the same files). */
@@ -63,6 +67,8 @@ export interface ConvertOptions {
   dtypes: ConvertDtype[];
   /** Attention form of every graph (llama-graph.ts); default GroupQueryAttention where the shape allows. */
   attention?: AttentionKind;
+  /** How q4 / q4f16 graphs store the token embedding (default: 4-bit, shared by a tied head). */
+  embedding?: EmbeddingLayout;
   onProgress?: (event: ConversionProgress) => void;
   /** External data is split into files of at most this many bytes (a tensor never spans two). */
   maxExternalChunkBytes?: number;
@@ -203,6 +209,9 @@ function checkTensors(steps: ConversionStep[], tensors: TensorIndex): void {
 }
 
 function planIdOf(options: ConvertOptions, config: HfLlamaConfig, maxChunkBytes: number, steps: ConversionStep[], tensors: TensorIndex): string {
+  const layout = steps.map((s) =>
+    s.weights.map(({ dtype, spec, target }) => [dtype, spec.name, spec.dims, spec.encoding.kind, target.location, target.offset]),
+  );
   const sources = steps.map((s) => {
     const { info } = tensors.get(s.source)!;
     return [s.source, info.dtype, info.end - info.begin];
@@ -213,8 +222,10 @@ function planIdOf(options: ConvertOptions, config: HfLlamaConfig, maxChunkBytes:
     config,
     dtypes: options.dtypes,
     attention: options.attention ?? null,
+    embedding: options.embedding ?? null,
     maxChunkBytes,
     sources,
+    layout,
   };
   return bytesToHex(sha256(encoder.encode(JSON.stringify(identity))));
 }
@@ -272,7 +283,7 @@ async function convertOpenCheckpoint(reader: CheckpointReader, writer: ModelWrit
 
   const tensors = await indexTensors(reader);
   const maxChunkBytes = options.maxExternalChunkBytes ?? DEFAULT_EXTERNAL_CHUNK_BYTES;
-  const plan = planConversion(shape, rope, dtypes, maxChunkBytes, options.attention);
+  const plan = planConversion(shape, rope, dtypes, maxChunkBytes, { attention: options.attention, embedding: options.embedding });
   checkTensors(plan.steps, tensors);
   const planId = planIdOf({ ...options, dtypes }, config, maxChunkBytes, plan.steps, tensors);
   const saveCheckpoint = async (state: ConversionState) => {

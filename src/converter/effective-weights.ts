@@ -22,17 +22,25 @@ function embedding(weights: ReadonlyMap<string, Float32Array>): Float32Array {
 }
 
 /**
- * q4 / q4f16: every linear layer (and the head) round-tripped through 4-bit quantization, the
- * embedding table and norms as given. A tied model's head is the q4 copy of the table, returned as
- * `lm_head.weight`, so the reference must then be built untied.
+ * q4 / q4f16: every linear layer, the head and the embedding table round-tripped through 4-bit
+ * quantization, the norms as given. A tied model's head is returned as `lm_head.weight` too (the
+ * same array as the table), so a reference built untied computes the same.
+ * `floatEmbedding`: the layout graphs had before the table was quantized (it was stored as given,
+ * a tied head as a separate q4 copy): the reference must then be built untied.
  */
-export function q4EffectiveWeights(shape: LlamaShape, weights: ReadonlyMap<string, Float32Array>): Map<string, Float32Array> {
+export function q4EffectiveWeights(
+  shape: LlamaShape,
+  weights: ReadonlyMap<string, Float32Array>,
+  { floatEmbedding = false }: { floatEmbedding?: boolean } = {},
+): Map<string, Float32Array> {
   const out = new Map<string, Float32Array>();
   for (const [name, w] of weights) {
     const inFeatures = inFeaturesOf(shape, name);
     out.set(name, isLinear(name) ? dequantizeQ4(quantizeQ4(w, w.length / inFeatures, inFeatures)) : w);
   }
-  if (shape.tieWordEmbeddings) out.set('lm_head.weight', dequantizeQ4(quantizeQ4(embedding(weights), shape.vocabSize, shape.hiddenSize)));
+  const table = dequantizeQ4(quantizeQ4(embedding(weights), shape.vocabSize, shape.hiddenSize));
+  if (!floatEmbedding) out.set('model.embed_tokens.weight', table);
+  if (shape.tieWordEmbeddings) out.set('lm_head.weight', table);
   return out;
 }
 

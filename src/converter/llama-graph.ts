@@ -15,7 +15,15 @@
  */
 import type { LlamaShape } from '../model/config.ts';
 import type { RopeParameters } from '../model/yarn.ts';
-import { ROPE_ATTENTION_SCALE, ROPE_COS_CACHE, ROPE_INV_FREQ, ROPE_SIN_CACHE, type AttentionKind, type GraphDtype } from '../model/graph-format.ts';
+import {
+  ROPE_ATTENTION_SCALE,
+  ROPE_COS_CACHE,
+  ROPE_INV_FREQ,
+  ROPE_SIN_CACHE,
+  type AttentionKind,
+  type EmbeddingLayout,
+  type GraphDtype,
+} from '../model/graph-format.ts';
 import { ropeTable } from '../model/yarn.ts';
 import { GraphBuilder } from './graph-builder.ts';
 import { DataType, type Graph, type Tensor, type ValueInfo } from './onnx-proto.ts';
@@ -23,6 +31,8 @@ import { encodeWeightRows, fillQ8Columns, isQ8, RowBlock, sourceMatrix, weightSp
 
 export interface GraphOptions {
   attention?: AttentionKind;
+  /** q4 / q4f16 only (default `quantized`). */
+  embedding?: EmbeddingLayout;
 }
 
 /** A graph option the model cannot use (typed, for the converter's callers). */
@@ -154,12 +164,23 @@ export function planLlamaGraph(shape: LlamaShape, rope: RopeParameters, dtype: G
       const t = store(name, act, [inFeatures, out], hfName, shapeOut, { kind: 'transposed', half });
       return g.op('MatMul', [x, t]);
     }
-    // Symmetric (quantize.ts): no zero_points input, as onnxruntime's WebGPU norm + matmul fusions need.
-    const blocks = out * (inFeatures / 32);
-    const b = store(`${name}.q4`, DataType.UINT8, [out, inFeatures / 32, 16], hfName, shapeOut, { kind: 'q4-data' });
-    const s = store(`${name}.scales`, act, [blocks], hfName, shapeOut, { kind: 'q4-scales', half });
-    return g.op('MatMulNBits', [x, b, s], { K: inFeatures, N: out, bits: 4, block_size: 32 }, 'com.microsoft');
+    return matMulNBits(x, q4Weight(name, hfName, out, inFeatures), out, inFeatures);
   };
+  /**
+   * MatMulNBits' parts of a Linear weight [out, in]: packed nibbles [out, in/32, 16] and a scale per
+   * block. Symmetric (quantize.ts): no zero_points input, as onnxruntime's WebGPU norm + matmul
+   * fusions need, and as GatherBlockQuantized reads uint8 data with no zero points (8).
+   */
+  function q4Weight(name: string, hfName: string, out: number, inFeatures: number) {
+    const shapeOut = [out, inFeatures];
+    return {
+      data: store(`${name}.q4`, DataType.UINT8, [out, inFeatures / 32, 16], hfName, shapeOut, { kind: 'q4-data' }),
+      scales: store(`${name}.scales`, act, [out * (inFeatures / 32)], hfName, shapeOut, { kind: 'q4-scales', half }),
+    };
+  }
+  function matMulNBits(x: string, w: { data: string; scales: string }, out: number, inFeatures: number) {
+    return g.op('MatMulNBits', [x, w.data, w.scales], { K: inFeatures, N: out, bits: 4, block_size: 32 }, 'com.microsoft');
+  }
 
   // RMSNorm is onnxruntime's SimplifiedLayerNormalization, and each residual add together with the
   // norm after it one SkipSimplifiedLayerNormalization: a kernel each (computing in float32), and
@@ -186,12 +207,15 @@ export function planLlamaGraph(shape: LlamaShape, rope: RopeParameters, dtype: G
     return normed;
   };
 
-  // Embedding table in the activation type. q4 targets adapters without shader-f16, where even a
-  // Gather over an fp16 table fails on onnxruntime-web's WebGPU EP, so its table stays float32.
-  // q8 keeps the table in DynamicQuantizeMatMul's layout, int8 [d, V] with a scale per token: a
-  // tied head uses it as is, and the embedding gathers columns (scaled, then turned to [B, S, d]).
+  // The token embedding. q4/q4f16 store it as MatMulNBits' 4-bit table [V, d/32, 16] with a scale
+  // per 32-wide block, which a tied head multiplies with as is: one copy, an eighth of a float32
+  // table. q8 keeps the table in DynamicQuantizeMatMul's layout, int8 [d, V] with a scale per
+  // token: a tied head uses it as is, and the embedding gathers columns (scaled, then turned to
+  // [B, S, d]). fp32/fp16, and q4/q4f16 in the `float` layout, gather from a table in the
+  // activation type.
   const embedName = 'model.embed_tokens.weight';
   const int8Table = int8 ? q8Weight(embedName, [{ hfName: embedName, out: V }], d) : null;
+  const q4Table = quantized && options.embedding !== 'float' ? q4Weight(embedName, embedName, V, d) : null;
   let hidden = int8Table
     ? g.op(
         'Transpose',
@@ -203,7 +227,29 @@ export function planLlamaGraph(shape: LlamaShape, rope: RopeParameters, dtype: G
         ],
         { perm: [1, 2, 0] },
       )
-    : g.op('Gather', [store(embedName, act, [V, d], embedName, [V, d], { kind: 'float', half }), 'input_ids']);
+    : q4Table
+      ? gatherQ4Rows(q4Table)
+      : g.op('Gather', [store(embedName, act, [V, d], embedName, [V, d], { kind: 'float', half }), 'input_ids']);
+
+  /**
+   * The rows `input_ids` of a 4-bit table, dequantized as MatMulNBits reads it: (nibble − 8) ·
+   * block scale, element 2j of a block in the low nibble of byte j, computed in float32 (exact,
+   * like the reference's dequantizeQ4) and then cast to the activation type. Standard ops, not
+   * GatherBlockQuantized: onnxruntime-web's WASM build has no kernel for that op (its WebGPU EP
+   * does), and these run on both EPs (all on the GPU on WebGPU).
+   */
+  function gatherQ4Rows(table: { data: string; scales: string }): string {
+    const bytes = g.op('Cast', [g.op('Gather', [table.data, 'input_ids'])], { to: DataType.FLOAT }); // [B, S, d/32, 16]
+    const sixteen = g.constFloat('embed_16', [16], []);
+    const high = g.op('Floor', [g.op('Div', [bytes, sixteen])]);
+    const low = g.op('Sub', [bytes, g.op('Mul', [high, sixteen])]);
+    const last = g.constInt64('embed_axes_last', [-1]);
+    const pairs = g.op('Concat', [g.op('Unsqueeze', [low, last]), g.op('Unsqueeze', [high, last])], { axis: -1 }); // [B, S, d/32, 16, 2]
+    const nibbles = g.op('Reshape', [pairs, g.constInt64('embed_blocks_shape', [0, 0, d / 32, 32])]);
+    const blockScales = g.op('Gather', [g.op('Reshape', [table.scales, g.constInt64('embed_scales_shape', [V, d / 32, 1])]), 'input_ids']);
+    const rows = g.op('Mul', [g.op('Sub', [nibbles, g.constFloat('embed_zero_point', [8], [])]), toFloat32(blockScales)]);
+    return toAct(g.op('Reshape', [rows, g.constInt64('embed_rows_shape', [0, 0, d])]));
+  }
 
   // GroupQueryAttention rotates q and k itself (do_rotary) from cos/sin tables indexed by position,
   // which it derives from seqlens_k: fewer dispatches than our own RoPE ops, and no position_ids.
@@ -389,14 +435,15 @@ export function planLlamaGraph(shape: LlamaShape, rope: RopeParameters, dtype: G
   const start = g.op('Reshape', [g.op('Where', [g.op('Equal', [keep, scalar0]), scalar0, g.op('Neg', [keep])]), g.constInt64('rank1_shape', [1])]);
   const allNormed = addAndNorm('model.norm.weight', 'final_norm', true);
   const finalNormed = g.op('Slice', [allNormed, start, g.constInt64('int64_max', [Number.MAX_SAFE_INTEGER]), dim1]);
-  // A tied head is a second copy made from the embedding table (MatMul/MatMulNBits need their own
-  // layout), except in q8, whose table is already DynamicQuantizeMatMul's weight.
-  const logits =
-    int8Table && shape.tieWordEmbeddings
+  // A tied head multiplies with the quantized table itself (q4, q8); fp32/fp16 need a transposed
+  // copy of it for MatMul.
+  const logits = !shape.tieWordEmbeddings
+    ? linear(finalNormed, 'lm_head.weight', V, d)
+    : int8Table
       ? dynamicMatMul(finalNormed, int8Table)
-      : shape.tieWordEmbeddings
-        ? linear(finalNormed, embedName, V, d, 'lm_head.tied')
-        : linear(finalNormed, 'lm_head.weight', V, d);
+      : q4Table
+        ? matMulNBits(finalNormed, q4Table, V, d)
+        : linear(finalNormed, embedName, V, d, 'lm_head.tied');
   g.named('logits', half ? 'Cast' : 'Identity', [logits], half ? { to: DataType.FLOAT } : undefined);
 
   return { name: 'llama', nodes: g.nodes, inputs, outputs, initializers: g.initializers };

@@ -118,13 +118,13 @@ export function sizingOfShape(shape: LlamaShape): ModelSizing {
 
 /**
  * The largest weight buffers as the converter stores them (src/converter/llama-graph.ts): the
- * table is float32 in fp32 and q4 (no fp16 Gather without shader-f16), float16 in fp16 and q4f16,
- * int8 in q8; the head is MatMulNBits nibbles in q4/q4f16 and shares q8's table when tied.
+ * table is float32 in fp32, float16 in fp16, MatMulNBits nibbles in q4/q4f16 (a tied head shares
+ * them), int8 in q8 (shared by a tied head); an untied head has the table's layout.
  */
 export function largestWeightBuffers(s: ModelSizing, dtype: GraphDtype): { buffer: WeightBuffer; bytes: number }[] {
   const cells = s.vocab * s.hidden;
-  const table = { fp32: 4, q4: 4, fp16: 2, q4f16: 2, q8: 1 }[dtype] * cells;
-  const head = dtype === 'q4' || dtype === 'q4f16' ? cells / 2 : dtype === 'q8' ? cells : table;
+  const table = { fp32: 4, q4: 0.5, fp16: 2, q4f16: 0.5, q8: 1 }[dtype] * cells;
+  const head = table;
   return [
     { buffer: 'embedding', bytes: table },
     { buffer: 'lm-head', bytes: head },

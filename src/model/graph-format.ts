@@ -17,6 +17,14 @@ export type GraphDtype = 'fp32' | 'fp16' | 'q4' | 'q4f16' | 'q8';
  */
 export type AttentionKind = 'gqa' | 'plain';
 
+/**
+ * How q4 / q4f16 graphs store the token embedding: `quantized` = MatMulNBits' 4-bit table read by
+ * GatherBlockQuantized, which a tied head shares (the default); `float` = the layout before it
+ * (float32 in q4, float16 in q4f16, a tied head as a separate 4-bit copy), which stored models may
+ * still have and which benchmarks compare against.
+ */
+export type EmbeddingLayout = 'quantized' | 'float';
+
 /** Names of the RoPE initializers that are patched at load time (never external). */
 export const ROPE_INV_FREQ = 'rope.inv_freq';
 export const ROPE_ATTENTION_SCALE = 'rope.attention_scale';

@@ -2,14 +2,13 @@
  * The bytes of external data a converted graph stores, in closed form from the config shape, so
  * the app can show "download X, store Y" before fetching anything. Written out from the weights
  * src/converter/llama-graph.ts makes (checked against the converter's real output in src/converter/size-estimate.test.ts):
- * - embedding table [V, d]: float32 in fp32 and q4 (q4 targets adapters without shader-f16),
- *   float16 in fp16 and q4f16;
  * - RMSNorm weights [d]: in the activation type, float32 or float16 (2 per layer and the final norm);
  * - every Linear [out, in] (q, k, v, o, gate, up, down and the head): fp32/fp16 store it
  *   transposed at 4/2 bytes an element; q4/q4f16 store MatMulNBits parts: packed nibbles
  *   (16 bytes a 32-wide block) and one scale a block (float32 in q4, float16 in q4f16), no zero
  *   points (symmetric);
- * - the head is stored whether tied or not (a tied head is a second copy of the table);
+ * - embedding table [V, d]: fp32/fp16 store it as floats, and a tied head as a second
+ *   (transposed) copy; q4/q4f16 store it as a 4-bit Linear [V, d], which a tied head shares;
  * - q8 instead: DynamicQuantizeMatMul weights, int8 [in, out] plus a float32 scale per output
  *   (q|k|v and gate|up fused: the same bytes as apart), and the table int8 [d, V] with a scale per
  *   token, which a tied head shares (an untied head is a second such table).
@@ -31,7 +30,9 @@ export function storedExternalDataBytes(shape: LlamaShape, dtype: GraphDtype): n
   };
   const norm = d * floatBytes;
   const layer = 2 * norm + linear(H * HD, d) + 2 * linear(KV * HD, d) + linear(d, H * HD) + 2 * linear(I, d) + linear(d, I);
-  return V * d * floatBytes + L * layer + norm + linear(V, d);
+  const table = quantized ? linear(V, d) : V * d * floatBytes;
+  const head = quantized && shape.tieWordEmbeddings ? 0 : linear(V, d);
+  return table + L * layer + norm + head;
 }
 
 function storedQ8Bytes(shape: LlamaShape): number {

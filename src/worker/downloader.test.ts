@@ -7,12 +7,12 @@
  * small files stored side by side.
  */
 import 'fake-indexeddb/auto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startMockHub, type HubRequest, type MockHub } from '../testing/mock-hub.ts';
 import { FIXTURE_MODELS_DIR } from '../testing/fixture-specs.ts';
 import { AppDB, type StoredChunkRecord, type StoredFileRecord } from '../db/app-db.ts';
@@ -29,24 +29,25 @@ const PIECE = 1024 * 1024;
 /** What a cut can lose beyond the bytes it keeps: the pieces in flight (one cut short, the others past it). */
 const LOST_AT_MOST = PIECES_AHEAD * PIECE;
 const REPO = 'hanmadi/tiny-llama';
-const DATA = 'onnx/model_q4.onnx_data';
-const Q4_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model_q4.onnx', DATA];
+const DATA = 'onnx/model.onnx_data';
+// fp32: its data file (63 MiB) spans many chunks; the 4-bit ones are a few MiB.
+const FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'onnx/model.onnx', DATA];
 
 let root: string;
 
-/** A repo folder with the fixture's q4 files; `edit` may change files (the manifest is rewritten to match unless told). */
+/** A repo folder with the fixture's fp32 files; `edit` may change files (the manifest is rewritten to match unless told). */
 function makeRepo(
   name: string,
   options: { manifest?: boolean; edit?: (dir: string) => void; manifestEdit?: (files: { path: string; size: number; sha256: string }[]) => void } = {},
 ): string {
   const dir = join(root, name);
-  for (const path of Q4_FILES) {
+  for (const path of FILES) {
     mkdirSync(dirname(join(dir, path)), { recursive: true });
     copyFileSync(join(FIXTURE_MODELS_DIR, 'tiny-llama', path), join(dir, path));
   }
   options.edit?.(dir);
   if (options.manifest !== false) {
-    const files = Q4_FILES.map((path) => {
+    const files = FILES.map((path) => {
       const bytes = readFileSync(join(dir, path));
       return { path, size: bytes.length, sha256: bytesToHex(sha256(bytes)) };
     });
@@ -90,7 +91,7 @@ async function serve(dir: string, options: { redirectLfs?: boolean } = {}): Prom
 }
 
 const folderSource = (h: MockHub): ModelSource => ({ kind: 'url', baseUrl: `${h.url}/${REPO}/resolve/main/` });
-const spec = (source: ModelSource, modelKey = 'user:tiny'): StoredModelSpec => ({ modelKey, label: 'Tiny', source, dtype: 'q4' });
+const spec = (source: ModelSource, modelKey = 'user:tiny'): StoredModelSpec => ({ modelKey, label: 'Tiny', source, dtype: 'fp32' });
 
 /** Successful body requests for one file after log index `from`. */
 const requestsFor = (h: MockHub, file: string, from = 0): HubRequest[] => h.log.slice(from).filter((r) => r.file === file && r.method === 'GET');
@@ -114,6 +115,8 @@ beforeAll(() => {
   root = mkdtempSync(join(tmpdir(), 'hanmadi-download-'));
 });
 
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
 beforeEach(() => {
   db = new AppDB(`download-test-${crypto.randomUUID()}`);
   store = new ModelStore(db);
@@ -126,7 +129,7 @@ afterEach(async () => {
 });
 
 describe('downloading a converted folder (hanmadi-manifest.json)', () => {
-  it('stores every q4 file verified, Range requests of a piece within a chunk, and a second call makes no request', async () => {
+  it('stores every file verified, Range requests of a piece within a chunk, and a second call makes no request', async () => {
     const dir = makeRepo('plain');
     const h = await serve(dir);
     const progress: DownloadProgress[] = [];
@@ -134,16 +137,16 @@ describe('downloading a converted folder (hanmadi-manifest.json)', () => {
     expect(result).toMatchObject({ outcome: 'complete', repairedChunks: 0, completedNow: true });
 
     const size = readFileSync(join(dir, DATA)).length;
-    expect(result.downloadedBytes).toBe(Q4_FILES.filter((p) => p !== 'config.json').reduce((s, p) => s + readFileSync(join(dir, p)).length, 0));
-    for (const path of Q4_FILES) expect(await storedSha('user:tiny', path)).toBe(diskSha(dir, path));
-    expect((await db.modelFiles.toArray()).map((f) => [f.path, f.verified]).sort()).toEqual(Q4_FILES.map((p) => [p, 'sha256']).sort());
-    const model = (await store.getModel('user:tiny', 'q4'))!;
-    expect([model.status, model.totalBytes, [...model.files].sort()]).toEqual(['complete', progress.at(-1)!.total, [...Q4_FILES].sort()]);
+    expect(result.downloadedBytes).toBe(FILES.filter((p) => p !== 'config.json').reduce((s, p) => s + readFileSync(join(dir, p)).length, 0));
+    for (const path of FILES) expect(await storedSha('user:tiny', path)).toBe(diskSha(dir, path));
+    expect((await db.modelFiles.toArray()).map((f) => [f.path, f.verified]).sort()).toEqual(FILES.map((p) => [p, 'sha256']).sort());
+    const model = (await store.getModel('user:tiny', 'fp32'))!;
+    expect([model.status, model.totalBytes, [...model.files].sort()]).toEqual(['complete', progress.at(-1)!.total, [...FILES].sort()]);
 
     const ranges = requestsFor(h, DATA).map((r) => r.range);
     expect(ranges).toEqual(pieceRanges(size));
     // config.json came with planning (no Range); everything else piece by piece, once.
-    for (const path of Q4_FILES)
+    for (const path of FILES)
       expect(requestsFor(h, path).length, path).toBe(path === 'config.json' ? 1 : pieceRanges(readFileSync(join(dir, path)).length).length);
     expect(progress.at(-1)).toMatchObject({ phase: 'done', loaded: progress.at(-1)!.total });
     expect(progress.some((p) => p.phase === 'downloading' && p.loaded > 0 && p.loaded < p.total)).toBe(true);
@@ -187,7 +190,7 @@ describe('downloading a converted folder (hanmadi-manifest.json)', () => {
     const h = await serve(dir);
     await ensureStored(spec(folderSource(h)), deps());
     await store.dropChunk('user:tiny', DATA, 7);
-    expect((await store.getModel('user:tiny', 'q4'))!.status).toBe('partial');
+    expect((await store.getModel('user:tiny', 'fp32'))!.status).toBe('partial');
 
     const mark = h.log.length;
     const result = await ensureStored(spec(folderSource(h)), deps());
@@ -236,11 +239,11 @@ describe('downloading a converted folder (hanmadi-manifest.json)', () => {
     const rows = [await db.modelFiles.count(), await db.modelChunks.count()];
 
     const error = await failure(ensureStored(spec(folderSource(h), 'user:second'), deps({ estimate: async () => ({ usage: 5_000_000, quota: 20_000_000 }) })));
-    const total = Q4_FILES.reduce((s, p) => s + readFileSync(join(dir, p)).length, 0);
+    const total = FILES.reduce((s, p) => s + readFileSync(join(dir, p)).length, 0);
     expect(error.toValue()).toMatchObject({ code: 'quota-insufficient', params: { needed: total, available: 15_000_000 } });
     expect([await db.modelFiles.count(), await db.modelChunks.count()]).toEqual(rows);
-    expect(await store.getModel('user:second', 'q4')).toBeUndefined();
-    expect(await store.markCompleteIfStored('user:first', 'q4')).toBe(true);
+    expect(await store.getModel('user:second', 'fp32')).toBeUndefined();
+    expect(await store.markCompleteIfStored('user:first', 'fp32')).toBe(true);
   });
 
   it('a write refused mid-download (disk full) says how much it keeps for the resume, and the resume completes', async () => {
@@ -257,7 +260,7 @@ describe('downloading a converted folder (hanmadi-manifest.json)', () => {
       return commit(chunk, file);
     };
     const error = await failure(ensureStored(spec(folderSource(h)), deps()));
-    const total = Q4_FILES.reduce((s, p) => s + readFileSync(join(dir, p)).length, 0);
+    const total = FILES.reduce((s, p) => s + readFileSync(join(dir, p)).length, 0);
     const value = error.toValue();
     expect(value).toMatchObject({ code: 'quota-exceeded', params: { file: DATA, totalBytes: total } });
     // Kept: the data file's first chunk at least, and never more than what the store really holds.
@@ -336,7 +339,7 @@ describe('downloading a converted folder (hanmadi-manifest.json)', () => {
     void tabB.finally(bWaitsForData).catch(() => {});
     const [a, b] = await Promise.all([tabA, tabB]);
     expect([a.outcome, b.outcome]).toEqual(['complete', 'complete']);
-    expect(a.downloadedBytes + b.downloadedBytes).toBe(Q4_FILES.filter((p) => p !== 'config.json').reduce((s, p) => s + readFileSync(join(dir, p)).length, 0));
+    expect(a.downloadedBytes + b.downloadedBytes).toBe(FILES.filter((p) => p !== 'config.json').reduce((s, p) => s + readFileSync(join(dir, p)).length, 0));
     expect(waits).toContain(DATA);
     const size = readFileSync(join(dir, DATA)).length;
     expect(size).toBeGreaterThan(CHUNK);
@@ -378,7 +381,7 @@ describe('downloading a Hugging Face ONNX repo', () => {
     const source: ModelSource = { kind: 'hf', repo: REPO, revision: 'main' };
     const result = await ensureStored(spec(source, 'hf-tiny'), deps({ hubHost: h.url }));
     expect(result.outcome).toBe('complete');
-    const model = (await store.getModel('hf-tiny', 'q4'))!;
+    const model = (await store.getModel('hf-tiny', 'fp32'))!;
     expect(model.revision).toBe(h.shaOf(REPO));
     const verified = Object.fromEntries((await db.modelFiles.toArray()).map((f) => [f.path, f.verified]));
     expect(verified).toEqual({
@@ -386,13 +389,13 @@ describe('downloading a Hugging Face ONNX repo', () => {
       'generation_config.json': 'git-sha1',
       'tokenizer.json': 'git-sha1',
       'tokenizer_config.json': 'git-sha1',
-      'onnx/model_q4.onnx': 'git-sha1',
+      'onnx/model.onnx': 'git-sha1',
       [DATA]: 'sha256', // 38 MB: stored with LFS
     });
     const fileRequests = h.log.filter((r) => r.path.includes('/resolve/'));
     expect(fileRequests.every((r) => r.path.includes(`/resolve/${h.shaOf(REPO)}/`))).toBe(true);
     expect(h.log.some((r) => r.path.startsWith('/cdn/'))).toBe(true);
-    for (const path of Q4_FILES) expect(await storedSha('hf-tiny', path)).toBe(diskSha(dir, path));
+    for (const path of FILES) expect(await storedSha('hf-tiny', path)).toBe(diskSha(dir, path));
 
     // A repair asks the Hub again at the pinned commit and fetches only the lost chunk.
     await store.dropChunk('hf-tiny', DATA, 2);
@@ -473,7 +476,7 @@ describe('the download pipeline', () => {
       const h = await serve(dir);
       // With 16 MiB chunks the four files before the data file are small (one request each; config.json came with planning).
       const chunkSize = 16 * 1024 * 1024;
-      const small = ['tokenizer.json', 'tokenizer_config.json', 'onnx/model_q4.onnx'];
+      const small = ['tokenizer.json', 'tokenizer_config.json', 'onnx/model.onnx'];
       // Each of them is answered only once all three were asked: stored one after another, this would never finish.
       let allAsked!: () => void;
       const asked = new Promise<void>((resolve) => (allAsked = resolve));
@@ -510,7 +513,7 @@ describe('the download pipeline', () => {
       expect(progress.some((p) => state(p, DATA) === 'downloading' && small.some((path) => state(p, path) === 'downloading'))).toBe(true);
       expect(progress.every((p) => p.phase === 'planning' || state(p, 'generation_config.json') === 'queued' || state(p, DATA) === 'done')).toBe(true);
       for (const path of small) expect(requestsFor(h, path).length, path).toBe(1);
-      for (const path of Q4_FILES) expect(await storedSha('user:tiny', path)).toBe(diskSha(dir, path));
+      for (const path of FILES) expect(await storedSha('user:tiny', path)).toBe(diskSha(dir, path));
     },
   );
 });

@@ -18,7 +18,7 @@ import { createModelCache, guardFetch, MODEL_HOST, openStoredModel, readModelsFr
 
 const FIXTURE = join(FIXTURE_MODELS_DIR, 'tiny-llama');
 const MODEL_KEY = 'local:tiny-llama';
-const CHUNK = 4 * 1024 * 1024;
+const CHUNK = 1024 * 1024; // the q4 data file (5 MiB) spans five
 const PROMPT = [128000, 9906, 11, 220, 101193, 0];
 
 const db = new AppDB(`cache-test-${crypto.randomUUID()}`);

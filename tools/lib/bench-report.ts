@@ -58,6 +58,17 @@ export function renderRun(run: ModelRun): string {
   const rows: string[][] = [];
   const row = (stage: string, unit: string, webgpu: string, wasm: string, wllama = '', ours = '') => rows.push([stage, unit, webgpu, wasm, wllama, ours]);
 
+  if (run.size) {
+    const { modelBytes, ggufBytes, oursOverGguf } = run.size;
+    row(
+      'model files, ours ÷ the GGUF Q4_0 of the same checkpoint',
+      'MiB',
+      `${(modelBytes / MiB).toFixed(1)} ÷ ${(ggufBytes / MiB).toFixed(1)} = ${ratio(oursOverGguf)}`,
+      '',
+      '',
+      '',
+    );
+  }
   if (run.download) {
     const dl = run.download;
     row('cold download → Dexie (store worker)', 'MiB/s', speedOf(dl.coldBytesPerSecond), '', '', '');

@@ -158,6 +158,12 @@ export interface ModelRun {
   /** Load average (1 min) sampled every 30 s during the run, and the cores it is relative to. */
   load: { cores: number; samples: number[]; min: number; max: number; mean: number };
   model_files: { bytes: number; graphBytes: number; files: string[] };
+  /**
+   * What a user downloads and stores for this precision (model_files.bytes: graph, external data,
+   * tokenizer and configs) against the GGUF Q4_0 of the same checkpoint (self-contained: vocabulary
+   * included), when the checkpoint was there to write it.
+   */
+  size?: { modelBytes: number; ggufBytes: number; oursOverGguf: number };
   download?: {
     bytes: number;
     coldBytesPerSecond: Summary | null;

@@ -32,10 +32,14 @@ describe('computeModelFacts', () => {
       q4f16: { downloadBytes: 6_425_499_648, storedBytes: storedExternalDataBytes(shape, 'q4f16') },
       q4: { downloadBytes: 6_425_499_648, storedBytes: storedExternalDataBytes(shape, 'q4') },
     });
-    // 2.60 GB in q4f16 (symmetric 4-bit layers and tied head, a float16 table); q4 keeps the 1.58 GB table in float32: 3.58 GB.
-    expect(facts.precisions.q4f16!.storedBytes).toBe(2_595_428_352);
-    expect(facts.precisions.q4!.storedBytes - facts.precisions.q4f16!.storedBytes).toBeGreaterThan(128256 * 3072 * 2);
-    expect(facts.precisions.q4!.storedBytes).toBe(3_584_569_344);
+    // 1.81 GB in q4f16 (symmetric 4-bit layers, the 4-bit table shared by the tied head); q4's
+    // scales and norm weights are float32 (2 bytes more each): 2.01 GB.
+    expect(facts.precisions.q4f16!.storedBytes).toBe(1_807_423_488);
+    const normWeights = (2 * 28 + 1) * 3072;
+    expect(facts.precisions.q4!.storedBytes - facts.precisions.q4f16!.storedBytes).toBe(
+      ((llamaParameterCount(shape) - normWeights) / 32) * 2 + normWeights * 2,
+    );
+    expect(facts.precisions.q4!.storedBytes).toBe(2_008_559_616);
   });
 
   it('downloads what it stores for a ready ONNX model, preferring the listed sizes; fp32 checkpoints count 4 bytes a weight', () => {
