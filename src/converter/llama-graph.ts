@@ -169,7 +169,7 @@ export function planLlamaGraph(shape: LlamaShape, rope: RopeParameters, dtype: G
   /**
    * MatMulNBits' parts of a Linear weight [out, in]: packed nibbles [out, in/32, 16] and a scale per
    * block. Symmetric (quantize.ts): no zero_points input, as onnxruntime's WebGPU norm + matmul
-   * fusions need, and as GatherBlockQuantized reads uint8 data with no zero points (8).
+   * fusions need.
    */
   function q4Weight(name: string, hfName: string, out: number, inFeatures: number) {
     const shapeOut = [out, inFeatures];
