@@ -7,8 +7,26 @@ import { kvCacheBytes, KV_ELEMENT_BYTES } from '../model/kv-memory.ts';
 import type { LlamaShape } from '../model/config.ts';
 import type { ModelDtype } from '../model/catalog.ts';
 
-/** Bytes of one embedding-table element per graph dtype (docs/model-format.md: q4 keeps a float32 table, q4f16 a float16 one). */
-const EMBEDDING_ELEMENT_BYTES: Record<ModelDtype, number> = { fp32: 4, q4: 4, fp16: 2, q4f16: 2, q8: 1 };
+/**
+ * The embedding table's bytes per graph dtype (docs/model-format.md): float32 / float16; q4 / q4f16:
+ * 16 bytes of nibbles and a float32 / float16 scale per 32 values; q8: int8 with a float32 scale per
+ * token.
+ */
+function tableBytes(shape: Pick<LlamaShape, 'vocabSize' | 'hiddenSize'>, dtype: ModelDtype): number {
+  const cells = shape.vocabSize * shape.hiddenSize;
+  switch (dtype) {
+    case 'fp32':
+      return cells * 4;
+    case 'fp16':
+      return cells * 2;
+    case 'q4':
+      return (cells / 32) * (16 + 4);
+    case 'q4f16':
+      return (cells / 32) * (16 + 2);
+    case 'q8':
+      return cells + shape.vocabSize * 4;
+  }
+}
 
 export interface DecodeBytes {
   /** Weights a decode step reads: the graph's initializers minus the embedding table, plus the one row it gathers. */
@@ -19,20 +37,21 @@ export interface DecodeBytes {
 }
 
 /**
- * `graphBytes` = the .onnx file plus its external data (every initializer). The embedding table is
- * only gathered from (one row per token); every other weight (the layers, the head — a separate
- * copy when tied) is read in full by a decode step.
+ * `graphBytes` = the .onnx file plus its external data (every initializer). Every weight but the
+ * embedding table (the layers, the head) is read in full by a decode step; the table is only
+ * gathered from (one row per token), unless it is the head too: a tied head multiplies with the
+ * quantized table itself (q4, q4f16, q8), while fp32/fp16 keep a separate copy for it.
  */
 export function decodeStepBytes(
-  shape: Pick<LlamaShape, 'vocabSize' | 'hiddenSize' | 'numLayers' | 'numKvHeads' | 'headDim'>,
+  shape: Pick<LlamaShape, 'vocabSize' | 'hiddenSize' | 'numLayers' | 'numKvHeads' | 'headDim' | 'tieWordEmbeddings'>,
   dtype: ModelDtype,
   graphBytes: number,
   contextTokens: number,
 ): DecodeBytes {
-  const element = EMBEDDING_ELEMENT_BYTES[dtype];
-  const table = shape.vocabSize * shape.hiddenSize * element;
+  const table = tableBytes(shape, dtype);
   if (graphBytes < table) throw new Error(`The graph (${graphBytes} bytes) is smaller than its embedding table (${table} bytes).`);
-  const weights = graphBytes - table + shape.hiddenSize * element;
+  const tableIsHead = shape.tieWordEmbeddings && dtype !== 'fp32' && dtype !== 'fp16';
+  const weights = tableIsHead ? graphBytes : graphBytes - table + table / shape.vocabSize;
   const kv = kvCacheBytes(shape, KV_ELEMENT_BYTES[dtype], contextTokens);
   return { weights, kv, total: weights + kv };
 }
