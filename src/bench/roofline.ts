@@ -4,29 +4,9 @@
  * measures the bandwidth, the Node driver knows the files.
  */
 import { kvCacheBytes, KV_ELEMENT_BYTES } from '../model/kv-memory.ts';
+import { embeddingTableBytes } from '../model/size-estimate.ts';
 import type { LlamaShape } from '../model/config.ts';
 import type { ModelDtype } from '../model/catalog.ts';
-
-/**
- * The embedding table's bytes per graph dtype (docs/model-format.md): float32 / float16; q4 / q4f16:
- * 16 bytes of nibbles and a float32 / float16 scale per 32 values; q8: int8 with a float32 scale per
- * token.
- */
-function tableBytes(shape: Pick<LlamaShape, 'vocabSize' | 'hiddenSize'>, dtype: ModelDtype): number {
-  const cells = shape.vocabSize * shape.hiddenSize;
-  switch (dtype) {
-    case 'fp32':
-      return cells * 4;
-    case 'fp16':
-      return cells * 2;
-    case 'q4':
-      return (cells / 32) * (16 + 4);
-    case 'q4f16':
-      return (cells / 32) * (16 + 2);
-    case 'q8':
-      return cells + shape.vocabSize * 4;
-  }
-}
 
 export interface DecodeBytes {
   /** Weights a decode step reads: the graph's initializers minus the embedding table, plus the one row it gathers. */
@@ -48,7 +28,7 @@ export function decodeStepBytes(
   graphBytes: number,
   contextTokens: number,
 ): DecodeBytes {
-  const table = tableBytes(shape, dtype);
+  const table = embeddingTableBytes(shape, dtype);
   if (graphBytes < table) throw new Error(`The graph (${graphBytes} bytes) is smaller than its embedding table (${table} bytes).`);
   const tableIsHead = shape.tieWordEmbeddings && dtype !== 'fp32' && dtype !== 'fp16';
   const weights = tableIsHead ? graphBytes : graphBytes - table + table / shape.vocabSize;

@@ -5,13 +5,16 @@
  *
  * One pass for every dtype: the graphs are planned first, without any weight, which fixes where
  * each weight goes in external data. Then each checkpoint tensor is read once, in blocks of rows,
- * and every dtype's weights made from it are written (a tied head is made from the embedding in
- * the same step and placed right after the table, so the table is neither kept in memory nor
- * read twice). A q8 weight fuses tensors (q|k|v, gate|up): it is filled in memory as they come
+ * and every dtype's weights made from it are written (a float tied head is made from the
+ * embedding in the same step and placed right after the table, so the table is neither kept in
+ * memory nor read twice; a quantized one shares the table). A q8 weight fuses tensors (q|k|v, gate|up): it is filled in memory as they come
  * and written with the last. After each tensor (except inside such a group) the converter hands
  * out a serialisable ConversionState; given back as `resumeFrom`, a later run goes on from there,
  * without reading or computing finished tensors again, and writes the same bytes as an
  * uninterrupted run.
+ *
+ * Past 400 lines: planning, tensor checks, the resumable state and the write loop share the plan
+ * and its identity; the plan itself is conversion-plan.ts, the layout external-data.ts.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';

@@ -12,6 +12,10 @@
  * bytes will live. The converter core lays external data out from the specs alone, so it can
  * stream, resume and convert several dtypes in one pass; buildLlamaGraph is the simple
  * load-everything form (inline or caller-stored weights).
+ *
+ * One file past 400 lines: the graph is one planning closure over its builder, weight store and
+ * dtype flags; its helpers (norms, q4/q8 weights, the 4-bit gather, both attention forms) share
+ * that state, and splitting them out would thread it through every call.
  */
 import type { LlamaShape } from '../model/config.ts';
 import type { RopeParameters } from '../model/yarn.ts';

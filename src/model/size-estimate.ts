@@ -17,6 +17,27 @@
 import type { LlamaShape } from './config.ts';
 import type { GraphDtype } from './graph-format.ts';
 
+/**
+ * The embedding table's bytes: float32 / float16 in fp32 / fp16; a 4-bit Linear in q4 / q4f16
+ * (16 bytes of nibbles and a float32 / float16 scale per 32 values); int8 with a float32 scale per
+ * token in q8.
+ */
+export function embeddingTableBytes(shape: Pick<LlamaShape, 'vocabSize' | 'hiddenSize'>, dtype: GraphDtype): number {
+  const cells = shape.vocabSize * shape.hiddenSize;
+  switch (dtype) {
+    case 'fp32':
+      return cells * 4;
+    case 'fp16':
+      return cells * 2;
+    case 'q4':
+      return (cells / 32) * (16 + 4);
+    case 'q4f16':
+      return (cells / 32) * (16 + 2);
+    case 'q8':
+      return cells + shape.vocabSize * 4;
+  }
+}
+
 export function storedExternalDataBytes(shape: LlamaShape, dtype: GraphDtype): number {
   const { hiddenSize: d, numHeads: H, numKvHeads: KV, headDim: HD, intermediateSize: I, numLayers: L, vocabSize: V } = shape;
   if (dtype === 'q8') return storedQ8Bytes(shape);
@@ -30,9 +51,8 @@ export function storedExternalDataBytes(shape: LlamaShape, dtype: GraphDtype): n
   };
   const norm = d * floatBytes;
   const layer = 2 * norm + linear(H * HD, d) + 2 * linear(KV * HD, d) + linear(d, H * HD) + 2 * linear(I, d) + linear(d, I);
-  const table = quantized ? linear(V, d) : V * d * floatBytes;
   const head = quantized && shape.tieWordEmbeddings ? 0 : linear(V, d);
-  return table + L * layer + norm + head;
+  return embeddingTableBytes(shape, dtype) + L * layer + norm + head;
 }
 
 function storedQ8Bytes(shape: LlamaShape): number {
@@ -40,5 +60,5 @@ function storedQ8Bytes(shape: LlamaShape): number {
   const linear = (out: number, inFeatures: number) => out * inFeatures + out * 4;
   const norm = d * 4;
   const layer = 2 * norm + linear((H + 2 * KV) * HD, d) + linear(d, H * HD) + linear(2 * I, d) + linear(d, I);
-  return (shape.tieWordEmbeddings ? 1 : 2) * linear(V, d) + L * layer + norm;
+  return embeddingTableBytes(shape, 'q8') + (shape.tieWordEmbeddings ? 0 : linear(V, d)) + L * layer + norm;
 }
