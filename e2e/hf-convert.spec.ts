@@ -9,7 +9,8 @@
  *   reload, Load resumes and the Hub's log shows no finished tensor fetched again.
  * - The stored files, read back from IndexedDB, are byte-identical to the Node CLI's output for
  *   q4, and the chat greedily replies exactly what the TypeScript reference computes on the q4
- *   graph's effective weights.
+ *   graph's effective weights. The same for q8 (the CPU path's int8 graph, converted after q4
+ *   once Load has said it is another download), against the reference computing as q8 does.
  * - A byte of the checkpoint flipped in one response is caught by the check against the Hub's
  *   LFS sha256 before the model is marked complete: the conversion starts over, refetches it, and
  *   stores the CLI's bytes again.
@@ -21,7 +22,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { chromium, expect, test, type BrowserContext, type Page } from '@playwright/test';
@@ -51,6 +52,8 @@ let page: Page;
 let reference: ReferenceChat;
 /** SHA-256 of each file `npm run convert -- --dtype q4` writes for the checkpoint. */
 let cliDigests: Record<string, string>;
+/** The same for `--dtype q8`, but config.json: `--dtype q4,q8`'s (the store holds both precisions, and its config lists both graphs). */
+let cliQ8Digests: Record<string, string>;
 
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
@@ -83,9 +86,15 @@ async function startLoad(key: string): Promise<void> {
 
 test.beforeAll(async ({ browser }) => {
   reference = await ReferenceChat.create('tiny-llama', 'q4');
-  const out = mkdtempSync(join(tmpdir(), 'hanmadi-cli-'));
-  execFileSync('npx', ['tsx', 'tools/convert.ts', '--input', CHECKPOINT, '--output', out, '--dtype', 'q4'], { cwd: ROOT, stdio: 'ignore' });
-  cliDigests = digestsOf(out);
+  const cliOutput = (dtype: string) => {
+    const out = mkdtempSync(join(tmpdir(), 'hanmadi-cli-'));
+    execFileSync('npx', ['tsx', 'tools/convert.ts', '--input', CHECKPOINT, '--output', out, '--dtype', dtype], { cwd: ROOT, stdio: 'ignore' });
+    const digests = digestsOf(out);
+    rmSync(out, { recursive: true, force: true });
+    return digests;
+  };
+  cliDigests = cliOutput('q4');
+  cliQ8Digests = { ...cliOutput('q8'), 'config.json': cliOutput('q4,q8')['config.json'] };
 
   const mistral = mkdtempSync(join(tmpdir(), 'hanmadi-mistral-'));
   cpSync(CHECKPOINT, mistral, { recursive: true });
@@ -177,6 +186,33 @@ test('a Hub safetensors repo converts in the browser, resumes after a cut and a 
   expect([model.status, model.conversion]).toEqual(['complete', undefined]);
 
   const expectedReply = reference.reply([{ role: 'user', content: MESSAGE }], NEW_TOKENS);
+  await replyTo(page, () => send(page, MESSAGE));
+  expect(await lastReplyText(page)).toBe(expectedReply.text);
+});
+
+test('the same repo in q8, the precision of the CPU path: Load asks first, then the browser stores the CLI q8 bytes and chats like the q8 reference', async () => {
+  await openApp(page);
+  await sidebar(page).getByRole('button', { name: 'New chat', exact: true }).click();
+  await setSampling(page, { temperature: 0, maxNewTokens: NEW_TOKENS });
+  await page.getByRole('combobox', { name: 'Model' }).selectOption(KEY);
+  await page.getByRole('combobox', { name: 'Precision' }).selectOption('q8');
+  await page.getByRole('button', { name: 'Load model' }).click();
+  // q4 is stored from the first test: another precision is asked for first.
+  const dialog = page.getByRole('dialog', { name: 'This is another download of the model' });
+  await expect(dialog).toContainText('Hub tiny checkpoint is stored as q4.');
+  await dialog.getByRole('button', { name: 'Download q8' }).click();
+  await expect(page.getByText(/^Loaded: Hub tiny checkpoint \(WASM, q8\)$/)).toBeVisible({ timeout: MODEL_STEP_TIMEOUT });
+
+  const model = (await storedModel(page, KEY, 'q8'))!;
+  expect([model.status, model.conversion]).toEqual(['complete', undefined]);
+  const { 'hanmadi-manifest.json': _manifest, ...expected } = cliQ8Digests;
+  expect([...model.files].sort()).toEqual(Object.keys(expected).sort());
+  const stored = await storedDigests(page, KEY);
+  expect(Object.fromEntries(model.files.map((path) => [path, stored[path]]))).toEqual(expected);
+  expect(Object.keys(expected)).toContain('onnx/model_quantized.onnx');
+
+  const q8Reference = await ReferenceChat.create('tiny-llama', 'q8');
+  const expectedReply = q8Reference.reply([{ role: 'user', content: MESSAGE }], NEW_TOKENS);
   await replyTo(page, () => send(page, MESSAGE));
   expect(await lastReplyText(page)).toBe(expectedReply.text);
 });

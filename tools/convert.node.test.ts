@@ -9,13 +9,21 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AutoModelForCausalLM, AutoTokenizer, env, Tensor } from '@huggingface/transformers';
+import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { convertCheckpoint } from '../src/converter/convert.ts';
-import { eosTokenIds } from '../src/model/config.ts';
+import { eosTokenIds, resolveLlamaShape } from '../src/model/config.ts';
 import { writeSyntheticCheckpoint } from './lib/checkpoint.ts';
 import { FIXTURES } from '../src/testing/fixture-specs.ts';
 import { directoryReader, directoryWriter } from '../src/converter/node-io.ts';
 import { loadReferenceModel } from './lib/reference-loader.ts';
+
+/**
+ * The q8 file against the reference that computes as DynamicQuantizeMatMul does (the same int8
+ * weights and per-run activation quantization): what is left is float32 summation order, and the
+ * rare activation whose quantization rounds the other way after it.
+ */
+const Q8_LOGIT_TOLERANCE = 1e-3;
 
 const root = mkdtempSync(join(tmpdir(), 'hanmadi-convert-'));
 const messages = [
@@ -85,6 +93,32 @@ describe.each(Object.keys(FIXTURES))('%s through transformers.js in Node', (name
     console.log(`${name} q8: ${generated.join(' ')}; the float reference agrees on the first ${leading === -1 ? float.length : leading} of 24`);
     expect(generated).toEqual(expected);
     expect(new Set(expected).size).toBeGreaterThan(3);
+  });
+
+  it(`q8's logits at every prompt position, from the written file in onnxruntime-node, are within ${Q8_LOGIT_TOLERANCE} of the emulating reference`, async () => {
+    const promptIds = await chatPromptIds();
+    const session = await ort.InferenceSession.create(join(modelDir, 'onnx', 'model_quantized.onnx'), { intraOpNumThreads: 1 });
+    const { numLayers, numKvHeads, headDim, vocabSize } = resolveLlamaShape(spec.config);
+    const i64 = (values: number[], dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(values.map(BigInt)), dims);
+    const feeds: Record<string, ort.Tensor> = {
+      input_ids: i64(promptIds, [1, promptIds.length]),
+      attention_mask: i64(new Array(promptIds.length).fill(1), [1, promptIds.length]),
+      position_ids: i64(
+        promptIds.map((_, i) => i),
+        [1, promptIds.length],
+      ),
+      num_logits_to_keep: i64([promptIds.length], []),
+    };
+    for (let l = 0; l < numLayers; l++)
+      for (const kind of ['key', 'value']) feeds[`past_key_values.${l}.${kind}`] = new ort.Tensor('float32', new Float32Array(0), [1, numKvHeads, 0, headDim]);
+    const logits = (await session.run(Object.fromEntries(Object.entries(feeds).filter(([n]) => session.inputNames.includes(n))))).logits.data as Float32Array;
+    await session.release();
+    const expected = (await loadReferenceModel(checkpointDir, spec.config, 'q8')).run(promptIds, promptIds.length);
+    expect(logits.length).toBe(promptIds.length * vocabSize);
+    let worst = 0;
+    expected.forEach((row, position) => row.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - logits[position * vocabSize + i])))));
+    console.log(`${name} q8: max |logit − emulating reference| over ${promptIds.length} positions × ${vocabSize}: ${worst.toExponential(2)}`);
+    expect(worst).toBeLessThan(Q8_LOGIT_TOLERANCE);
   });
 
   it.each(['fp16', 'q4', 'q4f16'] as const)('%s loads through transformers.js and generates', async (dtype) => {

@@ -11,8 +11,12 @@ import { checkConfigBounds } from '../model/input-bounds.ts';
 import { dtypesFromFiles } from '../model/model-files.ts';
 import type { RepoProbe } from './protocol.ts';
 
-/** The precisions an in-browser conversion offers (4-bit: what a browser runs). */
-export const CONVERTED_DTYPES = ['q4f16', 'q4'] as const;
+/**
+ * The precisions an in-browser conversion offers: 4-bit for the GPU, and q8 (int8
+ * DynamicQuantizeMatMul) for the CPU path, where onnxruntime-web's 4-bit matmul has no
+ * WebAssembly kernel (`npm run bench:matmul`: 12× slower than int8 per decode step).
+ */
+export const CONVERTED_DTYPES = ['q4f16', 'q4', 'q8'] as const;
 
 function contextOf(config: unknown): number {
   const value = (config as { max_position_embeddings?: unknown })?.max_position_embeddings;
