@@ -9,13 +9,13 @@
  */
 import { join } from 'node:path';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
-import { HUB_URL_STORAGE_KEY } from '../src/features/models/hub-url.ts';
 import { FIXTURES, FIXTURES_DIR } from '../src/testing/fixture-specs.ts';
 import { startMockHub, type MockHub } from '../src/testing/mock-hub.ts';
 import { weightReads } from '../src/testing/checkpoint-reads.ts';
 import { lastReplyText, MODEL_STEP_TIMEOUT, openApp, replyTo, send, setSampling } from './support/app.ts';
 import { ReferenceChat } from './support/reference.ts';
 import { storedModel } from './support/store.ts';
+import { useMockHub } from './support/hub.ts';
 
 const FIXTURE = 'tiny-llama3';
 const REPO = 'Bllossom/llama-3.2-Korean-Bllossom-3B';
@@ -32,7 +32,7 @@ let page: Page;
 test.beforeAll(async ({ browser }) => {
   hub = await startMockHub({ repos: { [REPO]: { dir: join(FIXTURES_DIR, 'checkpoints', FIXTURE) } }, redirectLfs: true });
   context = await browser.newContext();
-  await context.addInitScript(([key, url]) => localStorage.setItem(key, url), [HUB_URL_STORAGE_KEY, hub.url]);
+  await useMockHub(context, hub.url);
   page = await context.newPage();
 });
 

@@ -27,13 +27,13 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { chromium, expect, test, type BrowserContext, type Page } from '@playwright/test';
 import { CHROMIUM_ARGS } from '../playwright.config.ts';
-import { HUB_URL_STORAGE_KEY } from '../src/features/models/hub-url.ts';
 import { checkpointTensors, weightReads } from '../src/testing/checkpoint-reads.ts';
 import { startMockHub, type MockHub } from '../src/testing/mock-hub.ts';
 import { lastReplyText, MODEL_STEP_TIMEOUT, openApp, replyTo, send, setSampling } from './support/app.ts';
 import { sidebar } from './support/conversations.ts';
 import { ReferenceChat } from './support/reference.ts';
 import { addUserModelRecord, storageUsage, storedDigests, storedModel } from './support/store.ts';
+import { useMockHub } from './support/hub.ts';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -114,8 +114,7 @@ test.beforeAll(async ({ browser }) => {
     redirectLfs: true,
   });
   context = await browser.newContext();
-  // The app's Hub URL setting: every hf source is read from the mock Hub.
-  await context.addInitScript(([key, url]) => localStorage.setItem(key, url), [HUB_URL_STORAGE_KEY, hub.url]);
+  await useMockHub(context, hub.url);
   page = await context.newPage();
 });
 
@@ -309,7 +308,7 @@ test('where the browser reports its real quota, a conversion that does not fit i
   });
   try {
     const own = await browser.newContext({ baseURL });
-    await own.addInitScript(([key, url]) => localStorage.setItem(key, url), [HUB_URL_STORAGE_KEY, hub.url]);
+    await useMockHub(own, hub.url);
     const saved = page;
     page = await own.newPage();
     try {

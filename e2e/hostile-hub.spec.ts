@@ -12,10 +12,10 @@ import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
-import { HUB_URL_STORAGE_KEY } from '../src/features/models/hub-url.ts';
 import { startMockHub, type MockHub } from '../src/testing/mock-hub.ts';
 import { lastReplyText, loadModel, MODEL_STEP_TIMEOUT, openApp, replyTo, send, setSampling } from './support/app.ts';
 import { ReferenceChat } from './support/reference.ts';
+import { useMockHub } from './support/hub.ts';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
 
@@ -66,7 +66,7 @@ test.afterAll(async () => {
 });
 
 test('Add model refuses a hostile config with the reason, adds nothing and the page stays responsive', async ({ page }) => {
-  await page.addInitScript(([key, url]) => localStorage.setItem(key, url), [HUB_URL_STORAGE_KEY, hub.url]);
+  await useMockHub(page, hub.url);
   await openApp(page);
   const picker = page.getByRole('combobox', { name: 'Model' });
   for (const repo of ['evil/layers', 'evil/external']) {
@@ -88,7 +88,7 @@ test('Add model refuses a hostile config with the reason, adds nothing and the p
 });
 
 test('a chat template that never finishes: the watchdog ends the worker, says why, keeps the draft, and another model chats', async ({ page }) => {
-  await page.addInitScript(([key, url]) => localStorage.setItem(key, url), [HUB_URL_STORAGE_KEY, hub.url]);
+  await useMockHub(page, hub.url);
   await openApp(page);
   await setSampling(page, { temperature: 0, maxNewTokens: 8 });
   await page.getByRole('button', { name: 'Add model' }).click();

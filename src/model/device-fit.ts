@@ -19,7 +19,7 @@
  * bound at all: the embedding table (and the output head) at the precision that loads, and the
  * context-dependent buffers of src/model/kv-memory.ts.
  */
-import { KV_ELEMENT_BYTES, largestBuffers, type AdapterLimits, type GraphBuffer } from './kv-memory.ts';
+import { KV_ELEMENT_BYTES, largestBuffers, runtimeMemoryBytes, WASM_MEMORY_LIMIT, type AdapterLimits, type GraphBuffer } from './kv-memory.ts';
 import type { GraphDtype } from './graph-format.ts';
 import type { LlamaShape, ModelSizing } from './config.ts';
 import { storedExternalDataBytes } from './size-estimate.ts';
@@ -79,8 +79,7 @@ const MEMORY_TIGHT_SHARE = 1 / 3;
 const STORAGE_TIGHT_SHARE = 0.8;
 /** From this navigator.deviceMemory up, the figure may be a cap: the device may have more. */
 const DEVICE_MEMORY_CAP_GIB = 8;
-/** ONNX Runtime's WebAssembly build is 32-bit: its heap (weights, KV cache, activations) ends at 4 GiB. */
-export const WASM_MEMORY_LIMIT = 4 * GiB;
+export { WASM_MEMORY_LIMIT };
 
 const ORDER: Record<Severity, number> = { 'no-fit': 0, tight: 1, note: 2 };
 /** For choosing among models: a better verdict first. */
@@ -168,23 +167,16 @@ export function assessFit(model: ModelFitInput, device: DeviceFacts): FitAssessm
       reasons.push({ code: 'storage-tight', severity: 'tight', neededBytes: toStore, availableBytes: storageLeft });
   }
 
-  let activationBytes = 0;
-  let kvBytes = 0;
-  if (shape && sizing) {
-    const elementBytes = KV_ELEMENT_BYTES[dtype];
-    const contextBuffers = largestBuffers(shape, elementBytes, contextTokens);
-    kvBytes = 2 * shape.numLayers * shape.numKvHeads * shape.headDim * elementBytes * contextTokens;
-    activationBytes = Math.max(...contextBuffers.filter((b) => b.buffer !== 'present-kv').map((b) => b.bytes));
-    if (device.gpu) {
-      const refusal = bufferRefusal([...largestWeightBuffers(sizing, dtype), ...contextBuffers], device.gpu.limits);
-      if (refusal) reasons.push(refusal);
-    }
+  if (shape && sizing && device.gpu) {
+    const contextBuffers = largestBuffers(shape, KV_ELEMENT_BYTES[dtype], contextTokens);
+    const refusal = bufferRefusal([...largestWeightBuffers(sizing, dtype), ...contextBuffers], device.gpu.limits);
+    if (refusal) reasons.push(refusal);
   }
   if (sizeBytes === null) {
     reasons.push({ code: 'size-unknown', severity: 'note' });
     return done(null);
   }
-  const memoryBytes = sizeBytes + kvBytes + activationBytes;
+  const memoryBytes = shape ? runtimeMemoryBytes(shape, dtype, contextTokens, sizeBytes) : sizeBytes;
   if (!device.gpu && memoryBytes > WASM_MEMORY_LIMIT)
     reasons.push({ code: 'wasm-memory', severity: 'no-fit', neededBytes: memoryBytes, limitBytes: WASM_MEMORY_LIMIT });
   if (device.deviceMemoryGiB !== null) {

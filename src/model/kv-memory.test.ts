@@ -8,7 +8,10 @@ import {
   largestBuffers,
   maxContextLength,
   offeredContextLengths,
+  runtimeMemoryBytes,
+  WASM_MEMORY_LIMIT,
 } from './kv-memory.ts';
+import { storedExternalDataBytes } from './size-estimate.ts';
 import { KANANA_YARN_RECIPE } from './yarn.ts';
 import { KANANA_NANO_CONFIG, LLAMA32_3B_CONFIG } from '../testing/fixture-specs.ts';
 import { resolveLlamaShape } from './config.ts';
@@ -191,5 +194,28 @@ describe('Llama 3.2 3B (llama3 RoPE, 131,072 positions)', () => {
       buffer: 'present-kv',
       bytes: 8 * 131072 * 128 * 4,
     });
+  });
+});
+
+describe('on the CPU path (WebAssembly: weights, cache and activations share a 4 GiB heap)', () => {
+  const shape = resolveLlamaShape(kanana);
+  const weights = (dtype: 'q8' | 'q4') => storedExternalDataBytes(shape, dtype);
+  // Weights + float32 cache (2 × 32 × 8 × 128 × 4 bytes a token) + a whole-prompt prefill's MLP activations (tokens × 8064 × 4).
+  const heap = (dtype: 'q8' | 'q4', tokens: number) => weights(dtype) + 2 * 32 * 8 * 128 * 4 * tokens + tokens * 8064 * 4;
+
+  it('counts the weights, the cache and the largest activation', () => {
+    expect(runtimeMemoryBytes(shape, 'q8', 8192, weights('q8'))).toBe(heap('q8', 8192));
+  });
+
+  it('refuses Kanana q8 at 8K tokens (its 2 GiB float32 cache beside 2 GB of int8 weights) and defaults to 4K; q4 keeps 8K', () => {
+    expect(heap('q8', 8192)).toBeGreaterThan(WASM_MEMORY_LIMIT);
+    expect(heap('q8', 4096)).toBeLessThan(WASM_MEMORY_LIMIT);
+    const q8 = contextLengthChoices(kanana, { dtype: 'q8', wasmWeightBytes: weights('q8') });
+    expect(q8.options.find((o) => o.tokens === 8192)!.refusal).toMatchObject({ code: 'wasm-memory', bytes: heap('q8', 8192), limitBytes: WASM_MEMORY_LIMIT });
+    expect(q8.options.find((o) => o.tokens === 4096)!.refusal).toBeNull();
+    expect(q8.defaultTokens).toBe(4096);
+    expect(contextLengthChoices(kanana, { dtype: 'q4', wasmWeightBytes: weights('q4') }).defaultTokens).toBe(8192);
+    // On a GPU the heap is not the bound.
+    expect(contextLengthChoices(kanana, { dtype: 'q8' }).defaultTokens).toBe(8192);
   });
 });

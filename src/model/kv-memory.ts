@@ -57,6 +57,20 @@ export function kvCacheBytes(shape: KvShape, elementBytes: number, tokens: numbe
   return kvBytesPerToken(shape, elementBytes) * tokens;
 }
 
+/** ONNX Runtime's WebAssembly build is 32-bit: its heap (weights, KV cache, activations) ends at 4 GiB. */
+export const WASM_MEMORY_LIMIT = 4 * 1024 ** 3;
+
+/**
+ * What a loaded model holds at `tokens` of context: its weights, the KV cache and the largest
+ * activation of a prompt run over the whole context (largestBuffers). On the CPU path all of it
+ * lives in the WebAssembly heap.
+ */
+export function runtimeMemoryBytes(shape: LlamaShape, dtype: GraphDtype, tokens: number, weightBytes: number): number {
+  const elementBytes = KV_ELEMENT_BYTES[dtype];
+  const activations = largestBuffers(shape, elementBytes, tokens).filter((b) => b.buffer !== 'present-kv');
+  return weightBytes + kvCacheBytes(shape, elementBytes, tokens) + Math.max(0, ...activations.map((b) => b.bytes));
+}
+
 export type GraphBuffer = 'present-kv' | 'mlp-activations' | 'attention-partials' | 'repeated-kv' | 'attention-scores';
 
 export interface BufferSize {
@@ -99,7 +113,8 @@ export function largestBuffers(
 export type ContextRefusal =
   | { code: 'invalid-length'; message: string }
   | { code: 'beyond-maximum'; maximum: number; message: string }
-  | { code: 'buffer-too-large'; buffer: GraphBuffer; bytes: number; limit: keyof AdapterLimits; limitBytes: number; message: string };
+  | { code: 'buffer-too-large'; buffer: GraphBuffer; bytes: number; limit: keyof AdapterLimits; limitBytes: number; message: string }
+  | { code: 'wasm-memory'; bytes: number; limitBytes: number; message: string };
 
 export interface ContextOptions {
   dtype: GraphDtype;
@@ -111,6 +126,12 @@ export interface ContextOptions {
   attention?: AttentionKind;
   /** Largest YaRN factor over the native window to offer (default: Kanana's 4.4). */
   maxFactor?: number;
+  /**
+   * On the CPU path: the model's weight bytes, which share WebAssembly's 4 GiB heap with the
+   * cache, so a length whose runtimeMemoryBytes passes it is refused (q8 and q4 keep a float32
+   * cache: Kanana's is 2 GiB at 8K tokens).
+   */
+  wasmWeightBytes?: number;
 }
 
 /**
@@ -145,8 +166,18 @@ export function checkContextLength(config: HfLlamaConfig, tokens: number, option
         ? `${tokens} tokens is beyond this model’s maximum of ${maximum} (YaRN over its ${originalContextWindow(config)}-token window).`
         : `${tokens} tokens is beyond this model’s maximum of ${maximum} (its RoPE scaling cannot be extended further).`,
     };
-  if (!options.limits) return null;
   const shape = resolveLlamaShape(config);
+  if (options.wasmWeightBytes !== undefined) {
+    const bytes = runtimeMemoryBytes(shape, options.dtype, tokens, options.wasmWeightBytes);
+    if (bytes > WASM_MEMORY_LIMIT)
+      return {
+        code: 'wasm-memory',
+        bytes,
+        limitBytes: WASM_MEMORY_LIMIT,
+        message: `${tokens} tokens would need ${mib(bytes)} with the weights, more than WebAssembly's ${mib(WASM_MEMORY_LIMIT)}.`,
+      };
+  }
+  if (!options.limits) return null;
   for (const { buffer, bytes } of largestBuffers(shape, KV_ELEMENT_BYTES[options.dtype], tokens, options.prefillTokens, options.attention)) {
     for (const limit of ['maxStorageBufferBindingSize', 'maxBufferSize'] as const) {
       const limitBytes = options.limits[limit];

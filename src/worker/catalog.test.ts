@@ -49,9 +49,7 @@ describe('the catalog file', () => {
       source: { kind: 'hf-safetensors', repo: 'Bllossom/llama-3.2-Korean-Bllossom-3B', revision: 'main' },
       koreanScores: { source: "Bllossom's model card", scores: [{ benchmark: 'LogicKor' }] },
     });
-    // The GPU's precisions: q8 joins the catalog's entries when Auto weighs its float32 KV cache
-    // against WebAssembly's 4 GiB (Kanana q8 at 8K tokens needs 4.5 GB; issue 37).
-    expect(Object.keys(bllossom!.dtypes)).toEqual(CONVERTED_DTYPES.filter((d) => d !== 'q8'));
+    expect(Object.keys(bllossom!.dtypes)).toEqual([...CONVERTED_DTYPES]);
     expect(bllossom!.licenseNote).toMatch(/700 million monthly users/);
   });
 

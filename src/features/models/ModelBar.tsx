@@ -47,6 +47,7 @@ function refusalText(refusal: ContextRefusal, t: T, language: string): string {
     });
   }
   if (refusal.code === 'beyond-maximum') return t('models.contextRefusalMaximum', { maximum: formatNumber(refusal.maximum, language) });
+  if (refusal.code === 'wasm-memory') return t('models.contextRefusalWasm', { bytes: formatBytes(refusal.bytes), limitBytes: formatBytes(refusal.limitBytes) });
   return t('models.contextRefusalInvalid');
 }
 
@@ -112,7 +113,7 @@ function ContextLengthHint({ choices }: { choices: ContextChoices | null }) {
       {choices && chosen?.extended && known && ` ${t('models.contextHintYarn', { native: n(choices.native) })}`}
       {refused.length > 0 &&
         refused[0].refusal &&
-        ` ${t('models.contextRefused', { lengths: refused.map((o) => n(o.tokens)).join(', '), reason: refusalText(refused[0].refusal, t, i18n.language) })}`}
+        ` ${t(refused[0].refusal.code === 'wasm-memory' ? 'models.contextRefusedCpu' : 'models.contextRefused', { lengths: refused.map((o) => n(o.tokens)).join(', '), reason: refusalText(refused[0].refusal, t, i18n.language) })}`}
     </p>
   );
 }

@@ -5,7 +5,7 @@
  * per-model choice remembered in localStorage (malformed data ignored).
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CTX64_SPEC } from '../../testing/fixture-specs.ts';
+import { CTX64_SPEC, KANANA_NANO_CONFIG } from '../../testing/fixture-specs.ts';
 import type { HfLlamaConfig } from '../../model/config.ts';
 import { computeContextChoices, effectiveLength, readRememberedLengths, rememberLength } from './context-length.ts';
 
@@ -107,5 +107,14 @@ describe('remembered lengths', () => {
     });
     expect(rememberLength({}, 'a', 128)).toEqual({ a: 128 });
     expect(readRememberedLengths()).toEqual({});
+  });
+});
+
+describe('computeContextChoices on the CPU path', () => {
+  it("refuses Kanana q8 lengths that pass WebAssembly's 4 GiB with the weights, so the default is 4K there and 8K on a GPU", () => {
+    const cpu = computeContextChoices('kanana', KANANA_NANO_CONFIG, 'q8', undefined, true);
+    expect(cpu.defaultTokens).toBe(4096);
+    expect(cpu.options.filter((o) => o.refusal?.code === 'wasm-memory').map((o) => o.tokens)[0]).toBe(8192);
+    expect(computeContextChoices('kanana', KANANA_NANO_CONFIG, 'q8', undefined, false).defaultTokens).toBe(8192);
   });
 });

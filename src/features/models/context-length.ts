@@ -9,12 +9,21 @@ import { UnsupportedModelError } from '../../model/config.ts';
 import type { ModelDtype } from '../../model/catalog.ts';
 import { contextLengthChoices, kvBytesPerToken, KV_ELEMENT_BYTES, type AdapterLimits, type ContextChoices } from '../../model/kv-memory.ts';
 import { resolveLlamaShape } from '../../model/config.ts';
+import { storedExternalDataBytes } from '../../model/size-estimate.ts';
 
-export function computeContextChoices(modelId: string, config: HfLlamaConfig, dtype: ModelDtype, limits: AdapterLimits | undefined): ContextChoices {
+export function computeContextChoices(
+  modelId: string,
+  config: HfLlamaConfig,
+  dtype: ModelDtype,
+  limits: AdapterLimits | undefined,
+  /** It runs on WebAssembly: lengths whose cache and weights pass its 4 GiB heap are refused. */
+  onCpu = false,
+): ContextChoices {
   const native = config.max_position_embeddings;
   try {
+    const wasmWeightBytes = onCpu ? storedExternalDataBytes(resolveLlamaShape(config), dtype) : undefined;
     // Only default RoPE and YaRN can be stretched (maxContextLength stops llama3 at its window; rope-patch refuses the rest at load).
-    const { options, defaultTokens } = contextLengthChoices(config, { dtype, limits });
+    const { options, defaultTokens } = contextLengthChoices(config, { dtype, limits, wasmWeightBytes });
     return {
       modelId,
       dtype,

@@ -15,8 +15,9 @@ import { modelStore, type StoredModelSummary } from '../../db/model-store.ts';
 import { chooseDtype, type CatalogEntry, type ModelDtype } from '../../model/catalog.ts';
 import { decideDevice, type DevicePreference } from '../../model/device-choice.ts';
 import { resolveLlamaShape, type HfLlamaConfig, type ModelSizing } from '../../model/config.ts';
-import { assessFit, bestFitting, sizingOfShape, type DeviceFacts, type FitAssessment } from '../../model/device-fit.ts';
-import { DEFAULT_CONTEXT_CAP } from '../../model/kv-memory.ts';
+import { assessFit, bestFitting, shapeOfSizing, sizingOfShape, type DeviceFacts, type FitAssessment } from '../../model/device-fit.ts';
+import { DEFAULT_CONTEXT_CAP, runtimeMemoryBytes, WASM_MEMORY_LIMIT } from '../../model/kv-memory.ts';
+import { storedExternalDataBytes } from '../../model/size-estimate.ts';
 import { effectiveLength } from './context-length.ts';
 import { readModelConfig } from './model-config.ts';
 
@@ -64,13 +65,23 @@ function sizingOf(entry: CatalogEntry, config: HfLlamaConfig | null): ModelSizin
   return entry.sizing ?? null;
 }
 
-/** The length it would load with: the context setting's for the selected model, else the remembered one or the default cap. */
-function contextTokensOf(entry: CatalogEntry, config: HfLlamaConfig | null, dtype: ModelDtype): number {
+/**
+ * The length it would load with: the context setting's for the selected model, else the
+ * remembered one, else the default cap; on the CPU path halved (as the setting's default is,
+ * src/model/kv-memory.ts) until the weights, cache and activations fit WebAssembly's heap.
+ */
+function contextTokensOf(entry: CatalogEntry, config: HfLlamaConfig | null, dtype: ModelDtype, sizing: ModelSizing | null, onCpu: boolean): number {
   const { contextChoices, contextLengths } = useAppStore.getState();
   const choices = contextChoices?.modelId === entry.id && contextChoices.dtype === dtype ? contextChoices : null;
   const chosen = choices ? effectiveLength(choices, contextLengths[entry.id]) : undefined;
   const native = config?.max_position_embeddings || entry.nativeContext || DEFAULT_CONTEXT_CAP;
-  return chosen ?? contextLengths[entry.id] ?? Math.min(native, DEFAULT_CONTEXT_CAP);
+  let tokens = chosen ?? contextLengths[entry.id] ?? Math.min(native, DEFAULT_CONTEXT_CAP);
+  if (chosen === undefined && contextLengths[entry.id] === undefined && onCpu && sizing) {
+    const shape = shapeOfSizing(sizing);
+    const weightBytes = entry.dtypes[dtype] ?? storedExternalDataBytes(shape, dtype);
+    while (tokens > 2048 && runtimeMemoryBytes(shape, dtype, tokens, weightBytes) > WASM_MEMORY_LIMIT) tokens = 2 ** Math.ceil(Math.log2(tokens)) / 2;
+  }
+  return tokens;
 }
 
 function storedBytesOf(stored: StoredModelSummary[], entry: CatalogEntry, dtype: ModelDtype): number {
@@ -89,13 +100,14 @@ export async function refreshFits(): Promise<Record<string, FitAssessment>> {
   for (const entry of catalog) {
     const config = await readModelConfig(entry, { network: false }).catch(() => null);
     const dtype = loadingDtype(entry, entry.id === selectedModelId ? dtypeChoice : 'auto', probe);
+    const sizing = sizingOf(entry, config);
     fits[entry.id] = assessFit(
       {
         dtype,
         sizeBytes: dtype ? (entry.dtypes[dtype] ?? null) : null,
         storedBytes: dtype ? storedBytesOf(stored, entry, dtype) : 0,
-        sizing: sizingOf(entry, config),
-        contextTokens: dtype ? contextTokensOf(entry, config, dtype) : 0,
+        sizing,
+        contextTokens: dtype ? contextTokensOf(entry, config, dtype, sizing, probe === null) : 0,
       },
       facts,
     );

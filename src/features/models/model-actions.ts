@@ -143,7 +143,7 @@ export async function refreshContextChoices(options: { network: boolean }): Prom
     const dtype = await resolveDtype(entry, state.dtypeChoice, state.deviceChoice);
     const probe = await gpuFor(state.deviceChoice);
     const limits = probe?.webgpu ? probe.limits : undefined;
-    if (request === choicesRequest) useAppStore.setState({ contextChoices: computeContextChoices(entry.id, config, dtype, limits) });
+    if (request === choicesRequest) useAppStore.setState({ contextChoices: computeContextChoices(entry.id, config, dtype, limits, probe === null) });
   } catch {
     if (request === choicesRequest) useAppStore.setState({ contextChoices: null });
   }
