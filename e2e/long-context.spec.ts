@@ -8,7 +8,8 @@
  * prompt stays), the UI says which, the reply equals the reference on the kept messages, the KV
  * cache resets once and extends on the next turn; a message longer than the window is refused and
  * stays in the composer. Lengths the GPU's buffer limits refuse are shown with the reason (an
- * adapter with small limits, faked in the worker). 4 new tokens per reply.
+ * adapter with small limits, faked in the worker). The CPU path's own precision (q8 on WASM) gets
+ * its YaRN reference reply past the native window too. 4 new tokens per reply.
  * Backends: the YaRN reply chooses Run on → GPU (WebGPU on SwiftShader here), the patched graph on
  * the GPU; the conversation then goes on, reloaded on the default (Automatic: WASM here), since
  * leaving turns out is the worker's and the same on any device; the GPU limits case is WebGPU's.
@@ -19,7 +20,8 @@ import { expect, test, type Page } from '@playwright/test';
 import { formatBytes } from '../src/i18n/format.ts';
 import type { HfLlamaConfig } from '../src/model/config.ts';
 import { patchConfigForContext } from '../src/model/yarn.ts';
-import { lastReplyText, lastStats, loadModel, messages, openApp, replyTo, send, setSampling } from './support/app.ts';
+import { lastReplyText, lastStats, loadEnded, loadModel, messages, openApp, pressLoad, replyTo, send, setSampling } from './support/app.ts';
+import { sidebar } from './support/conversations.ts';
 import { ReferenceChat, type ChatTurn } from './support/reference.ts';
 
 test.describe.configure({ mode: 'serial' });
@@ -158,6 +160,33 @@ test('a message longer than the whole window is refused with a clear error and s
   await expect(page.getByRole('alert')).toContainText('This message is too long for the 256-token context');
   await expect(box()).toHaveValue(tooLong);
   await expect(messages(page)).toHaveCount(6);
+});
+
+test('on the CPU path (WASM, q8) past the native window, a new conversation gets the q8 YaRN reference reply, not the unpatched one', async () => {
+  const q8Patched = await ReferenceChat.create(MODEL, 'q8', (c) => patchConfigForContext(c, CONTEXT));
+  const q8Unpatched = await ReferenceChat.create(MODEL, 'q8');
+  const turn: ChatTurn[] = [
+    { role: 'system', content: SYSTEM },
+    { role: 'user', content: FIRST },
+  ];
+  const expected = q8Patched.reply(turn, NEW_TOKENS);
+  expect(expected.promptTokens).toBeGreaterThan(2 * 64);
+  expect(expected.text).not.toBe(q8Unpatched.reply(turn, NEW_TOKENS).text);
+
+  await sidebar(page).getByRole('button', { name: 'New chat', exact: true }).click();
+  await page.getByRole('combobox', { name: 'Run on' }).selectOption('wasm');
+  await page.getByRole('combobox', { name: 'Precision' }).selectOption('auto');
+  await pressLoad(page);
+  // q4 is stored; the CPU's own precision is another download, which Load says first.
+  await page.getByRole('dialog', { name: 'This is another download of the model' }).getByRole('button', { name: 'Download q8' }).click();
+  await loadEnded(page, /^Loaded: .*\(WASM, q8\)$/);
+  await expect(page.getByTestId('context-info')).toHaveText('Context: 256 tokens (YaRN ×4 over the native 64)');
+
+  await box().fill(FIRST);
+  await expect(budget()).toHaveText(`Context: ${expected.promptTokens} / 256 tokens`);
+  await replyTo(page, () => send(page, FIRST));
+  expect(await lastReplyText(page)).toBe(expected.text);
+  expect(await lastStats(page)).toMatchObject({ prefill: expected.promptTokens, reused: 0, decode: expected.ids.length - 1 });
 });
 
 test('lengths whose buffers exceed the GPU’s limits are refused with the reason', async ({ browser }) => {
