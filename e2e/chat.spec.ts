@@ -8,7 +8,19 @@
  * One page is shared by the serial steps on the default device: each builds on the last turn.
  */
 import { expect, test, type Page } from '@playwright/test';
-import { lastReplyText, lastStats, loadModel, messages, MODEL_STEP_TIMEOUT, openApp, replyTo, send, setSampling, waitForReply } from './support/app.ts';
+import {
+  lastReplyText,
+  lastStats,
+  loadModel,
+  messages,
+  MODEL_STEP_TIMEOUT,
+  openApp,
+  replyTo,
+  send,
+  setSampling,
+  stopMidReply,
+  waitForReply,
+} from './support/app.ts';
 import { ReferenceChat, type ChatTurn } from './support/reference.ts';
 
 test.describe.configure({ mode: 'serial' });
@@ -33,24 +45,6 @@ test.beforeAll(async ({ browser }) => {
 test.afterAll(async () => {
   await page.close();
 });
-
-/**
- * Presses Stop once the reply streaming on `on` has a few tokens, waits until it has stopped, and
- * returns the token count on screen when the click landed (read in the page as it is dispatched).
- */
-async function stopMidReply(on: Page): Promise<number> {
-  await expect(on.getByTestId('stats')).toHaveText(/Generating… ([2-9]|\d\d+) tokens/, { timeout: MODEL_STEP_TIMEOUT });
-  await on.evaluate(() => {
-    const w = window as unknown as { __shownAtClick?: number };
-    const shown = () => Number(/(\d+) tokens/.exec(document.querySelector('[data-testid="stats"]')?.textContent ?? '')?.[1]);
-    document.addEventListener('click', () => (w.__shownAtClick = shown()), { capture: true, once: true });
-  });
-  await on.getByRole('button', { name: 'Stop' }).click();
-  const shownAtClick = await on.evaluate(() => (window as unknown as { __shownAtClick?: number }).__shownAtClick ?? NaN);
-  await waitForReply(on);
-  await expect(on.getByRole('article', { name: 'Hanmadi' }).last().getByText('Stopped')).toBeVisible();
-  return shownAtClick;
-}
 
 test('GPU (WebGPU): loads the tiny model, streams the reference reply to a Korean message with stats, and Stop halts the next within a token or two', async ({
   page: gpuPage,

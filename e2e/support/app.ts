@@ -127,3 +127,21 @@ export async function lastStats(page: Page): Promise<ShownStats> {
     ttftMs: await read('data-ttft-ms'),
   };
 }
+
+/**
+ * Presses Stop once the reply streaming on `on` has a few tokens, waits until it has stopped, and
+ * returns the token count on screen when the click landed (read in the page as it is dispatched).
+ */
+export async function stopMidReply(on: Page): Promise<number> {
+  await expect(on.getByTestId('stats')).toHaveText(/Generating… ([2-9]|\d\d+) tokens/, { timeout: MODEL_STEP_TIMEOUT });
+  await on.evaluate(() => {
+    const w = window as unknown as { __shownAtClick?: number };
+    const shown = () => Number(/(\d+) tokens/.exec(document.querySelector('[data-testid="stats"]')?.textContent ?? '')?.[1]);
+    document.addEventListener('click', () => (w.__shownAtClick = shown()), { capture: true, once: true });
+  });
+  await on.getByRole('button', { name: 'Stop' }).click();
+  const shownAtClick = await on.evaluate(() => (window as unknown as { __shownAtClick?: number }).__shownAtClick ?? NaN);
+  await waitForReply(on);
+  await expect(on.getByRole('article', { name: 'Hanmadi' }).last().getByText('Stopped')).toBeVisible();
+  return shownAtClick;
+}

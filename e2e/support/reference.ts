@@ -36,6 +36,8 @@ function templateMessages(turns: readonly ChatTurn[]): { role: ChatTurn['role'];
 export class ReferenceChat {
   /** The previous turn, so a follow-up prompt reuses the reply's own token ids as the app does. */
   private previous: PreviousTurn | null = null;
+  /** The ids the model's cache holds after the last reply (replyOnCache's reuse). */
+  private cachedIds: number[] = [];
 
   private constructor(
     readonly tokenizer: PreTrainedTokenizer,
@@ -75,7 +77,28 @@ export class ReferenceChat {
     const replyIds = this.eosIds.includes(ids[ids.length - 1]) ? ids.slice(0, -1) : ids;
     const text = this.tokenizer.decode(ids, { skip_special_tokens: true });
     this.previous = { promptText: prompt.text, replyText: text, ids: [...prompt.ids, ...replyIds] };
+    this.cachedIds = [...prompt.ids, ...ids.slice(0, -1)];
     return { ids, text, promptTokens: prompt.ids.length };
+  }
+
+  /**
+   * The reply the app gives on a reused KV cache: when the prompt extends what the previous
+   * reply left cached (its prompt and reply ids but the last sampled token, never fed), only the
+   * rest is run, as one run after that cache; otherwise a fresh prefill. Needed for q8, whose
+   * numbers depend on how a sequence is split into runs.
+   */
+  replyOnCache(messages: ChatTurn[], maxNewTokens: number): { ids: number[]; text: string; promptTokens: number; reused: number } {
+    const prompt = this.promptIds(messages);
+    const cached = this.cachedIds;
+    const reuse = cached.length > 0 && cached.length < prompt.ids.length && cached.every((id, i) => prompt.ids[i] === id);
+    if (!reuse) this.model.reset();
+    const reused = reuse ? cached.length : 0;
+    const ids = this.model.greedyAfterCache(prompt.ids.slice(reused), maxNewTokens, this.eosIds);
+    const replyIds = this.eosIds.includes(ids[ids.length - 1]) ? ids.slice(0, -1) : ids;
+    const text = this.tokenizer.decode(ids, { skip_special_tokens: true });
+    this.previous = { promptText: prompt.text, replyText: text, ids: [...prompt.ids, ...replyIds] };
+    this.cachedIds = [...prompt.ids, ...ids.slice(0, -1)];
+    return { ids, text, promptTokens: prompt.ids.length, reused };
   }
 
   /**
@@ -93,10 +116,12 @@ export class ReferenceChat {
     const promptIds = this.tokenizer.encode(promptText, { add_special_tokens: false });
     const ids = this.model.greedy(promptIds, maxNewTokens, this.eosIds);
     this.previous = null;
+    this.cachedIds = [];
     return { ids, text: this.tokenizer.decode(ids, { skip_special_tokens: true }), promptTokens: promptIds.length };
   }
 
   forget(): void {
     this.previous = null;
+    this.cachedIds = [];
   }
 }

@@ -221,7 +221,16 @@ export class ReferenceLlama {
   /** Greedy decoding from a fresh cache, as generate runs it: the prompt at once, then a token per step; stops after an eos id (included) or maxNewTokens. */
   greedy(promptIds: number[], maxNewTokens: number, eosIds: number[] = []): number[] {
     this.reset();
-    let logits = this.forward(promptIds);
+    return this.greedyAfterCache(promptIds, maxNewTokens, eosIds);
+  }
+
+  /**
+   * Greedy decoding of `newIds` fed as one run after what is cached (as a chat's next turn runs
+   * on a reused KV cache), then a token per step. q8's numbers depend on how tokens are split
+   * into runs (activations are quantized per run), so a reuse is only matched this way.
+   */
+  greedyAfterCache(newIds: number[], maxNewTokens: number, eosIds: number[] = []): number[] {
+    let logits = this.forward(newIds);
     const generated: number[] = [];
     while (generated.length < maxNewTokens) {
       const next = argmax(logits);
