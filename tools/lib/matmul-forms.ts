@@ -7,6 +7,7 @@
  * so a test can check that a form's output is the product it claims to be.
  */
 import { DataType, encodeModel, type Node, type Tensor } from '../../src/converter/onnx-proto.ts';
+import { createRng } from '../../src/model/rng.ts';
 
 export const MATMUL_FORMS = [
   /** float32 MatMul: the bytes-per-weight ceiling of the others. */
@@ -37,17 +38,6 @@ export function weightBytes(form: MatmulForm, k: number, n: number): number {
   return n * k + 4 * n;
 }
 
-/** A deterministic generator (mulberry32): the same weights for every form, run and machine. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const asBytes = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 /** Per-block or per-column scales in [0.5, 1.5) / √K, so products stay near unit size. */
@@ -70,7 +60,8 @@ export interface MatmulWeights {
 /** The form's weight for a [K, N] product, seeded by `seed`. */
 export function matmulWeights(form: MatmulForm, k: number, n: number, seed = 1): MatmulWeights {
   if (k % BLOCK !== 0) throw new Error(`K = ${k} is not a multiple of ${BLOCK}.`);
-  const next = random(seed);
+  // The fixtures' seeded generator: the same weights for every form, run and machine.
+  const next = createRng(seed).uniform;
   const blocksPerColumn = k / BLOCK;
   if (form === 'fp32') {
     const w = new Float32Array(k * n);
@@ -174,6 +165,6 @@ export function matmulModel(weights: MatmulWeights): Uint8Array {
 
 /** Activations [M, K] in [−1, 1), seeded. */
 export function activations(m: number, k: number, seed = 7): Float32Array {
-  const next = random(seed);
+  const next = createRng(seed).uniform;
   return Float32Array.from({ length: m * k }, () => next() * 2 - 1);
 }
