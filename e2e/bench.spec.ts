@@ -71,7 +71,7 @@ test('the bench page runs every stage with the tiny model and reports numbers', 
   const run = await runModelBench(options, {
     paths: { page: join(temp, 'page'), models: join(root, 'fixtures', 'models'), gguf: temp },
     chromiumPath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    gguf: `${MODEL}-q4_0.gguf`,
+    gguf: { file: `${MODEL}-q4_0.gguf`, type: 'q4_0' },
     checkpoint: join(root, 'fixtures', 'checkpoints', MODEL),
   });
 
@@ -101,6 +101,7 @@ test('the bench page runs every stage with the tiny model and reports numbers', 
   expect(run.peer?.prefill?.['24']?.promptTokens).toEqual([24]);
   expect(wasm?.decode?.['4']?.tokensPerSecond?.median).toBeGreaterThan(0);
   expect(run.peer?.decode?.['4']?.tokensPerSecond?.median).toBeGreaterThan(0);
+  expect(run.peer?.ggufType).toBe('q4_0');
   // Turn N reused the cache (the engine throws otherwise) and the ratio is there.
   expect(wasm?.turn?.reusedTokens[0]).toBeGreaterThanOrEqual(40);
   expect(wasm?.turn?.withOverWithout).toBeGreaterThan(0);

@@ -1,8 +1,9 @@
 /**
  * The peer engine agrees with us: the tiny-llama fixtures written as GGUF by our converter run in
  * wllama (llama.cpp compiled to WASM, CPU, 2 threads) in Chromium and greedy-generate exactly
- * the TypeScript reference's tokens (F32; tiny-llama-yarn also checks the YaRN keys, tiny-llama3 the llama3 rope_freqs tensor). Q4_0 is checked against the reference run on the
- * Q4_0-dequantized weights; llama.cpp's CPU Q4_0 matmuls also round activations to Q8_0, so
+ * the TypeScript reference's tokens (F32; tiny-llama-yarn also checks the YaRN keys, tiny-llama3 the llama3 rope_freqs tensor). Q4_0 and Q8_0
+ * (the bench's peer files for our q4 and q8) are checked against the reference run on the same
+ * dequantized weights; llama.cpp's CPU matmuls of both also round activations to Q8_0, so
  * there the measure is teacher-forced top-1 agreement with a bound (see the test).
  * Backend: wllama (llama.cpp compiled to WASM); not Hanmadi's engine.
  */
@@ -58,6 +59,7 @@ test.beforeAll(async () => {
   for (const [model, type] of [
     [MODEL, 'f32'],
     [MODEL, 'q4_0'],
+    [MODEL, 'q8_0'],
     [YARN_MODEL, 'f32'],
     [LLAMA3_MODEL, 'f32'],
   ] as const) {
@@ -152,60 +154,62 @@ for (const [model, turns] of [
   });
 }
 
-test('tiny-llama GGUF Q4_0 in wllama agrees with the reference on Q4_0-dequantized weights', async ({ page }) => {
-  const config = readConfig(MODEL);
-  const loaded = await loadInWllama(page, MODEL, 'q4_0');
-  // The reference computes with exactly the weights the file holds (dequantized), in float64.
-  const reader = directoryReader(checkpointDir(MODEL));
-  const source = (await reader.openFile('model.safetensors'))!;
-  const raw = new Map<string, Float32Array>();
-  for (const [name, info] of await readSafetensorsHeader(source)) raw.set(name, await readTensorAsFloat32(source, info));
-  await reader.close?.();
-  const weights = ggufEffectiveWeights(resolveLlamaShape(config), 'q4_0', (name) => raw.get(name)!);
-  const reference = new ReferenceLlama(config, (name) => weights.get(name)!);
+for (const type of ['q4_0', 'q8_0'] as const) {
+  test(`tiny-llama GGUF ${type.toUpperCase()} in wllama agrees with the reference on ${type.toUpperCase()}-dequantized weights`, async ({ page }) => {
+    const config = readConfig(MODEL);
+    const loaded = await loadInWllama(page, MODEL, type);
+    // The reference computes with exactly the weights the file holds (dequantized), in float64.
+    const reader = directoryReader(checkpointDir(MODEL));
+    const source = (await reader.openFile('model.safetensors'))!;
+    const raw = new Map<string, Float32Array>();
+    for (const [name, info] of await readSafetensorsHeader(source)) raw.set(name, await readTensorAsFloat32(source, info));
+    await reader.close?.();
+    const weights = ggufEffectiveWeights(resolveLlamaShape(config), type, (name) => raw.get(name)!);
+    const reference = new ReferenceLlama(config, (name) => weights.get(name)!);
 
-  const promptIds = await chatPromptIds(MODEL, 1);
-  const greedy = await greedyInWllama(page, promptIds);
-  report(`${MODEL} q4_0`, loaded, greedy);
-  const expected = reference.greedy(promptIds, NEW_TOKENS, loaded.eogTokens);
-  const firstDifference = greedy.tokens.findIndex((id, i) => id !== expected[i]);
-  console.log(`q4_0 greedy: first difference at ${firstDifference} of ${NEW_TOKENS}`);
+    const promptIds = await chatPromptIds(MODEL, 1);
+    const greedy = await greedyInWllama(page, promptIds);
+    report(`${MODEL} ${type}`, loaded, greedy);
+    const expected = reference.greedy(promptIds, NEW_TOKENS, loaded.eogTokens);
+    const firstDifference = greedy.tokens.findIndex((id, i) => id !== expected[i]);
+    console.log(`${type} greedy: first difference at ${firstDifference} of ${NEW_TOKENS}`);
 
-  // Teacher forcing over a natural 3-turn chat: at every prefix that re-tokenizes exactly, the
-  // reference's argmax (and its margin over the runner-up) vs llama.cpp's greedy next token.
-  const ids = await chatPromptIds(MODEL, 3);
-  reference.reset();
-  const steps = ids.map((id) => topTwo(reference.step(id)));
-  const positions: number[] = [];
-  const prompts: string[] = [];
-  for (let t = 1; t < ids.length; t++) {
-    const text = await promptText(ids.slice(0, t + 1));
-    if (text !== null) {
-      positions.push(t);
-      prompts.push(text);
+    // Teacher forcing over a natural 3-turn chat: at every prefix that re-tokenizes exactly, the
+    // reference's argmax (and its margin over the runner-up) vs llama.cpp's greedy next token.
+    const ids = await chatPromptIds(MODEL, 3);
+    reference.reset();
+    const steps = ids.map((id) => topTwo(reference.step(id)));
+    const positions: number[] = [];
+    const prompts: string[] = [];
+    for (let t = 1; t < ids.length; t++) {
+      const text = await promptText(ids.slice(0, t + 1));
+      if (text !== null) {
+        positions.push(t);
+        prompts.push(text);
+      }
     }
-  }
-  const next = await page.evaluate((a) => (window as unknown as { wllamaNextTokens(x: typeof a): Promise<NextToken[]> }).wllamaNextTokens(a), { prompts });
-  const readable = next.flatMap((n, i) => (n.token === null ? [] : [{ ...n, position: positions[i], ...steps[positions[i]] }]));
-  for (const n of readable) expect(n.promptTokens).toBe(n.position + 1);
-  const agreeing = readable.filter((n) => n.token === n.top);
-  const disagreeing = readable.filter((n) => n.token !== n.top);
-  const logprobError = Math.max(...agreeing.map((n) => Math.abs(n.logprob! - n.topLogprob)));
-  console.log(
-    `q4_0 teacher-forced top-1 agreement: ${agreeing.length}/${readable.length} readable positions (${next.length - readable.length} unreadable of ${next.length}); ` +
-      `max |Δ top-1 logprob| where they agree ${logprobError.toFixed(3)}; reference margins where they differ: ${disagreeing.map((n) => n.margin.toFixed(3)).join(', ') || 'none'}`,
-  );
-  // The bound. llama.cpp's CPU Q4_0 matmuls round every activation vector to Q8_0 (a step of
-  // 1/127 of each 32-block's max, ±0.4 %), which the reference does not. Measured here, that
-  // moves the top-1 log-probability by at most ≈ 0.33 where both agree, so two logits can swap
-  // when their margin is under about twice that, while the logits spread by ≈ √hidden = 8 and
-  // margins run up to ≈ 10. Flips must therefore be rare (≥ 90 % agreement; 97/101 measured) and
-  // only at near-ties (margin < 1 logit): a wrong weight, block or row layout would flip
-  // positions whatever their margin (and the F32 file matches exactly, test above).
-  expect(readable.length).toBeGreaterThanOrEqual(0.9 * next.length);
-  expect(agreeing.length).toBeGreaterThanOrEqual(0.9 * readable.length);
-  for (const n of disagreeing) expect(n.margin).toBeLessThan(1);
-});
+    const next = await page.evaluate((a) => (window as unknown as { wllamaNextTokens(x: typeof a): Promise<NextToken[]> }).wllamaNextTokens(a), { prompts });
+    const readable = next.flatMap((n, i) => (n.token === null ? [] : [{ ...n, position: positions[i], ...steps[positions[i]] }]));
+    for (const n of readable) expect(n.promptTokens).toBe(n.position + 1);
+    const agreeing = readable.filter((n) => n.token === n.top);
+    const disagreeing = readable.filter((n) => n.token !== n.top);
+    const logprobError = Math.max(...agreeing.map((n) => Math.abs(n.logprob! - n.topLogprob)));
+    console.log(
+      `${type} teacher-forced top-1 agreement: ${agreeing.length}/${readable.length} readable positions (${next.length - readable.length} unreadable of ${next.length}); ` +
+        `max |Δ top-1 logprob| where they agree ${logprobError.toFixed(3)}; reference margins where they differ: ${disagreeing.map((n) => n.margin.toFixed(3)).join(', ') || 'none'}`,
+    );
+    // The bound. llama.cpp's CPU Q4_0 and Q8_0 matmuls round every activation vector to Q8_0 (a step of
+    // 1/127 of each 32-block's max, ±0.4 %), which the reference does not. Measured here, that
+    // moves the top-1 log-probability by at most ≈ 0.33 where both agree, so two logits can swap
+    // when their margin is under about twice that, while the logits spread by ≈ √hidden = 8 and
+    // margins run up to ≈ 10. Flips must therefore be rare (≥ 90 % agreement; 97/101 measured) and
+    // only at near-ties (margin < 1 logit): a wrong weight, block or row layout would flip
+    // positions whatever their margin (and the F32 file matches exactly, test above).
+    expect(readable.length).toBeGreaterThanOrEqual(0.9 * next.length);
+    expect(agreeing.length).toBeGreaterThanOrEqual(0.9 * readable.length);
+    for (const n of disagreeing) expect(n.margin).toBeLessThan(1);
+  });
+}
 
 interface NextToken {
   token: number | null;

@@ -35,7 +35,7 @@ import { basename, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { MODEL_DTYPES, type ModelDtype } from '../src/model/catalog.ts';
 import { graphFiles } from '../src/model/model-files.ts';
-import { convertCheckpointToGguf } from '../src/converter/gguf.ts';
+import { convertCheckpointToGguf, type GgufWeightType } from '../src/converter/gguf.ts';
 import { runModelBench } from './lib/bench-run.ts';
 import { isCpuAdapter } from './lib/bench-compare.ts';
 import { STAGES, STANDARD_PLAN, type BenchDevice, type BenchOptions, type Stage } from './lib/bench-types.ts';
@@ -191,9 +191,17 @@ function ensureModel(name: string, optIn: boolean, dtype: ModelDtype): void {
   if (!has()) throw new Error(`${name} has no ${dtype} files after running the fixtures tool.`);
 }
 
-/** The GGUF Q4_0 of the model's checkpoint for the peer (written by our converter when missing). */
-async function ensureGguf(): Promise<string> {
-  const name = `${model}-q4_0.gguf`;
+/**
+ * The peer's weights at our precision's width: GGUF Q8_0 beside our q8 (both 8-bit blocks with
+ * one scale; loads then move the same bytes), Q4_0 beside every other dtype (its 4-bit format).
+ */
+function peerGgufType(dtype: ModelDtype): GgufWeightType {
+  return dtype === 'q8' ? 'q8_0' : 'q4_0';
+}
+
+/** The GGUF of the model's checkpoint for the peer, in `type` (written by our converter when missing). */
+async function ensureGguf(type: GgufWeightType): Promise<string> {
+  const name = `${model}-${type}.gguf`;
   const file = join(paths.gguf, name);
   const checkpoint = join(root, 'fixtures', 'checkpoints', model);
   if (existsSync(file) && (!existsSync(checkpoint) || statSync(file).mtimeMs > statSync(join(checkpoint, 'config.json')).mtimeMs)) return name;
@@ -203,7 +211,7 @@ async function ensureGguf(): Promise<string> {
   log(`writing ${name} with our GGUF writer`);
   const out = await directoryWriter(paths.gguf).openOutput(name);
   try {
-    await convertCheckpointToGguf(directoryReader(checkpoint), out, { type: 'q4_0', name: model });
+    await convertCheckpointToGguf(directoryReader(checkpoint), out, { type, name: model });
   } catch (error) {
     rmSync(file, { force: true });
     throw error;
@@ -265,8 +273,10 @@ async function main(): Promise<void> {
   }
   const checkpointDir = join(root, 'fixtures', 'checkpoints', model);
   // The GGUF is the peer's model, and the size every run compares its files with.
-  const ggufName = stages.includes('peer') || existsSync(join(checkpointDir, 'config.json')) ? await ensureGguf() : null;
-  const gguf = stages.includes('peer') ? ggufName : null;
+  const ggufNames = new Map<ModelDtype, string>();
+  if (stages.includes('peer') || existsSync(join(checkpointDir, 'config.json'))) {
+    for (const dtype of dtypes) ggufNames.set(dtype, await ensureGguf(peerGgufType(dtype)));
+  }
   const checkpoint = stages.includes('conversion') && existsSync(join(checkpointDir, 'config.json')) ? checkpointDir : null;
   if (stages.includes('conversion') && !checkpoint) log(`no checkpoint at ${checkpointDir}: the conversion stage is skipped (the fixtures tool makes it)`);
   // Without the conversion stage the checkpoint was only needed for the GGUF: an opt-in model's 4 GB go as soon as possible.
@@ -277,10 +287,12 @@ async function main(): Promise<void> {
       log(
         `${model} ${dtype}: stages ${stages.join(', ')} on ${devices.join(', ')}; ${options.reductions.length ? `reduced: ${options.reductions.join('; ')}` : 'standard plan'}`,
       );
+      const ggufName = ggufNames.get(dtype) ?? null;
+      const gguf = stages.includes('peer') && ggufName ? { file: ggufName, type: peerGgufType(dtype) } : null;
       const result = await runModelBench(options, { paths, chromiumPath, gguf, checkpoint });
       if (ggufName) {
         const ggufBytes = statSync(join(paths.gguf, ggufName)).size;
-        result.size = { modelBytes: result.model_files.bytes, ggufBytes, oursOverGguf: result.model_files.bytes / ggufBytes };
+        result.size = { modelBytes: result.model_files.bytes, ggufBytes, ggufType: peerGgufType(dtype), oursOverGguf: result.model_files.bytes / ggufBytes };
       }
       const adapter = result.page?.adapter;
       const adapterName = adapter

@@ -9,11 +9,16 @@ export enum GgmlType {
   F32 = 0,
   F16 = 1,
   Q4_0 = 2,
+  Q8_0 = 8,
 }
 
 export const Q4_0_BLOCK = 32;
 /** fp16 scale + 16 bytes of nibbles (ggml-common.h `block_q4_0`). */
 export const Q4_0_BLOCK_BYTES = 2 + Q4_0_BLOCK / 2;
+
+export const Q8_0_BLOCK = 32;
+/** fp16 scale + 32 int8 values (ggml-common.h `block_q8_0`). */
+export const Q8_0_BLOCK_BYTES = 2 + Q8_0_BLOCK;
 
 export function ggmlTensorBytes(type: GgmlType, elements: number): number {
   switch (type) {
@@ -23,6 +28,8 @@ export function ggmlTensorBytes(type: GgmlType, elements: number): number {
       return elements * 2;
     case GgmlType.Q4_0:
       return (elements / Q4_0_BLOCK) * Q4_0_BLOCK_BYTES;
+    case GgmlType.Q8_0:
+      return (elements / Q8_0_BLOCK) * Q8_0_BLOCK_BYTES;
   }
 }
 

@@ -12,7 +12,7 @@ import { syntheticLlamaWeights } from '../model/synthetic.ts';
 import { computeDefaultInvFreq, computeRopeParameters, llama3RopeFreqFactors } from '../model/yarn.ts';
 import type { CheckpointReader, OutputStream } from './convert.ts';
 import { convertCheckpointToGguf, ggufEffectiveWeights, type GgufConvertOptions } from './gguf.ts';
-import { dequantizeQ4_0, quantizeQ4_0 } from './ggml-quant.ts';
+import { dequantizeQ4_0, dequantizeQ8_0, quantizeQ4_0, quantizeQ8_0 } from './ggml-quant.ts';
 import { GgufError } from './gguf-container.ts';
 import { float16BitsToFloat32 } from '../lib/float16.ts';
 import { encodeSafetensors, memorySource } from './safetensors.ts';
@@ -107,12 +107,12 @@ function parseGguf(bytes: Uint8Array): ParsedGguf {
   return { version, metadata, valueTypes, tensors, dataStart, bytes };
 }
 
-/** A tensor's bytes, by the sizes ggml defines (F32 4, F16 2, Q4_0 18 per 32). */
+/** A tensor's bytes, by the sizes ggml defines (F32 4, F16 2, Q4_0 18 per 32, Q8_0 34 per 32). */
 function tensorBytes(file: ParsedGguf, name: string): Uint8Array {
   const t = file.tensors.find((x) => x.name === name);
   if (!t) throw new Error(`no tensor ${name}`);
   const n = t.dims.reduce((a, b) => a * b, 1);
-  const size = t.type === 0 ? n * 4 : t.type === 1 ? n * 2 : (n / 32) * 18;
+  const size = t.type === 0 ? n * 4 : t.type === 1 ? n * 2 : t.type === 8 ? (n / 32) * 34 : (n / 32) * 18;
   const start = file.dataStart + t.offset;
   return file.bytes.slice(start, start + size);
 }
@@ -397,8 +397,21 @@ describe('GGUF tensors', () => {
     expect(effective.get('model.norm.weight')).toEqual(weights.get('model.norm.weight')); // F32, untouched
   });
 
+  it('stores in Q8_0 exactly what ggufEffectiveWeights says llama.cpp computes with', async () => {
+    const weights = syntheticLlamaWeights(config, 7);
+    const file = await convert({ type: 'q8_0' }, config, weights);
+    expect(file.metadata.get('general.file_type')).toBe(7); // LLAMA_FTYPE_MOSTLY_Q8_0
+    expect(file.tensors.find((t) => t.name === 'blk.0.ffn_up.weight')?.type).toBe(8);
+    expect(file.tensors.find((t) => t.name === 'blk.0.ffn_norm.weight')?.type).toBe(0);
+    const effective = ggufEffectiveWeights(resolveLlamaShape(config), 'q8_0', (n) => weights.get(n)!);
+    expect(dequantizeQ8_0(tensorBytes(file, 'token_embd.weight'), 40 * 64)).toEqual(effective.get('model.embed_tokens.weight'));
+    expect(dequantizeQ8_0(tensorBytes(file, 'blk.1.ffn_down.weight'), 64 * 96)).toEqual(effective.get('model.layers.1.mlp.down_proj.weight'));
+    // v is not permuted: the file's rows are Hugging Face's.
+    expect(dequantizeQ8_0(tensorBytes(file, 'blk.0.attn_v.weight'), 64 * 64)).toEqual(effective.get('model.layers.0.self_attn.v_proj.weight'));
+  });
+
   it('rejects what it cannot write, with typed errors', async () => {
-    await expect(convert({ type: 'q8_0' as 'f32' })).rejects.toMatchObject({ code: 'bad-type' });
+    await expect(convert({ type: 'q5_0' as 'f32' })).rejects.toMatchObject({ code: 'bad-type' });
     const missing = syntheticLlamaWeights(config, 7);
     missing.delete('model.layers.1.mlp.up_proj.weight');
     await expect(convert({ type: 'f32' }, config, missing)).rejects.toMatchObject({ code: 'missing-tensor' });
@@ -448,5 +461,42 @@ describe('Q4_0 blocks', () => {
     }
     expect(meanRatio).toBeGreaterThan(0.15);
     expect(meanRatio).toBeLessThan(0.35);
+  });
+});
+
+describe('Q8_0 blocks', () => {
+  const block = (bytes: Uint8Array) => ({ d: new DataView(bytes.buffer).getUint16(0, true), qs: Array.from(new Int8Array(bytes.buffer, 2, 32)) });
+
+  it('matches hand-computed quantize_row_q8_0_ref bytes', () => {
+    // max |x| = 127 → d = 1 (fp16 0x3c00); q = roundf(x), halves away from zero.
+    const x = new Float32Array(32);
+    x.set([127, -127, 0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 0.49, -0.51, 3.7, -100.2]);
+    expect(block(quantizeQ8_0(x))).toEqual({ d: 0x3c00, qs: [127, -127, 1, -1, 2, -2, 3, -3, 0, -1, 4, -100, ...new Array(20).fill(0)] });
+
+    // max |x| = 2.54 → d = 0.02 (fp16 0x251f ≈ 0.019989), id = 1 / 0.02f: 2.54 → 127, −1 → −50.
+    const y = new Float32Array(32);
+    y[3] = -2.54;
+    y[30] = 1;
+    const qs = new Array(32).fill(0);
+    qs[3] = -127;
+    qs[30] = 50;
+    expect(block(quantizeQ8_0(y))).toEqual({ d: 0x251f, qs });
+
+    // All zeros: d = 0, id = 0, every q 0.
+    expect(block(quantizeQ8_0(new Float32Array(32)))).toEqual({ d: 0, qs: new Array(32).fill(0) });
+  });
+
+  it('round-trips within half a step per value plus the fp16 rounding of d', () => {
+    const values = syntheticLlamaWeights(config, 3).get('model.layers.0.mlp.gate_proj.weight')!;
+    const bytes = quantizeQ8_0(values);
+    const back = dequantizeQ8_0(bytes, values.length);
+    for (let b = 0; b < values.length / 32; b++) {
+      const d = float16BitsToFloat32(new DataView(bytes.buffer).getUint16(b * 34, true));
+      for (let j = 0; j < 32; j++) {
+        // |x − q·d16| ≤ d/2 + 127·|d − d16|, and |d − d16| ≤ d·2^−11.
+        expect(Math.abs(values[b * 32 + j] - back[b * 32 + j])).toBeLessThanOrEqual(d * (0.5 + 127 * 2 ** -11) * 1.001);
+      }
+    }
+    expect(() => quantizeQ8_0(new Float32Array(33))).toThrow(/multiple of 32/);
   });
 });

@@ -8,8 +8,8 @@
  * - tied embeddings: no output.weight, llama.cpp then uses token_embd as the head;
  * - llama3 RoPE (Llama 3.1/3.2): a `rope_freqs.weight` tensor of per-frequency divisors;
  * - the GPT-2-style BPE vocabulary (tokens, token types, merges, special ids, chat template).
- * Weight matrices are F32, F16 or Q4_0 (ggml's block layout, bit-exact with llama.cpp's
- * `quantize_row_q4_0_ref`); norm weights always stay F32, as in llama.cpp.
+ * Weight matrices are F32, F16, Q4_0 or Q8_0 (ggml's block layouts, bit-exact with llama.cpp's
+ * `quantize_row_q4_0_ref` / `quantize_row_q8_0_ref`); norm weights always stay F32, as in llama.cpp.
  *
  * Plain TypeScript over the converter's CheckpointReader and OutputStream (no Node or DOM API):
  * header and tensor infos are written first (every size is known from the safetensors headers),
@@ -24,10 +24,10 @@ import { encodeGgmlTensor, ggmlRoundTrip } from './ggml-quant.ts';
 import { type HfTokenizerJson, type HfTokenizerConfig, llamaTokenizerMetadata } from './gguf-vocab.ts';
 
 /** What the weight matrices are stored as; `general.file_type` follows (llama.h LLAMA_FTYPE_*). */
-export type GgufWeightType = 'f32' | 'f16' | 'q4_0';
-export const GGUF_WEIGHT_TYPES: readonly GgufWeightType[] = ['f32', 'f16', 'q4_0'];
-const WEIGHT_GGML_TYPE: Record<GgufWeightType, GgmlType> = { f32: GgmlType.F32, f16: GgmlType.F16, q4_0: GgmlType.Q4_0 };
-const LLAMA_FILE_TYPE: Record<GgufWeightType, number> = { f32: 0, f16: 1, q4_0: 2 };
+export type GgufWeightType = 'f32' | 'f16' | 'q4_0' | 'q8_0';
+export const GGUF_WEIGHT_TYPES: readonly GgufWeightType[] = ['f32', 'f16', 'q4_0', 'q8_0'];
+const WEIGHT_GGML_TYPE: Record<GgufWeightType, GgmlType> = { f32: GgmlType.F32, f16: GgmlType.F16, q4_0: GgmlType.Q4_0, q8_0: GgmlType.Q8_0 };
+const LLAMA_FILE_TYPE: Record<GgufWeightType, number> = { f32: 0, f16: 1, q4_0: 2, q8_0: 7 };
 /** gguf-py's GGML_QUANT_VERSION, written as general.quantization_version. */
 const GGML_QUANT_VERSION = 2;
 
@@ -128,7 +128,7 @@ export function toGgufLayout(tensor: LlamaGgufTensor, values: Float32Array): Flo
 
 /**
  * The weight lookup a Hugging Face-layout reference needs to compute what llama.cpp computes from
- * this GGUF: each tensor rounded through its GGUF type (F16 rounding or Q4_0 quantization, done
+ * this GGUF: each tensor rounded through its GGUF type (F16 rounding, Q4_0 or Q8_0 quantization, done
  * in the permuted layout exactly as the file holds it, then permuted back).
  */
 export function ggufEffectiveWeights(shape: LlamaShape, weightType: GgufWeightType, weight: (hfName: string) => Float32Array): Map<string, Float32Array> {

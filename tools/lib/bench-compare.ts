@@ -36,7 +36,7 @@ export function caveats(run: ModelRun): string[] {
   }
   if (run.peer) {
     out.push(
-      `wllama runs llama.cpp on the CPU (WebAssembly, ${run.peer.threads} thread(s), ${run.peer.multithread ? 'multi' : 'single'}-thread build) on a Q4_0 GGUF of the same checkpoint, with its F16 KV cache; our WebGPU numbers compare a GPU API against a CPU — the WASM rows are the like-for-like CPU comparison (ONNX Runtime Web, ${run.options.threads} thread(s), ${run.dtype}${run.dtype === 'q8' ? ': int8 weights, twice the bytes per step of Q4_0' : ''}).`,
+      `wllama runs llama.cpp on the CPU (WebAssembly, ${run.peer.threads} thread(s), ${run.peer.multithread ? 'multi' : 'single'}-thread build) on a ${(run.peer.ggufType ?? 'q4_0').toUpperCase()} GGUF of the same checkpoint, with its F16 KV cache; our WebGPU numbers compare a GPU API against a CPU — the WASM rows are the like-for-like CPU comparison (ONNX Runtime Web, ${run.options.threads} thread(s), ${run.dtype}${run.dtype === 'q8' && (run.peer.ggufType ?? 'q4_0') === 'q4_0' ? ': int8 weights, twice the bytes per step of Q4_0' : ''}).`,
     );
     out.push(
       'Loads differ in what "ready" means: ours includes creating the ONNX Runtime session and a one-token warm-up forward pass (shader compilation); wllama\'s ends when llama.cpp has mapped the weights and made its context.',

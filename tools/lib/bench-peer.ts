@@ -4,9 +4,16 @@ import type { MemoryPeak, PeerCompletion } from '../../src/bench/bench-api.ts';
 import { ratioOfMedians, summarize } from '../../src/bench/stats.ts';
 import type { ChatMessage } from '../../src/worker/protocol.ts';
 import type { BenchOptions, PeerRun } from './bench-types.ts';
+import type { GgufWeightType } from '../../src/converter/gguf.ts';
 import { log, call, openPage, loadSummary, stage, type Prompts } from './bench-page.ts';
 
-export async function peerStages(context: BrowserContext, origin: string, gguf: string, options: BenchOptions, p: Prompts): Promise<PeerRun> {
+export async function peerStages(
+  context: BrowserContext,
+  origin: string,
+  gguf: { file: string; type: GgufWeightType },
+  options: BenchOptions,
+  p: Prompts,
+): Promise<PeerRun> {
   const longest = Math.max(
     ...options.prefill,
     p.decodePrompt.tokens + Math.max(...options.decode),
@@ -15,8 +22,18 @@ export async function peerStages(context: BrowserContext, origin: string, gguf: 
   const nCtx = options.peerContext || 256 * Math.ceil((longest + 64) / 256);
   // llama.cpp on the CPU (docs/gguf.md: on SwiftShader its worker gets no adapter anyway); F16 KV cache, its default.
   const params = { n_ctx: nCtx, n_threads: options.peerThreads, n_gpu_layers: 0, n_batch: 2048 };
-  const url = `${origin}/gguf/${gguf}`;
-  const out: PeerRun = { engine: 'wllama', ggufBytes: 0, threads: 0, multithread: false, gpu: false, contextTokens: nCtx, utf8Failures: [], errors: {} };
+  const url = `${origin}/gguf/${gguf.file}`;
+  const out: PeerRun = {
+    engine: 'wllama',
+    ggufType: gguf.type,
+    ggufBytes: 0,
+    threads: 0,
+    multithread: false,
+    gpu: false,
+    contextTokens: nCtx,
+    utf8Failures: [],
+    errors: {},
+  };
   out.ggufBytes = Number((await fetch(url, { method: 'HEAD' })).headers.get('content-length'));
   let page = await openPage(context, origin);
   const loads: { ms: number; memory: MemoryPeak | null }[] = [];

@@ -59,9 +59,9 @@ export function renderRun(run: ModelRun): string {
   const row = (stage: string, unit: string, webgpu: string, wasm: string, wllama = '', ours = '') => rows.push([stage, unit, webgpu, wasm, wllama, ours]);
 
   if (run.size) {
-    const { modelBytes, ggufBytes, oursOverGguf } = run.size;
+    const { modelBytes, ggufBytes, ggufType, oursOverGguf } = run.size;
     row(
-      'model files, ours ÷ the GGUF Q4_0 of the same checkpoint',
+      `model files, ours ÷ the GGUF ${(ggufType ?? 'q4_0').toUpperCase()} of the same checkpoint`,
       'MiB',
       `${(modelBytes / MiB).toFixed(1)} ÷ ${(ggufBytes / MiB).toFixed(1)} = ${ratio(oursOverGguf)}`,
       '',
@@ -237,7 +237,9 @@ export function renderRun(run: ModelRun): string {
     '',
     `Medians with (min–max) over ${run.options.reps} runs per step (loads: ${run.options.loadReps}, downloads: ${run.options.downloadReps}), same browser process. ` +
       `Load average during the run: ${run.load.min.toFixed(1)}–${run.load.max.toFixed(1)} (mean ${run.load.mean.toFixed(1)}) on ${run.load.cores} cores. Model files: ${(run.model_files.bytes / MiB).toFixed(1)} MiB` +
-      (peer ? `; GGUF Q4_0 ${(peer.ggufBytes / MiB).toFixed(1)} MiB, wllama ${peer.threads} thread(s), n_ctx ${peer.contextTokens}` : '') +
+      (peer
+        ? `; GGUF ${(peer.ggufType ?? 'q4_0').toUpperCase()} ${(peer.ggufBytes / MiB).toFixed(1)} MiB, wllama ${peer.threads} thread(s), n_ctx ${peer.contextTokens}`
+        : '') +
       '.',
     '',
     table,

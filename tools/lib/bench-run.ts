@@ -24,14 +24,15 @@ import type { Stage, BenchOptions, ModelRun } from './bench-types.ts';
 import { log, call, openPage, modelFiles, perSecond, stage } from './bench-page.ts';
 import { deviceStages, type DepthProbe } from './bench-device.ts';
 import { peerStages } from './bench-peer.ts';
+import type { GgufWeightType } from '../../src/converter/gguf.ts';
 import { conversionStage } from './bench-conversion.ts';
 import { compare, isCpuAdapter, caveats } from './bench-compare.ts';
 
 export interface RunContext {
   paths: BenchPaths;
   chromiumPath: string;
-  /** The GGUF file of the model for the peer (null: no peer stage). */
-  gguf: string | null;
+  /** The GGUF file of the model for the peer, and its weight type (null: no peer stage). */
+  gguf: { file: string; type: GgufWeightType } | null;
   /** The model's safetensors checkpoint folder, for the conversion stage (null: that stage is not run). */
   checkpoint?: string | null;
 }

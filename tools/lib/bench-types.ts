@@ -1,4 +1,5 @@
 /** What a benchmark run is asked to do and what it records (the results JSON's shape). */
+import type { GgufWeightType } from '../../src/converter/gguf.ts';
 import type { PageInfo } from '../../src/bench/bench-api.ts';
 import type { Summary } from '../../src/bench/stats.ts';
 import type { ModelDtype } from '../../src/model/catalog.ts';
@@ -132,6 +133,8 @@ export interface DeviceRun {
 
 export interface PeerRun {
   engine: string;
+  /** The GGUF's weight type (Q8_0 beside our q8, else Q4_0); absent in runs before 2026-12-05's second session: Q4_0. */
+  ggufType?: GgufWeightType;
   ggufBytes: number;
   threads: number;
   multithread: boolean;
@@ -160,10 +163,11 @@ export interface ModelRun {
   model_files: { bytes: number; graphBytes: number; files: string[] };
   /**
    * What a user downloads and stores for this precision (model_files.bytes: graph, external data,
-   * tokenizer and configs) against the GGUF Q4_0 of the same checkpoint (self-contained: vocabulary
-   * included), when the checkpoint was there to write it.
+   * tokenizer and configs) against the peer's GGUF of the same checkpoint (self-contained: vocabulary
+   * included; `ggufType`, absent before 2026-12-05's second session: Q4_0), when the checkpoint was
+   * there to write it.
    */
-  size?: { modelBytes: number; ggufBytes: number; oursOverGguf: number };
+  size?: { modelBytes: number; ggufBytes: number; ggufType?: GgufWeightType; oursOverGguf: number };
   download?: {
     bytes: number;
     coldBytesPerSecond: Summary | null;
