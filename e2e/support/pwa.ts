@@ -65,10 +65,10 @@ async function record(context: BrowserContext): Promise<Recorder> {
 }
 
 /**
- * Tells the page's LLM worker that the machine has `cores` CPU cores: ONNX Runtime runs WASM on
- * min(4, cores / 2) threads, so 8 starts thread workers (on a 2-core CI machine too) and 2 keeps
- * it single-threaded, where a greedy reply is reproducible. Call before the worker starts (the
- * first model load of a page). Returns the URLs of the thread workers that started.
+ * Tells the page's LLM worker that the machine has `cores` CPU cores: a WASM load runs one ONNX
+ * Runtime thread per core (src/worker/engine.ts defaultThreads), so 8 starts eight thread workers
+ * on a 2-core CI machine too. Call before the worker starts (the first model load of a page).
+ * Returns the URLs of the thread workers that started.
  */
 export function emulateCores(page: Page, cores: number): { threadWorkers: string[]; dispose(): void } {
   const threadWorkers: string[] = [];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decideDevice, isSoftwareAdapter, parseDevicePreference } from './device-choice.ts';
+import { cpuThreadCount, decideDevice, isSoftwareAdapter, MAX_CPU_THREADS, parseDevicePreference } from './device-choice.ts';
 
 describe('isSoftwareAdapter', () => {
   it('knows the software renderers by vendor, architecture or description', () => {
@@ -50,5 +50,20 @@ describe('parseDevicePreference', () => {
     expect(parseDevicePreference('wasm')).toBe('wasm');
     expect(parseDevicePreference('auto')).toBe('auto');
     for (const other of [null, undefined, '', 'cuda', 'WEBGPU']) expect(parseDevicePreference(other)).toBe('auto');
+  });
+});
+
+describe('cpuThreadCount', () => {
+  it('uses the reported cores where the page is cross-origin isolated, capped', () => {
+    expect(cpuThreadCount(2, true)).toBe(2);
+    expect(cpuThreadCount(6, true)).toBe(6);
+    expect(cpuThreadCount(64, true)).toBe(MAX_CPU_THREADS);
+  });
+
+  it('runs one thread without isolation (no SharedArrayBuffer) or without a usable core count', () => {
+    expect(cpuThreadCount(8, false)).toBe(1);
+    expect(cpuThreadCount(undefined, true)).toBe(1);
+    expect(cpuThreadCount(0, true)).toBe(1);
+    expect(cpuThreadCount(Number.NaN, true)).toBe(1);
   });
 });

@@ -48,3 +48,20 @@ export function decideDevice(preference: DevicePreference, gpu: { available: boo
   if (preference === 'auto' && gpu.software) return { device: 'wasm', reason: 'software-adapter' };
   return { device: 'webgpu' };
 }
+
+/**
+ * Most ONNX Runtime threads a load starts by default. Every thread is a Worker with its own stack
+ * in the WebAssembly heap, and past the physical cores (hardwareConcurrency counts hyper-threads)
+ * extra threads only contend; measured here at 2 cores only.
+ */
+export const MAX_CPU_THREADS = 8;
+
+/**
+ * ONNX Runtime's CPU threads for a load that does not ask for a number: the cores the browser
+ * reports, where the page is cross-origin isolated (threads need SharedArrayBuffer), capped at
+ * MAX_CPU_THREADS; one elsewhere (ONNX Runtime would fall back to one itself).
+ */
+export function cpuThreadCount(cores: number | undefined, crossOriginIsolated: boolean): number {
+  if (!crossOriginIsolated || !cores || !Number.isFinite(cores)) return 1;
+  return Math.max(1, Math.min(MAX_CPU_THREADS, Math.floor(cores)));
+}

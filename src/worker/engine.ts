@@ -20,6 +20,7 @@ import { modelStore } from '../db/model-store.ts';
 import { AppError } from '../lib/errors.ts';
 import type { ModelDtype } from '../model/catalog.ts';
 import { ContextBudgetError, type BudgetPlan } from '../model/context-budget.ts';
+import { cpuThreadCount } from '../model/device-choice.ts';
 import { generationStats, type SamplingParams } from '../model/generation.ts';
 import { renderPrompt } from './chat-prompt.ts';
 import type { ContextPatch } from './context-patch.ts';
@@ -69,15 +70,15 @@ interface TurnCache {
 const now = () => performance.now();
 
 /**
- * ONNX Runtime's threads on the CPU when a load does not ask for a number: one. Measured here
- * (Chromium 156, cross-origin isolated, 2 cores): with 2 threads, a load in a fresh worker after
- * the previous worker (and its thread pool) was terminated stalls (the PWA e2e's WebGPU-then-WASM
- * loads hung at 0 % CPU), while single-threaded reloads work (one stall was also seen with 1 thread,
- * in the Kanana bench's third load). Until that is understood, several threads are opt-in
- * (LoadSpec.threads: the bench's multi-threaded figures); one is also the llama.cpp peer's count.
+ * ONNX Runtime's threads on the CPU when a load does not ask for a number: the cores, where this
+ * worker is cross-origin isolated (cpuThreadCount). An earlier session kept one thread after a
+ * multi-threaded load in a fresh worker, after the previous worker and its thread pool were
+ * terminated, stalled once (pwa.spec's WebGPU-then-WASM loads); rerun on 2026-12-05 with the
+ * threads on (pwa.spec 4 times over, 2 and 8 emulated cores, every load a fresh worker), none
+ * stalled. The bench's LoadSpec.threads still sets the count to match its peer's.
  */
 export function defaultThreads(): number {
-  return 1;
+  return cpuThreadCount(navigator.hardwareConcurrency, self.crossOriginIsolated);
 }
 
 function eosIdsOf(generationConfig: Record<string, unknown>, config: Record<string, unknown>): number[] {
@@ -108,8 +109,9 @@ export class LlmEngine {
         if (info.reason !== 'destroyed' || this.loaded?.gpuDevice === gpuDevice) callbacks.onDeviceLost(info.message || info.reason);
       });
     }
-    // Before the first session of this worker (the page gives every load a fresh worker).
-    ort().env.wasm.numThreads = spec.threads ?? defaultThreads();
+    // Before the first session of this worker (the page gives every load a fresh worker). A WebGPU
+    // session runs its few CPU ops on one thread: a pool would only hold Workers and their stacks.
+    ort().env.wasm.numThreads = spec.threads ?? (choice.device === 'wasm' ? defaultThreads() : 1);
     let files: ModelFiles | null = null;
     try {
       const dtype = pickDtype(spec, choice);
