@@ -93,6 +93,12 @@ test('the bench page runs every stage with the tiny model and reports numbers', 
   expect(wasm?.load?.store.summary?.median).toBeGreaterThan(0);
   expect(wasm?.load?.cacheApi.summary?.median).toBeGreaterThan(0);
   expect(wasm?.load?.storeOverCacheApi).toBeGreaterThan(0);
+  // Where a load's time went, from the engine: the tokenizer and the session overlap, the steps fit in the load.
+  const phases = wasm?.load?.store.phasesMs?.[0];
+  expect(phases?.session).toBeGreaterThan(0);
+  expect(phases?.tokenizer).toBeGreaterThan(0);
+  expect(phases?.warmUp).toBeGreaterThan(0);
+  expect(phases!.adapter + phases!.files + Math.max(phases!.session, phases!.tokenizer) + phases!.warmUp).toBeLessThanOrEqual(wasm!.load!.store.ms[0]);
   // Memory: the load's peak against the model, and what an unload leaves behind.
   expect(run.comparison?.wasm?.loadPeakOverModelBytes).toBeGreaterThan(0);
   expect(wasm?.load?.afterUnloadOverBaseline?.median).toBeGreaterThan(0);

@@ -113,11 +113,14 @@ export interface Session extends CreatedSession {
   config: Record<string, unknown>;
   /** generation_config.json (Hugging Face field names; empty when the model has none). */
   generationConfig: Record<string, unknown>;
+  /** From the start of the reads until the tokenizer, and the session, were ready (they overlap). */
+  tokenizerMs: number;
+  sessionMs: number;
 }
 
 const json = (bytes: Uint8Array) => JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
 
-/** The tokenizer (transformers.js) and the ONNX session (ours), on our GPU device when there is one. */
+/** The tokenizer (transformers.js) and the ONNX session (ours, on our GPU device when there is one), made at once. */
 export async function createSession(
   files: ModelFiles,
   choice: DeviceChoice,
@@ -126,19 +129,29 @@ export async function createSession(
 ): Promise<Session> {
   const read = async (): Promise<Session> => {
     const options = files.revision ? { revision: files.revision } : {};
-    const tokenizer = await AutoTokenizer.from_pretrained(files.tokenizerPath, options);
+    const started = performance.now();
     const config = json(await files.reader.bytes('config.json'));
     const generationConfig = await files.reader.bytes('generation_config.json').then(json, () => ({}));
     const graph = graphFiles(config, dtype);
+    // The tokenizer is parsed while ONNX Runtime waits on the weights' reads: both at once.
+    const tokenizer = AutoTokenizer.from_pretrained(files.tokenizerPath, options).then((t) => ({ t, ms: performance.now() - started }));
     for (const file of graph) onProgress({ file, status: 'initiate', loaded: 0, total: 0 });
-    const created = await createDecoderSession({
+    const created = createDecoderSession({
       reader: files.reader,
       files: graph,
       gpuDevice: choice.gpuDevice,
       dataAs: ortRuntimeKind() === 'jspi' ? 'blob' : 'bytes',
-    });
+    }).then((c) => ({ c, ms: performance.now() - started }));
+    const [made, parsed] = await Promise.all([
+      created,
+      tokenizer.catch(async (error: unknown) => {
+        // Nobody will run the session of a load that fails.
+        await created.then(({ c }) => c.session.release()).catch(() => undefined);
+        throw error;
+      }),
+    ]);
     for (const file of graph) onProgress({ file, status: 'done', loaded: 0, total: 0 });
-    return { ...created, tokenizer, config, generationConfig };
+    return { ...made.c, tokenizer: parsed.t, config, generationConfig, tokenizerMs: parsed.ms, sessionMs: made.ms };
   };
   // A tokenizer file the store lacks fails the load through `failure` (see model-cache.ts).
   return files.stored ? Promise.race([read(), files.stored.failure]) : read();

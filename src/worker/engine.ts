@@ -100,6 +100,7 @@ export class LlmEngine {
     callbacks.onPhase('adapter');
     if (spec.countGpuCalls) countGpuCalls();
     const choice = await pickDevice(spec);
+    const adapterMs = now() - started;
     const { gpuDevice } = choice;
     let lost = false;
     if (gpuDevice) {
@@ -111,19 +112,24 @@ export class LlmEngine {
     }
     // Before the first session of this worker (the page gives every load a fresh worker). A WebGPU
     // session runs its few CPU ops on one thread: a pool would only hold Workers and their stacks.
-    ort().env.wasm.numThreads = spec.threads ?? (choice.device === 'wasm' ? defaultThreads() : 1);
+    const threads = spec.threads ?? (choice.device === 'wasm' ? defaultThreads() : 1);
+    ort().env.wasm.numThreads = threads;
     let files: ModelFiles | null = null;
     try {
       const dtype = pickDtype(spec, choice);
       callbacks.onPhase('files');
+      const filesStarted = now();
       files = await openModelFiles(spec, dtype, gpuDevice);
+      const filesMs = now() - filesStarted;
       const session = await createSession(files, choice, dtype, callbacks.onProgress);
       files.doneReading();
       if (files.stored) void modelStore.touchModel(spec.modelId, dtype).catch(() => undefined);
       callbacks.onPhase('session');
       const window = await this.adopt(spec, session, choice, dtype, files.context);
       callbacks.onPhase('warm-up');
+      const warmUpStarted = now();
       await this.warmUp();
+      const warmUpMs = now() - warmUpStarted;
       if (lost) throw new AppError('device-lost', 'The GPU device was lost while loading.');
       return {
         modelId: spec.modelId,
@@ -137,6 +143,8 @@ export class LlmEngine {
         ...(files.context?.extension ? { contextExtension: files.context.extension } : {}),
         generationConfig: JSON.parse(JSON.stringify(session.generationConfig)) as Record<string, unknown>,
         loadMs: now() - started,
+        phasesMs: { adapter: adapterMs, files: filesMs, tokenizer: session.tokenizerMs, session: session.sessionMs, warmUp: warmUpMs },
+        threads,
       };
     } catch (error) {
       await this.unload();

@@ -82,6 +82,19 @@ export interface LoadResult {
   /** Sampling defaults from generation_config.json (Hugging Face field names). */
   generationConfig: Record<string, unknown>;
   loadMs: number;
+  /** Where loadMs went (the benchmark records it): the ONNX Runtime threads the load ran too. */
+  phasesMs: LoadPhasesMs;
+  /** ONNX Runtime's CPU threads in this load's worker. */
+  threads: number;
+}
+
+/** A load's steps, in ms: the GPU adapter and device, opening the stored files (and the long-context patch), the tokenizer and the ONNX session (both made at once, so they overlap), and the warm-up run. */
+export interface LoadPhasesMs {
+  adapter: number;
+  files: number;
+  tokenizer: number;
+  session: number;
+  warmUp: number;
 }
 
 /** A file's download/read progress while loading, as transformers.js reports it. */

@@ -2,7 +2,7 @@
 import type { Page } from '@playwright/test';
 import type { BenchModel, GenerateSample, MemoryPeak } from '../../src/bench/bench-api.ts';
 import { ratioOfMedians, summarize } from '../../src/bench/stats.ts';
-import type { ChatMessage } from '../../src/worker/protocol.ts';
+import type { ChatMessage, LoadPhasesMs } from '../../src/worker/protocol.ts';
 import type { Stage, BenchDevice, BenchOptions, DeviceRun } from './bench-types.ts';
 import { log, call, loadSummary, stage, type Prompts } from './bench-page.ts';
 
@@ -83,9 +83,9 @@ export async function deviceStages(
 
   if (has('load')) {
     await stage(out.errors, 'load', async () => {
-      const store: { ms: number; memory: MemoryPeak | null }[] = [];
+      const store: { ms: number; memory: MemoryPeak | null; phasesMs: LoadPhasesMs }[] = [];
       const afterUnload: number[] = [];
-      const cacheApi: { ms: number; memory: MemoryPeak | null }[] = [];
+      const cacheApi: { ms: number; memory: MemoryPeak | null; phasesMs: LoadPhasesMs }[] = [];
       await call(page, 'clearCacheApi');
       // The baseline's first load fetches the files into the Cache API: a cold load, recorded apart.
       const cold = await call(page, 'load', bench, { files: 'cache-api', device: engineDevice, memorySampleMs: 0, threads });
@@ -100,9 +100,13 @@ export async function deviceStages(
           if (files === 'store' && after !== null && sample.memory) afterUnload.push(after / sample.memory.baselineBytes);
           if (device === 'webgpu' && sample.result.device !== 'webgpu')
             throw new Error(`WebGPU was asked for but the engine ran on ${sample.result.device} (${sample.result.fallbackReason ?? '?'})`);
-          (files === 'store' ? store : cacheApi).push({ ms: sample.ms, memory: sample.memory });
+          const phasesMs = sample.result.phasesMs;
+          (files === 'store' ? store : cacheApi).push({ ms: sample.ms, memory: sample.memory, phasesMs });
+          const phases = Object.entries(phasesMs)
+            .map(([phase, ms]) => `${phase} ${(ms / 1000).toFixed(2)}`)
+            .join(', ');
           log(
-            `${device} load ${r + 1}/${options.loadReps} from ${files}: ${(sample.ms / 1000).toFixed(1)} s${sample.memory ? `, peak memory ${(sample.memory.peakBytes / 2 ** 20).toFixed(0)} MiB` : ''}`,
+            `${device} load ${r + 1}/${options.loadReps} from ${files}: ${(sample.ms / 1000).toFixed(1)} s (${phases}; ${sample.result.threads} thread(s))${sample.memory ? `, peak memory ${(sample.memory.peakBytes / 2 ** 20).toFixed(0)} MiB` : ''}`,
           );
         }
       }

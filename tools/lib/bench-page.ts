@@ -7,6 +7,7 @@ import { summarize } from '../../src/bench/stats.ts';
 import type { ModelDtype } from '../../src/model/catalog.ts';
 import { type HfLlamaConfig } from '../../src/model/config.ts';
 import { graphFiles, OPTIONAL_SHARED_FILES, REQUIRED_SHARED_FILES } from '../../src/model/model-files.ts';
+import type { LoadPhasesMs } from '../../src/worker/protocol.ts';
 import { type BenchPaths } from './bench-server.ts';
 import { PromptBuilder, type BenchPrompt } from './bench-prompts.ts';
 import type { LoadSamples } from './bench-types.ts';
@@ -57,8 +58,9 @@ export const memorySummary = (samples: (MemoryPeak | null)[]) => ({
 });
 
 /** The load figures of a set of samples: times, their summary and the memory peaks. */
-export const loadSummary = (samples: { ms: number; memory: MemoryPeak | null }[]): LoadSamples => ({
+export const loadSummary = (samples: { ms: number; memory: MemoryPeak | null; phasesMs?: LoadPhasesMs }[]): LoadSamples => ({
   ms: samples.map((s) => s.ms),
+  ...(samples.every((s) => s.phasesMs) && samples.length ? { phasesMs: samples.map((s) => s.phasesMs!) } : {}),
   summary: summarize(samples.map((s) => s.ms)),
   ...memorySummary(samples.map((s) => s.memory)),
 });

@@ -3,6 +3,7 @@ import type { GgufWeightType } from '../../src/converter/gguf.ts';
 import type { PageInfo } from '../../src/bench/bench-api.ts';
 import type { Summary } from '../../src/bench/stats.ts';
 import type { ModelDtype } from '../../src/model/catalog.ts';
+import type { LoadPhasesMs } from '../../src/worker/protocol.ts';
 import type { GpuCallCounts } from '../../src/worker/protocol.ts';
 
 export const STAGES = ['download', 'conversion', 'load', 'prefill', 'decode', 'turn', 'roofline', 'peer'] as const;
@@ -62,6 +63,8 @@ export const STANDARD_PLAN = { prefill: [128, 512, 2048], decode: [64, 256], his
 
 export interface LoadSamples {
   ms: number[];
+  /** Our engine's own split of each load (LoadResult.phasesMs; absent for the peer and before 2026-12-05's second session). */
+  phasesMs?: LoadPhasesMs[];
   summary: Summary | null;
   peakMemory: Summary | null;
   memoryMethod: string | null;
