@@ -113,9 +113,10 @@ export interface Session extends CreatedSession {
   config: Record<string, unknown>;
   /** generation_config.json (Hugging Face field names; empty when the model has none). */
   generationConfig: Record<string, unknown>;
-  /** From the start of the reads until the tokenizer, and the session, were ready (they overlap). */
+  /** From the start of the reads until the tokenizer, the session, and the check of its chunks were done (they overlap). */
   tokenizerMs: number;
   sessionMs: number;
+  verifyMs: number;
 }
 
 const json = (bytes: Uint8Array) => JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
@@ -136,22 +137,24 @@ export async function createSession(
     // The tokenizer is parsed while ONNX Runtime waits on the weights' reads: both at once.
     const tokenizer = AutoTokenizer.from_pretrained(files.tokenizerPath, options).then((t) => ({ t, ms: performance.now() - started }));
     for (const file of graph) onProgress({ file, status: 'initiate', loaded: 0, total: 0 });
+    const sessionStart = performance.now() - started;
     const created = createDecoderSession({
       reader: files.reader,
       files: graph,
       gpuDevice: choice.gpuDevice,
       dataAs: ortRuntimeKind() === 'jspi' ? 'blob' : 'bytes',
-    }).then((c) => ({ c, ms: performance.now() - started }));
+    });
     const [made, parsed] = await Promise.all([
       created,
       tokenizer.catch(async (error: unknown) => {
         // Nobody will run the session of a load that fails.
-        await created.then(({ c }) => c.session.release()).catch(() => undefined);
+        await created.then((c) => c.session.release()).catch(() => undefined);
         throw error;
       }),
     ]);
     for (const file of graph) onProgress({ file, status: 'done', loaded: 0, total: 0 });
-    return { ...made.c, tokenizer: parsed.t, config, generationConfig, tokenizerMs: parsed.ms, sessionMs: made.ms };
+    const timings = { tokenizerMs: parsed.ms, sessionMs: sessionStart + made.createdMs, verifyMs: sessionStart + made.verifiedMs };
+    return { ...made, tokenizer: parsed.t, config, generationConfig, ...timings };
   };
   // A tokenizer file the store lacks fails the load through `failure` (see model-cache.ts).
   return files.stored ? Promise.race([read(), files.stored.failure]) : read();

@@ -143,7 +143,14 @@ export class LlmEngine {
         ...(files.context?.extension ? { contextExtension: files.context.extension } : {}),
         generationConfig: JSON.parse(JSON.stringify(session.generationConfig)) as Record<string, unknown>,
         loadMs: now() - started,
-        phasesMs: { adapter: adapterMs, files: filesMs, tokenizer: session.tokenizerMs, session: session.sessionMs, warmUp: warmUpMs },
+        phasesMs: {
+          adapter: adapterMs,
+          files: filesMs,
+          tokenizer: session.tokenizerMs,
+          session: session.sessionMs,
+          verify: session.verifyMs,
+          warmUp: warmUpMs,
+        },
         threads,
       };
     } catch (error) {

@@ -88,12 +88,18 @@ export interface LoadResult {
   threads: number;
 }
 
-/** A load's steps, in ms: the GPU adapter and device, opening the stored files (and the long-context patch), the tokenizer and the ONNX session (both made at once, so they overlap), and the warm-up run. */
+/**
+ * A load's steps, in ms: the GPU adapter and device; opening the stored files (and the
+ * long-context patch); then, at once, the tokenizer, ONNX Runtime's session and the check of
+ * every stored chunk it read (each counted from the same start: they overlap); the warm-up run.
+ */
 export interface LoadPhasesMs {
   adapter: number;
   files: number;
   tokenizer: number;
   session: number;
+  /** Until the last stored chunk's SHA-256 was checked (as `session` where nothing was checked: the Cache API, bytes read in place). */
+  verify: number;
   warmUp: number;
 }
 
