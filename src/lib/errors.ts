@@ -80,6 +80,8 @@ export const ERROR_CODES = [
   'attachment-unreadable',
   /** An attachment has no text (e.g. a scanned PDF without a text layer): params name. */
   'attachment-empty',
+  /** A text attachment in none of the encodings read (UTF-8, UTF-16 with its mark, EUC-KR), or binary: params name. */
+  'attachment-encoding',
   'unknown',
 ] as const;
 

@@ -1,11 +1,12 @@
 /**
- * A file the user attached, read into an Attachment: `.txt` and `.md` as UTF-8 text, `.pdf`
- * through pdf.js (pdf-text.ts). A file the app does not take, one too large, one that cannot be
+ * A file the user attached, read into an Attachment: `.txt` and `.md` as text in UTF-8, UTF-16
+ * or EUC-KR (src/model/text-encoding.ts), `.pdf` through pdf.js (pdf-text.ts). A file the app does not take, one too large, one that cannot be
  * read and one without any text each get their own translated error, naming the file; nothing is
  * half-read or cut.
  */
 import { AppError } from '../../lib/errors.ts';
 import { attachmentKindOf, MAX_ATTACHMENT_BYTES, MAX_ATTACHMENT_CHARS, normalizeDocumentText, type Attachment } from '../../model/attachments.ts';
+import { decodeDocumentText } from '../../model/text-encoding.ts';
 import { pdfText } from './pdf-text.ts';
 
 export async function readAttachment(file: File): Promise<Attachment> {
@@ -15,13 +16,14 @@ export async function readAttachment(file: File): Promise<Attachment> {
   if (file.size > MAX_ATTACHMENT_BYTES) {
     throw new AppError('attachment-too-large', `${name} is ${file.size} bytes.`, { name, bytes: file.size, limitBytes: MAX_ATTACHMENT_BYTES });
   }
-  let text: string;
+  let text: string | null;
   try {
     const bytes = new Uint8Array(await file.arrayBuffer());
-    text = kind === 'pdf' ? await pdfText(bytes) : new TextDecoder('utf-8').decode(bytes);
+    text = kind === 'pdf' ? await pdfText(bytes) : (decodeDocumentText(bytes)?.text ?? null);
   } catch (error) {
     throw new AppError('attachment-unreadable', `${name}: ${error instanceof Error ? error.message : String(error)}`, { name });
   }
+  if (text === null) throw new AppError('attachment-encoding', `${name} is not UTF-8, UTF-16 or EUC-KR text.`, { name });
   text = normalizeDocumentText(text);
   if (!text.trim()) throw new AppError('attachment-empty', `${name} has no text.`, { name });
   if (text.length > MAX_ATTACHMENT_CHARS) {
