@@ -7,7 +7,9 @@
  * (the documents as named blocks before the question: src/model/attachments.ts). A Korean PDF,
  * drawn in the test with pdf-lib in an embedded Noto Sans CJK KR subset, is attached with Attach
  * file and read by pdf.js in its worker, from this site only; its reply equals the reference on
- * the text that was drawn, so the extraction is exact. Exported as JSON, deleted and imported
+ * the text that was drawn, so the extraction is exact. Korean notes saved in EUC-KR (Attach file) and
+ * a .md dropped on the box go in one message: chips with name, size and tokens, the reference's
+ * reply, the same again on Regenerate, and both still on the message after a reload. Exported as JSON, deleted and imported
  * again, the conversation has its document back, and search finds a word that only the PDF holds.
  * A document no offered length can hold is refused with the length it needs; a Korean PDF whose
  * font is not embedded (UniKS-UCS2-H) is read through the CMaps the app serves from its own origin.
@@ -21,7 +23,7 @@ import type { HfLlamaConfig } from '../src/model/config.ts';
 import { patchConfigForContext } from '../src/model/yarn.ts';
 import { lastReplyText, lastStats, loadModel, messages, openApp, replyTo, setSampling } from './support/app.ts';
 import { conversationAction, downloadText, importFile, showSidebar, sidebar } from './support/conversations.ts';
-import { koreanPdf, koreanPdfWithPredefinedCMap } from './support/documents.ts';
+import { eucKr, koreanPdf, koreanPdfWithPredefinedCMap } from './support/documents.ts';
 import { ReferenceChat, type ChatTurn } from './support/reference.ts';
 
 test.describe.configure({ mode: 'serial' });
@@ -178,6 +180,56 @@ test('a Korean PDF attached with Attach file is read by pdf.js exactly, and the 
   const stats = await lastStats(page);
   expect(stats.prefill + stats.reused).toBe(expected.promptTokens);
   await expect(page.getByRole('article', { name: 'You' }).last().getByRole('listitem', { name: LEASE_NAME })).toContainText(formatBytes(leasePdf.length));
+});
+
+test('Korean notes in EUC-KR with Attach file and a .md dropped on the box: chips, the reference reply, kept by regenerate and after a reload', async () => {
+  const window = Number(await page.getByRole('combobox', { name: 'Context length' }).inputValue());
+  const patched = await ReferenceChat.create(MODEL, 'q8', (c) => patchConfigForContext(c, window));
+  await sidebar(page).getByRole('button', { name: 'New chat' }).click();
+
+  // Saved by older Korean software: EUC-KR bytes, read back as the Hangul they encode.
+  const notes = { name: '예산 메모.txt', text: '예산 회의\n홍보 예산은 삼백만 원이다.' };
+  const notesBytes = eucKr(notes.text);
+  expect(notesBytes.length).toBeLessThan(Buffer.byteLength(notes.text)); // two bytes a syllable, not UTF-8's three
+  const chooser = page.waitForEvent('filechooser');
+  await page.getByRole('button', { name: 'Attach file' }).click();
+  await (await chooser).setFiles({ name: notes.name, mimeType: 'text/plain', buffer: notesBytes });
+
+  const todo = { name: '할 일.md', text: '# 할 일\n- 홍보 계획 쓰기' };
+  const dataTransfer = await page.evaluateHandle(({ name, text }) => {
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([text], name, { type: 'text/markdown' }));
+    return transfer;
+  }, todo);
+  await box().dispatchEvent('drop', { dataTransfer });
+
+  const chips = [
+    { doc: notes, bytes: notesBytes.length },
+    { doc: todo, bytes: Buffer.byteLength(todo.text) },
+  ];
+  for (const { doc, bytes } of chips) {
+    const chip = composerChip(doc.name);
+    await expect(chip).toContainText(doc.name);
+    await expect(chip).toContainText(formatBytes(bytes));
+    await expect(chip.getByTestId('attachment-meta')).toHaveAttribute('data-tokens', String(documentTokens(patched, doc)));
+  }
+
+  const question = '홍보 예산은 얼마예요?';
+  await box().fill(question);
+  const expected = patched.reply([{ role: 'user', content: question, attachments: [notes, todo] }], NEW_TOKENS);
+  await replyTo(page, () => box().press('Enter'));
+  expect(await lastReplyText(page)).toBe(expected.text);
+
+  // Regenerate sends the same documents again: the same greedy reply.
+  await replyTo(page, () => page.getByRole('article', { name: 'Hanmadi' }).last().getByRole('button', { name: 'Regenerate' }).click());
+  expect(await lastReplyText(page)).toBe(expected.text);
+
+  // Stored with their message: after a reload the conversation reopens with both documents on it.
+  await page.reload();
+  const user = page.getByRole('article', { name: 'You' });
+  await expect(user.getByTestId('message-text')).toHaveText(question);
+  for (const { doc, bytes } of chips) await expect(user.getByRole('listitem', { name: doc.name })).toContainText(formatBytes(bytes));
+  await loadModel(page, `local:${MODEL}`);
 });
 
 test('after JSON export, delete and import, the document is back and search finds a word only it holds', async () => {

@@ -53,3 +53,35 @@ export function koreanPdfWithPredefinedCMap(lines: readonly string[]): Buffer {
   pdf += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
   return Buffer.from(pdf, 'latin1');
 }
+
+/**
+ * `text` encoded as EUC-KR, the way older Korean software saves it: ASCII as is, every other
+ * character as its KS X 1001 byte pair. The table is the inverse of Node's own EUC-KR decoder
+ * over all 94 × 94 pairs, so the bytes come from an independent implementation (ICU), not from
+ * the app's decoder; a character outside KS X 1001 throws.
+ */
+export function eucKr(text: string): Buffer {
+  const decoder = new TextDecoder('euc-kr', { fatal: true });
+  const pairs = new Map<string, [number, number]>();
+  for (let lead = 0xa1; lead <= 0xfe; lead++) {
+    for (let trail = 0xa1; trail <= 0xfe; trail++) {
+      let char: string;
+      try {
+        char = decoder.decode(Uint8Array.of(lead, trail));
+      } catch {
+        continue;
+      }
+      if (char.length === 1 && !pairs.has(char)) pairs.set(char, [lead, trail]);
+    }
+  }
+  const bytes: number[] = [];
+  for (const char of text) {
+    if (char.charCodeAt(0) < 0x80) bytes.push(char.charCodeAt(0));
+    else {
+      const pair = pairs.get(char);
+      if (!pair) throw new Error(`${char} is not in KS X 1001`);
+      bytes.push(...pair);
+    }
+  }
+  return Buffer.from(bytes);
+}
