@@ -9,7 +9,7 @@
  * file and read by pdf.js in its worker, from this site only; its reply equals the reference on
  * the text that was drawn, so the extraction is exact. Korean notes saved in EUC-KR (Attach file) and
  * a .md dropped on the box go in one message: chips with name, size and tokens, the reference's
- * reply, the same again on Regenerate, and both still on the message after a reload. Exported as JSON, deleted and imported
+ * reply, the same again on Regenerate, both kept by an edit's new version and after a reload. Exported as JSON, deleted and imported
  * again, the conversation has its document back, and search finds a word that only the PDF holds.
  * A document no offered length can hold is refused with the length it needs; a Korean PDF whose
  * font is not embedded (UniKS-UCS2-H) is read through the CMaps the app serves from its own origin.
@@ -182,7 +182,7 @@ test('a Korean PDF attached with Attach file is read by pdf.js exactly, and the 
   await expect(page.getByRole('article', { name: 'You' }).last().getByRole('listitem', { name: LEASE_NAME })).toContainText(formatBytes(leasePdf.length));
 });
 
-test('Korean notes in EUC-KR with Attach file and a .md dropped on the box: chips, the reference reply, kept by regenerate and after a reload', async () => {
+test('Korean notes in EUC-KR with Attach file and a .md dropped on the box: chips, the reference reply, kept by regenerate, edit and a reload', async () => {
   const window = Number(await page.getByRole('combobox', { name: 'Context length' }).inputValue());
   const patched = await ReferenceChat.create(MODEL, 'q8', (c) => patchConfigForContext(c, window));
   await sidebar(page).getByRole('button', { name: 'New chat' }).click();
@@ -224,10 +224,18 @@ test('Korean notes in EUC-KR with Attach file and a .md dropped on the box: chip
   await replyTo(page, () => page.getByRole('article', { name: 'Hanmadi' }).last().getByRole('button', { name: 'Regenerate' }).click());
   expect(await lastReplyText(page)).toBe(expected.text);
 
+  // Editing the question makes a new version that keeps both documents.
+  const edited = '할 일은 뭐예요?';
+  await page.getByRole('article', { name: 'You' }).getByRole('button', { name: 'Edit' }).click();
+  await page.getByRole('textbox', { name: 'Edit message' }).fill(edited);
+  await replyTo(page, () => page.getByRole('button', { name: 'Save and send' }).click());
+  expect(await lastReplyText(page)).toBe(patched.reply([{ role: 'user', content: edited, attachments: [notes, todo] }], NEW_TOKENS).text);
+  await expect(page.getByRole('article', { name: 'You' }).getByRole('group', { name: 'Versions' })).toContainText('2/2');
+
   // Stored with their message: after a reload the conversation reopens with both documents on it.
   await page.reload();
   const user = page.getByRole('article', { name: 'You' });
-  await expect(user.getByTestId('message-text')).toHaveText(question);
+  await expect(user.getByTestId('message-text')).toHaveText(edited);
   for (const { doc, bytes } of chips) await expect(user.getByRole('listitem', { name: doc.name })).toContainText(formatBytes(bytes));
   await loadModel(page, `local:${MODEL}`);
 });
