@@ -146,9 +146,9 @@ export async function createSession(
     });
     const [made, parsed] = await Promise.all([
       created,
-      tokenizer.catch(async (error: unknown) => {
-        // Nobody will run the session of a load that fails.
-        await created.then((c) => c.session.release()).catch(() => undefined);
+      tokenizer.catch((error: unknown) => {
+        // The load fails now; the session, once made, is released: nobody will run it.
+        void created.then((c) => c.session.release()).catch(() => undefined);
         throw error;
       }),
     ]);

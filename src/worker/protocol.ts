@@ -82,7 +82,7 @@ export interface LoadResult {
   /** Sampling defaults from generation_config.json (Hugging Face field names). */
   generationConfig: Record<string, unknown>;
   loadMs: number;
-  /** Where loadMs went (the benchmark records it): the ONNX Runtime threads the load ran too. */
+  /** Where loadMs went, step by step (the benchmark records it). */
   phasesMs: LoadPhasesMs;
   /** ONNX Runtime's CPU threads in this load's worker. */
   threads: number;
