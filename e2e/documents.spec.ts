@@ -9,7 +9,8 @@
  * file and read by pdf.js in its worker, from this site only; its reply equals the reference on
  * the text that was drawn, so the extraction is exact. Korean notes saved in EUC-KR (Attach file) and
  * a .md dropped on the box go in one message: chips with name, size and tokens, the reference's
- * reply, the same again on Regenerate, both kept by an edit's new version and after a reload. Exported as JSON, deleted and imported
+ * reply, the same again on Regenerate, both kept by an edit's new version and after a reload, and
+ * the next turn (no file) runs on the KV cache the documents' turn left. Exported as JSON, deleted and imported
  * again, the conversation has its document back, and search finds a word that only the PDF holds.
  * A document no offered length can hold is refused with the length it needs; a Korean PDF whose
  * font is not embedded (UniKS-UCS2-H) is read through the CMaps the app serves from its own origin.
@@ -21,7 +22,7 @@ import { expect, test, type Page } from '@playwright/test';
 import { formatBytes } from '../src/i18n/format.ts';
 import type { HfLlamaConfig } from '../src/model/config.ts';
 import { patchConfigForContext } from '../src/model/yarn.ts';
-import { lastReplyText, lastStats, loadModel, messages, openApp, replyTo, setSampling } from './support/app.ts';
+import { lastReplyText, lastStats, loadModel, messages, openApp, replyTo, send, setSampling } from './support/app.ts';
 import { conversationAction, downloadText, importFile, showSidebar, sidebar } from './support/conversations.ts';
 import { eucKr, koreanPdf, koreanPdfWithPredefinedCMap } from './support/documents.ts';
 import { ReferenceChat, type ChatTurn } from './support/reference.ts';
@@ -182,7 +183,7 @@ test('a Korean PDF attached with Attach file is read by pdf.js exactly, and the 
   await expect(page.getByRole('article', { name: 'You' }).last().getByRole('listitem', { name: LEASE_NAME })).toContainText(formatBytes(leasePdf.length));
 });
 
-test('Korean notes in EUC-KR with Attach file and a .md dropped on the box: chips, the reference reply, kept by regenerate, edit and a reload', async () => {
+test('Korean notes in EUC-KR with Attach file and a .md dropped on the box: chips, the reference reply, kept by regenerate, edit and a reload; the next turn reuses the cache', async () => {
   const window = Number(await page.getByRole('combobox', { name: 'Context length' }).inputValue());
   const patched = await ReferenceChat.create(MODEL, 'q8', (c) => patchConfigForContext(c, window));
   await sidebar(page).getByRole('button', { name: 'New chat' }).click();
@@ -229,12 +230,23 @@ test('Korean notes in EUC-KR with Attach file and a .md dropped on the box: chip
   await page.getByRole('article', { name: 'You' }).getByRole('button', { name: 'Edit' }).click();
   await page.getByRole('textbox', { name: 'Edit message' }).fill(edited);
   await replyTo(page, () => page.getByRole('button', { name: 'Save and send' }).click());
-  expect(await lastReplyText(page)).toBe(patched.reply([{ role: 'user', content: edited, attachments: [notes, todo] }], NEW_TOKENS).text);
+  const history: ChatTurn[] = [{ role: 'user', content: edited, attachments: [notes, todo] }];
+  const editedReply = patched.replyOnCache(history, NEW_TOKENS);
+  expect(await lastReplyText(page)).toBe(editedReply.text);
   await expect(page.getByRole('article', { name: 'You' }).getByRole('group', { name: 'Versions' })).toContainText('2/2');
+
+  // A next turn without a file runs on the cache the documents' turn left: only its new tokens.
+  history.push({ role: 'assistant', content: editedReply.text }, { role: 'user', content: '고마워요.' });
+  const next = patched.replyOnCache(history, NEW_TOKENS);
+  expect(next.reused).toBeGreaterThan(editedReply.promptTokens);
+  await replyTo(page, () => send(page, '고마워요.'));
+  expect(await lastReplyText(page)).toBe(next.text);
+  const stats = await lastStats(page);
+  expect({ reused: stats.reused, prefill: stats.prefill }).toEqual({ reused: next.reused, prefill: next.promptTokens - next.reused });
 
   // Stored with their message: after a reload the conversation reopens with both documents on it.
   await page.reload();
-  const user = page.getByRole('article', { name: 'You' });
+  const user = page.getByRole('article', { name: 'You' }).first();
   await expect(user.getByTestId('message-text')).toHaveText(edited);
   for (const { doc, bytes } of chips) await expect(user.getByRole('listitem', { name: doc.name })).toContainText(formatBytes(bytes));
   await loadModel(page, `local:${MODEL}`);
