@@ -1,7 +1,7 @@
 /**
  * Comfort without a model: the dark / light / system theme (remembered across reloads), and a
  * layout that works at 360 px wide (no sideways scrolling, the sidebar as a drawer, settings
- * and the composer reachable); at 360, 768 and 1280 px in Korean and English, the storage
+ * and the composer reachable, the model's details behind a disclosure); at 360, 768 and 1280 px in Korean and English, the storage
  * manager's table keeps its words whole and the model controls keep Add model on their row.
  * Backend: none (no model is loaded).
  */
@@ -99,9 +99,19 @@ test('360 px wide: no sideways scrolling, the sidebar is a drawer, settings and 
   await settings.getByRole('button', { name: 'Close' }).click();
 
   const composer = page.getByRole('textbox', { name: 'Message' });
-  await expect(composer).toBeInViewport();
+  await expect(composer).toBeInViewport({ ratio: 1 });
   const composerBox = await composer.boundingBox();
   expect(composerBox!.x + composerBox!.width).toBeLessThanOrEqual(360);
+
+  // The model's details wait behind a disclosure; opened, they scroll inside the header and the
+  // composer stays whole on the screen (the page itself never scrolls).
+  const hint = page.getByTestId('context-length-hint');
+  await expect(hint).toBeHidden();
+  await page.getByText('About this model').click();
+  await hint.scrollIntoViewIfNeeded();
+  await expect(hint).toBeInViewport();
+  await expect(composer).toBeInViewport({ ratio: 1 });
+  expect(await page.evaluate(() => document.documentElement.scrollHeight - document.documentElement.clientHeight)).toBe(0);
 });
 
 /** The UI's own words for the controls these checks find, per language. */

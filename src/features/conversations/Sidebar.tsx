@@ -5,7 +5,7 @@
  */
 import './conversations.css';
 import { useLiveQuery } from 'dexie-react-hooks';
-import { useDeferredValue, useEffect, useRef, useState, useSyncExternalStore, type KeyboardEvent } from 'react';
+import { useDeferredValue, useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { useTranslation } from 'react-i18next';
 import { useAppStore } from '../../state/store.ts';
 import type { ConversationRecord } from '../../db/app-db.ts';
@@ -23,6 +23,7 @@ import {
   type ExportFormat,
 } from './conversation-actions.ts';
 import { NARROW_QUERY } from '../../state/conversations-slice.ts';
+import { useNarrowScreen } from '../../state/narrow-screen.ts';
 import { TransferNotice, UndoToast } from './Toasts.tsx';
 
 /** Labels for Markdown exports, in the UI language. */
@@ -328,19 +329,13 @@ export function Sidebar() {
   );
 }
 
-function subscribeNarrow(onChange: () => void): () => void {
-  const query = matchMedia(NARROW_QUERY);
-  query.addEventListener('change', onChange);
-  return () => query.removeEventListener('change', onChange);
-}
-
 /**
  * True while the sidebar is a drawer covering the chat (open, on a narrow screen): the shell
  * makes what is behind it inert, so the keyboard cannot wander under the backdrop.
  */
 export function useDrawerCovers(): boolean {
   const open = useAppStore((s) => s.sidebarOpen);
-  const narrow = useSyncExternalStore(subscribeNarrow, () => matchMedia(NARROW_QUERY).matches);
+  const narrow = useNarrowScreen();
   return open && narrow;
 }
 

@@ -28,6 +28,7 @@ import { computeModelFacts } from './model-facts.ts';
 import { ModelFactsNote } from './ModelFactsNote.tsx';
 import { missingBytes, offlineLoad } from './offline-load.ts';
 import { useOnline } from './use-online.ts';
+import { useNarrowScreen } from '../../state/narrow-screen.ts';
 
 /** "stored" when a precision is complete, else "partly stored" with the best percentage and what it lacks, else nothing. */
 function storedMark(models: StoredModelSummary[], t: ReturnType<typeof useTranslation>['t']): string {
@@ -158,6 +159,31 @@ export function ModelBar() {
     else loadAfterFitCheck();
   };
 
+  // What the model is and costs, beside the controls; on a phone behind a disclosure, so the
+  // header leaves the chat and its composer in sight.
+  const narrow = useNarrowScreen();
+  const hasAboutModel = Boolean(selected) || (Boolean(persistence) && loadStatus !== 'loading');
+  const aboutModel = hasAboutModel ? (
+    <>
+      {selected && <ContextLengthHint choices={contextChoices} />}
+      {selected && convertsInBrowser(selected) && !stored.some((m) => m.modelKey === selected.id && m.status === 'complete') && (
+        <p className="model-note">{t('models.convertsNote')}</p>
+      )}
+      {persistence && loadStatus !== 'loading' && (
+        <p className="model-note">{t(persistence === 'persistent' ? 'models.persistent' : 'models.notPersistent')}</p>
+      )}
+      {selected && (
+        <ModelFactsNote
+          entry={selected}
+          facts={facts}
+          dtype={contextChoices?.dtype ?? (dtypeChoice === 'auto' ? null : dtypeChoice)}
+          kv={chosen && contextChoices?.kvBytesPerToken !== null ? { tokens: chosen.tokens, bytes: chosen.kvBytes } : null}
+        />
+      )}
+      {selected && !selected.test && <p className="model-note">{t('models.licenseNote', { license: selected.licenseNote ?? selected.license })}</p>}
+    </>
+  ) : null;
+
   return (
     <div className="model-bar">
       <div className="model-controls">
@@ -245,23 +271,16 @@ export function ModelBar() {
             {offline.missingBytes === null ? t('models.offlineNotStored') : t('models.offlinePartlyStored', { missing: formatBytes(offline.missingBytes) })}
           </p>
         )}
-        {selected && <ContextLengthHint choices={contextChoices} />}
         {selected && <FitNote fit={selectedFit} />}
-        {selected && convertsInBrowser(selected) && !stored.some((m) => m.modelKey === selected.id && m.status === 'complete') && (
-          <p className="model-note">{t('models.convertsNote')}</p>
-        )}
-        {persistence && loadStatus !== 'loading' && (
-          <p className="model-note">{t(persistence === 'persistent' ? 'models.persistent' : 'models.notPersistent')}</p>
-        )}
-        {selected && (
-          <ModelFactsNote
-            entry={selected}
-            facts={facts}
-            dtype={contextChoices?.dtype ?? (dtypeChoice === 'auto' ? null : dtypeChoice)}
-            kv={chosen && contextChoices?.kvBytesPerToken !== null ? { tokens: chosen.tokens, bytes: chosen.kvBytes } : null}
-          />
-        )}
-        {selected && !selected.test && <p className="model-note">{t('models.licenseNote', { license: selected.licenseNote ?? selected.license })}</p>}
+        {aboutModel &&
+          (narrow ? (
+            <details className="model-details">
+              <summary>{t('models.details')}</summary>
+              <div className="model-notes">{aboutModel}</div>
+            </details>
+          ) : (
+            aboutModel
+          ))}
       </div>
       {adding && <AddModelDialog onClose={() => setAdding(false)} />}
       {secondDownload && selected && (
