@@ -7,8 +7,8 @@
  *
  * - Dependencies: `npm ci` when node_modules is missing, or older than package-lock.json and
  *   installed from other contents (tools/lib/install-state.mjs).
- * - Chromium (for `test`): Debian's build, installed with apt-get when missing and running as
- *   root; otherwise the one command to run is printed.
+ * - Chromium and the Noto CJK fonts (for `test`): Debian's packages, installed with apt-get when
+ *   missing and running as root; otherwise the one command to run is printed.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync } from 'node:fs';
@@ -48,19 +48,31 @@ function ensureDependencies() {
   run('npm', ['ci', '--no-audit', '--no-fund'], { ...process.env, ONNXRUNTIME_NODE_INSTALL: process.env.ONNXRUNTIME_NODE_INSTALL ?? 'skip' });
 }
 
-function ensureChromium() {
-  if (existsSync(CHROMIUM)) return;
-  if (process.env.CHROMIUM_PATH) fail(`Chromium was not found at CHROMIUM_PATH=${CHROMIUM}.`);
+/**
+ * Debian packages the end-to-end tests need, each found by a file it installs: Chromium, and Noto
+ * Sans CJK (e2e/support/documents.ts embeds it in the Korean PDFs it writes; without it Hangul also
+ * renders as boxes, and the narrow-screen checks would measure another font).
+ */
+const TEST_PACKAGES = [
+  { name: 'chromium', file: CHROMIUM },
+  { name: 'fonts-noto-cjk', file: '/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc' },
+];
+
+function ensureTestPackages() {
+  if (process.env.CHROMIUM_PATH && !existsSync(CHROMIUM)) fail(`Chromium was not found at CHROMIUM_PATH=${CHROMIUM}.`);
+  const missing = TEST_PACKAGES.filter((p) => !existsSync(p.file));
+  if (missing.length === 0) return;
+  const names = missing.map((p) => p.name).join(' ');
   const root = typeof process.getuid === 'function' && process.getuid() === 0;
   if (!root || !existsSync('/usr/bin/apt-get'))
     fail(
-      `The end-to-end tests need Debian's Chromium at ${CHROMIUM}. Install it with:\n  sudo sh -c 'apt-get update && apt-get install -y chromium'\n(or set CHROMIUM_PATH to a Chromium elsewhere).`,
+      `The end-to-end tests need Debian's ${names} (missing: ${missing.map((p) => p.file).join(', ')}). Install with:\n  sudo sh -c 'apt-get update && apt-get install -y ${names}'\n(or set CHROMIUM_PATH to a Chromium elsewhere).`,
     );
-  console.log(`Chromium is missing: installing Debian's build.`);
+  console.log(`Installing what the end-to-end tests need: ${names}.`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   run('apt-get', ['update', '-qq'], env);
-  run('apt-get', ['install', '-y', '-qq', 'chromium'], env);
-  if (!existsSync(CHROMIUM)) fail(`apt-get installed chromium, but ${CHROMIUM} is still missing.`);
+  run('apt-get', ['install', '-y', '-qq', ...missing.map((p) => p.name)], env);
+  for (const p of missing) if (!existsSync(p.file)) fail(`apt-get installed ${p.name}, but ${p.file} is still missing.`);
 }
 
 function main() {
@@ -70,7 +82,7 @@ function main() {
   if (major < MIN_NODE_MAJOR) fail(`Hanmadi needs Node ${MIN_NODE_MAJOR} or newer; this is ${process.versions.node}.`);
   const { script, args, chromium } = TASKS[task];
   ensureDependencies();
-  if (chromium) ensureChromium();
+  if (chromium) ensureTestPackages();
   run('npx', ['tsx', script, ...args, ...process.argv.slice(3)]);
 }
 
