@@ -199,7 +199,9 @@ test('the same repo in q8, the precision of the CPU path: Load asks first, then 
   // q4 is stored from the first test: another precision is asked for first.
   const dialog = page.getByRole('dialog', { name: 'This is another download of the model' });
   await expect(dialog).toContainText('Hub tiny checkpoint is stored as q4.');
-  await dialog.getByRole('button', { name: 'Download q8' }).click();
+  // Converted, not downloaded: the original weights again (their size), and what q8 will store.
+  await expect(dialog).toContainText(/downloads the original weights again \([\d.]+ [KMGT]?B, not kept\) and converts them, storing [\d.]+ [KMGT]?B beside/);
+  await dialog.getByRole('button', { name: 'Download and convert to q8' }).click();
   await expect(page.getByText(/^Loaded: Hub tiny checkpoint \(WASM, q8\)$/)).toBeVisible({ timeout: MODEL_STEP_TIMEOUT });
 
   const model = (await storedModel(page, KEY, 'q8'))!;

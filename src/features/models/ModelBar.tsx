@@ -287,7 +287,9 @@ export function ModelBar() {
         <SecondDownloadDialog
           model={selected.label}
           plan={secondDownload}
+          converts={convertsInBrowser(selected)}
           downloadBytes={facts?.precisions[secondDownload.dtype]?.downloadBytes ?? null}
+          storedBytes={facts?.precisions[secondDownload.dtype]?.storedBytes ?? null}
           onDownload={loadAfterFitCheck}
           onUseStored={(dtype) => {
             chooseDtype(dtype);
