@@ -107,7 +107,7 @@ export async function openModelFiles(spec: LoadSpec, dtype: ModelDtype, gpuDevic
   }
 }
 
-export interface Session extends CreatedSession {
+export interface Session extends Omit<CreatedSession, 'createdMs' | 'verifiedMs'> {
   tokenizer: PreTrainedTokenizer;
   /** The config the session was made from (the long-context one past the native window). */
   config: Record<string, unknown>;
@@ -153,8 +153,10 @@ export async function createSession(
       }),
     ]);
     for (const file of graph) onProgress({ file, status: 'done', loaded: 0, total: 0 });
-    const timings = { tokenizerMs: parsed.ms, sessionMs: sessionStart + made.createdMs, verifyMs: sessionStart + made.verifiedMs };
-    return { ...made, tokenizer: parsed.t, config, generationConfig, ...timings };
+    // The session's own timings, re-based on the start of the reads.
+    const { createdMs, verifiedMs, ...decoder } = made;
+    const timings = { tokenizerMs: parsed.ms, sessionMs: sessionStart + createdMs, verifyMs: sessionStart + verifiedMs };
+    return { ...decoder, tokenizer: parsed.t, config, generationConfig, ...timings };
   };
   // A tokenizer file the store lacks fails the load through `failure` (see model-cache.ts).
   return files.stored ? Promise.race([read(), files.stored.failure]) : read();

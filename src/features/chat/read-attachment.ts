@@ -1,8 +1,8 @@
 /**
  * A file the user attached, read into an Attachment: `.txt` and `.md` as text in UTF-8, UTF-16
- * or EUC-KR (src/model/text-encoding.ts), `.pdf` through pdf.js (pdf-text.ts). A file the app does not take, one too large, one that cannot be
- * read and one without any text each get their own translated error, naming the file; nothing is
- * half-read or cut.
+ * or EUC-KR (src/model/text-encoding.ts), `.pdf` through pdf.js (pdf-text.ts). A file the app
+ * does not take, one too large, one in no encoding it reads, one that cannot be read and one
+ * without any text each get their own translated error, naming the file; nothing is half-read or cut.
  */
 import { AppError } from '../../lib/errors.ts';
 import { attachmentKindOf, MAX_ATTACHMENT_BYTES, MAX_ATTACHMENT_CHARS, normalizeDocumentText, type Attachment } from '../../model/attachments.ts';
